@@ -1,0 +1,1 @@
+"""Sub-commands of govctl; each module has `register(subparsers)`."""

@@ -1,0 +1,9 @@
+"""Test settings: the real settings, a fast hasher, django-q2 in sync mode."""
+
+from governance.settings import *  # noqa: F403
+from governance.settings import Q_CLUSTER
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+Q_CLUSTER["sync"] = True  # read at import time: override_settings has no effect (PITFALLS.md)
+AXES_ENABLED = True
+REST_FRAMEWORK_THROTTLE_DISABLED = False

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs gunicorn and the django-q2 worker together; Ctrl-C stops both.
+set -u
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+PORT=${PORT:-8000}
+BIND=${BIND:-127.0.0.1:$PORT}
+
+$BIN/python manage.py collectstatic --noinput --verbosity 0
+$BIN/gunicorn governance.wsgi:application --bind "$BIND" --workers "${WEB_WORKERS:-2}" \
+  --threads "${WEB_THREADS:-4}" --worker-class gthread --access-logfile - &
+web=$!
+$BIN/python manage.py qcluster &
+worker=$!
+echo "portal: http://$BIND/admin/  (web pid $web, worker pid $worker; Ctrl-C stops both)"
+
+stop() {
+  trap - INT TERM
+  # One SIGTERM to each main process only: a second signal can deadlock qcluster (django-q2#346).
+  kill -TERM "$web" "$worker" 2>/dev/null
+  wait "$web" "$worker" 2>/dev/null
+  exit 0
+}
+trap stop INT TERM
+wait -n "$web" "$worker"
+echo "portal: one process exited; stopping the other"
+stop
