@@ -1,0 +1,110 @@
+"""Shared admin building blocks: a required reason on every edit, and confirm-with-reason actions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from simple_history.admin import SimpleHistoryAdmin
+
+from governance import services
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=1000,
+        help_text="Why? Recorded in the audit trail with your name.",
+    )
+
+
+class AuditedAdmin(SimpleHistoryAdmin):
+    """Edits need a reason and go through `services.save_audited` (override `save_via_service`)."""
+
+    reason_field_help = "Why this change? Recorded in the audit trail."
+
+    def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any) -> type:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        help_text = self.reason_field_help
+
+        class WithReason(form):  # type: ignore[misc,valid-type]
+            reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=1000,
+                                     help_text=help_text)
+
+        return WithReason
+
+    def get_fieldsets(self, request: HttpRequest, obj: Model | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        names = [f for _, opts in fieldsets for f in opts["fields"]]
+        if "reason" not in names:
+            fieldsets = [*fieldsets, ("Audit", {"fields": ["reason"]})]
+        return fieldsets
+
+    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+        self.save_via_service(request, obj, form, change, form.cleaned_data["reason"])
+
+    def save_via_service(self, request: HttpRequest, obj: Model, form: Any, change: bool, reason: str) -> None:
+        fields = [f for f in form.changed_data if f != "reason" and f in {x.name for x in obj._meta.concrete_fields}]
+        services.save_audited(instance=obj, actor=request.user, reason=reason, update_fields=fields or None)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False  # governed rows are archived or revoked through services, never deleted
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+def confirm_with_reason(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    title: str,
+    action: str,
+    apply: Callable[[Model, str], str | None],
+    warning: str = "",
+    extra_form: type[forms.Form] | None = None,
+) -> HttpResponse | None:
+    """Show a confirmation page asking for a reason; on POST apply `apply(obj, reason)` to each row.
+
+    `apply` returns an optional message; a ValidationError is reported per row and the others go on.
+    """
+    form_class = extra_form or ReasonForm
+    if "confirm" in request.POST:
+        form = form_class(request.POST)
+        if form.is_valid():
+            reason = form.cleaned_data["reason"]
+            request._confirm_form = form  # type: ignore[attr-defined]  # lets apply() read extra fields
+            done = 0
+            for obj in queryset:
+                try:
+                    message = apply(obj, reason)
+                except ValidationError as exc:
+                    modeladmin.message_user(request, f"{obj}: {'; '.join(exc.messages)}", messages.ERROR)
+                    continue
+                done += 1
+                if message:
+                    modeladmin.message_user(request, message, messages.SUCCESS)
+            if done:
+                modeladmin.message_user(request, f"{title}: {done} done.", messages.SUCCESS)
+            return None
+    else:
+        form = form_class()
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "objects": list(queryset),
+        "form": form,
+        "action": action,
+        "warning": warning,
+        "opts": modeladmin.model._meta,
+        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+    }
+    return TemplateResponse(request, "admin/confirm_with_reason.html", context)

@@ -1,0 +1,92 @@
+"""Errors as RFC 9457 problem details: {type, title, status, detail, errors}."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+PROBLEM_TYPE = "https://governance.invalid/problems/"
+CONTENT_TYPE = "application/problem+json"
+
+
+def problem(status_code: int, title: str, detail: str = "", *, code: str = "", errors: Any = None,
+            **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + (code or title.lower().replace(" ", "-")),
+        "title": title,
+        "status": status_code,
+        "detail": detail or title,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return body
+
+
+def _flatten(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {k: _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        flat = [_flatten(v) for v in detail]
+        return flat
+    return str(detail)
+
+
+def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(errors)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        if isinstance(errors, list):
+            errors = {"non_field_errors": errors}
+        summary = "; ".join(
+            f"{field}: {msgs[0] if isinstance(msgs, list) and msgs and isinstance(msgs[0], str) else msgs}"
+            for field, msgs in errors.items()
+        )
+        body = problem(400, "Invalid request", summary, code="validation-error", errors=errors)
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
+        title = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+                 409: "Conflict", 415: "Unsupported media type", 422: "Unprocessable content",
+                 429: "Too many requests"}.get(response.status_code, "Error")
+        body = problem(response.status_code, title, str(detail), code=str(code) if isinstance(code, str) else "")
+    response.data = body
+    response.content_type = CONTENT_TYPE
+    return response
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state."
+    default_code = "conflict"
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = 422
+    default_detail = "The request is well-formed but cannot be processed."
+    default_code = "unprocessable"
+
+
+def api_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(problem(404, "Not found", f"No API endpoint at {request.path}."), status=404,
+                        content_type=CONTENT_TYPE)
+
+
+def api_server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(problem(500, "Server error", "The portal failed; the error is logged."), status=500,
+                        content_type=CONTENT_TYPE)

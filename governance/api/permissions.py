@@ -1,0 +1,57 @@
+"""Scope- and service-aware permissions for token-authenticated API views."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, permissions
+from rest_framework.request import Request
+
+from governance.models import ApiToken, Environment, Service
+
+
+class HasTokenScope(permissions.BasePermission):
+    """The view's `required_scopes` ({method: scope} or one scope for all methods) must be on the token.
+
+    A view with `required_scopes = None` only needs a valid token (e.g. whoami).
+    """
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        token = request.auth
+        if not isinstance(token, ApiToken):
+            raise exceptions.NotAuthenticated("Send an API token: 'Authorization: Bearer <token>'.")
+        required = getattr(view, "required_scopes", "missing")
+        if required == "missing":
+            return False  # a view that forgot to declare its scope is closed, not open
+        if isinstance(required, dict):
+            required = required.get(request.method, required.get("*"))
+        if required is None:
+            return True
+        if required not in token.scopes:
+            raise exceptions.PermissionDenied(f"This token lacks the '{required}' scope.")
+        return True
+
+
+def check_token_target(request: Request, *, service: Service | None = None,
+                       environment: Environment | None = None) -> None:
+    """Refuse a token restricted to other services or environments (403 with the reason)."""
+    token = request.auth
+    if not isinstance(token, ApiToken):
+        raise exceptions.NotAuthenticated()
+    if service is not None:
+        allowed = {s.pk for s in token.services.all()}
+        if allowed and service.pk not in allowed:
+            raise exceptions.PermissionDenied(f"This token is restricted to other services than '{service.slug}'.")
+    if environment is not None:
+        allowed = {e.pk for e in token.environments.all()}
+        if allowed and environment.pk not in allowed:
+            raise exceptions.PermissionDenied(
+                f"This token is restricted to other environments than '{environment.slug}'."
+            )
+
+
+def token_services(request: Request) -> set[int] | None:
+    """Service ids the token may act on, or None for all."""
+    token = request.auth
+    ids = {s.pk for s in token.services.all()} if isinstance(token, ApiToken) else set()
+    return ids or None

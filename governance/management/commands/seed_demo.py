@@ -1,0 +1,54 @@
+"""Idempotent demo data: environments, roles, a demo service, an admin whose password is printed once."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from governance import roles, services
+from governance.models import Service
+
+ENVIRONMENTS = [
+    ("development", "Development", False, 10, False),
+    ("preview", "Preview", False, 20, False),
+    ("production", "Production", True, 30, True),
+]
+
+
+class Command(BaseCommand):
+    help = "Load demo data (safe to run again): environments, roles, the 'shop' service and an admin user."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--admin-username", default="admin")
+        parser.add_argument("--service", default="shop")
+
+    @transaction.atomic
+    def handle(self, *args: Any, admin_username: str, service: str, **options: Any) -> None:
+        actor = services.system_user()
+        reason = "seed_demo"
+        for slug, name, is_prod, order, second in ENVIRONMENTS:
+            services.ensure_environment(slug=slug, name=name, is_production=is_prod, order=order,
+                                        requires_second_person=second, actor=actor, reason=reason)
+        missing = [r for r in roles.ROLES if not Group.objects.filter(name=r).exists()]
+        if missing:
+            self.stderr.write(f"roles missing ({', '.join(missing)}): run `manage.py migrate` first")
+        if not Service.objects.filter(slug=service).exists():
+            services.create_service(slug=service, name=f"{service.capitalize()} (demo)", owners="demo team",
+                                    actor=actor, reason=reason)
+            self.stdout.write(f"created demo service '{service}'")
+        User = get_user_model()
+        if User.objects.filter(username=admin_username).exists():
+            self.stdout.write(f"admin user '{admin_username}' exists; password unchanged "
+                              f"(reset it with `manage.py changepassword {admin_username}`)")
+            return
+        password = secrets.token_urlsafe(15)
+        user = User.objects.create_superuser(username=admin_username, email="", password=password)
+        user.groups.add(Group.objects.get(name=roles.ADMINISTRATOR))
+        # Printed once, to the terminal only (never logged); it is not stored anywhere in clear.
+        self.stdout.write(self.style.SUCCESS(
+            f"\n  Admin login (shown once): username '{admin_username}', password '{password}'\n"))

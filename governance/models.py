@@ -1,0 +1,178 @@
+"""Core models: services, environments, API tokens, the audit timeline, idempotency, heartbeats."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from governance.audit_base import Audited
+
+SLUG = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,62}$", "Use lowercase letters, digits and dashes.")
+
+
+class Scope(models.TextChoices):
+    FLAGS_READ = "flags:read"
+    FLAGS_WRITE = "flags:write"
+    RELEASES_WRITE = "releases:write"
+    CHECKS_WRITE = "checks:write"
+    SLI_WRITE = "sli:write"
+    DRILLS_RUN = "drills:run"
+    AUDIT_READ = "audit:read"
+
+
+class Service(Audited):
+    slug = models.SlugField(max_length=63, unique=True, validators=[SLUG])
+    name = models.CharField(max_length=200)
+    repository_url = models.URLField(blank=True)
+    owners = models.CharField(max_length=300, blank=True, help_text="Team or people who own the service.")
+    deploy_provider = models.CharField(
+        max_length=20,
+        choices=[("record", "Record only"), ("webhook", "Signed webhook"), ("vercel", "Vercel")],
+        default="record",
+    )
+    deploy_settings = models.JSONField(default=dict, blank=True, help_text="Provider settings; never secrets.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Environment(Audited):
+    slug = models.SlugField(max_length=63, unique=True, validators=[SLUG])
+    name = models.CharField(max_length=100)
+    is_production = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=0, help_text="Promotion order: lower comes first.")
+    requires_second_person = models.BooleanField(
+        default=False, help_text="Changes that widen exposure need approval by someone other than their author."
+    )
+
+    class Meta:
+        ordering = ["order", "slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class ApiToken(Audited):
+    """A bearer token for CI or a governed service; only a digest of the secret is stored."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_tokens")
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    digest = models.CharField(max_length=64, editable=False)
+    scopes = ArrayField(models.CharField(max_length=20, choices=Scope.choices), default=list)
+    services = models.ManyToManyField(Service, blank=True, help_text="Empty: every service.")
+    environments = models.ManyToManyField(Environment, blank=True, help_text="Empty: every environment.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rotated_to = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="rotated_from", editable=False
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(expires_at__gt=models.F("created_at")), name="token_expires_after_creation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    def is_active(self, now=None) -> bool:  # type: ignore[no-untyped-def]
+        now = now or timezone.now()
+        return self.revoked_at is None and self.expires_at > now
+
+
+class AuditEvent(models.Model):
+    """One row per history record of any audited model: the merged, append-only audit timeline.
+
+    Written in the same transaction as the history record it mirrors (governance/audit.py), so the
+    timeline and the export never disagree with the per-model history.
+    """
+
+    class Change(models.TextChoices):
+        CREATED = "+", "created"
+        CHANGED = "~", "changed"
+        DELETED = "-", "deleted"
+
+    at = models.DateTimeField(db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    model = models.CharField(max_length=100, db_index=True, help_text="app_label.model")
+    object_id = models.CharField(max_length=64)
+    object_repr = models.CharField(max_length=300)
+    change = models.CharField(max_length=1, choices=Change.choices)
+    reason = models.TextField()
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    changes = models.JSONField(default=list, help_text="[{field, old, new}]")
+    history_id = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["model", "object_id", "-at"]),
+            models.Index(fields=["actor", "-at"]),
+            models.Index(fields=["service", "-at"]),
+        ]
+        permissions = [("export_auditevent", "Can export the audit trail")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.get_change_display()} {self.model} {self.object_repr}"
+
+
+class AuditExport(models.Model):
+    """Each export's range and head hash, so an auditor can check a file against what the portal issued."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    actor_name = models.CharField(max_length=150)
+    since = models.DateTimeField(null=True)
+    until = models.DateTimeField(null=True)
+    record_count = models.PositiveIntegerField()
+    head_hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.record_count} records by {self.actor_name}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a POST with an Idempotency-Key, replayed for retries."""
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["token", "key"], name="idempotency_key_per_token")]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"
+
+
+class Heartbeat(models.Model):
+    """Liveness of background components (the django-q2 scheduler feeds `scheduler`)."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.beat_at:%H:%M:%S}"

@@ -1,0 +1,84 @@
+"""The role matrix: which Django permissions each role (group) holds. One place, pinned by a test.
+
+Apps are listed with the actions a role has on all their models; `EXTRA` adds single permissions
+and `EXCLUDE` removes some. `sync_roles` is called by data migrations (governance 0002 and each
+app's own migration that adds models), so a fresh database always has exact groups.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+OPERATOR = "Operator"
+RELEASE_MANAGER = "Release manager"
+AUDITOR = "Auditor"
+MAINTENANCE_ADMIN = "Maintenance admin"
+ADMINISTRATOR = "Administrator"
+ROLES = [OPERATOR, RELEASE_MANAGER, AUDITOR, MAINTENANCE_ADMIN, ADMINISTRATOR]
+
+GOVERNED_APPS = ["governance", "flags", "releases", "recovery", "observability"]
+VIEW = {"view"}
+EDIT = {"view", "add", "change"}
+ALL = {"view", "add", "change", "delete"}
+
+MATRIX: dict[str, dict[str, set[str]]] = {
+    OPERATOR: {"governance": VIEW, "flags": EDIT, "releases": VIEW, "recovery": VIEW, "observability": VIEW},
+    RELEASE_MANAGER: {"governance": VIEW, "flags": VIEW, "releases": EDIT, "recovery": VIEW, "observability": EDIT},
+    AUDITOR: {app: VIEW for app in GOVERNED_APPS},
+    MAINTENANCE_ADMIN: {"governance": VIEW, "flags": VIEW, "releases": VIEW, "recovery": EDIT, "observability": VIEW},
+    ADMINISTRATOR: {app: ALL for app in GOVERNED_APPS},
+}
+# Per-model exceptions, as "app_label.codename".
+EXTRA: dict[str, set[str]] = {
+    AUDITOR: {"governance.export_auditevent"},
+    ADMINISTRATOR: {"governance.export_auditevent", "auth.view_user", "auth.add_user", "auth.change_user",
+                    "auth.view_group"},
+    RELEASE_MANAGER: {"releases.add_backfill", "releases.change_backfill"},
+    MAINTENANCE_ADMIN: {"releases.view_backfill", "releases.add_backfill", "releases.change_backfill"},
+}
+# Tokens and the audit timeline are read-only or admin-only whatever the app-wide grant says.
+EXCLUDE: dict[str, set[str]] = {
+    OPERATOR: {"governance.view_apitoken"},
+    RELEASE_MANAGER: {"governance.view_apitoken"},
+    MAINTENANCE_ADMIN: {"governance.view_apitoken"},
+    ADMINISTRATOR: {"governance.add_auditevent", "governance.change_auditevent", "governance.delete_auditevent",
+                    "governance.add_auditexport", "governance.change_auditexport", "governance.delete_auditexport",
+                    "governance.add_heartbeat", "governance.change_heartbeat", "governance.delete_heartbeat",
+                    "governance.add_idempotencyrecord", "governance.change_idempotencyrecord"},
+}
+
+
+def expected_codenames(role: str, permissions: list[tuple[str, str]]) -> set[str]:
+    """Resolve the matrix against the permissions that exist: [(app_label, codename)] -> {"app.codename"}."""
+    grants = MATRIX[role]
+    wanted = set()
+    for app_label, codename in permissions:
+        action = codename.split("_", 1)[0]
+        if app_label in grants and action in grants[app_label] and not _is_history_permission(codename):
+            wanted.add(f"{app_label}.{codename}")
+    existing = {f"{a}.{c}" for a, c in permissions}
+    wanted |= EXTRA.get(role, set()) & existing
+    return wanted - EXCLUDE.get(role, set())
+
+
+def _is_history_permission(codename: str) -> bool:
+    # Historical models are read through their parent's history view; nobody edits history.
+    return codename.split("_", 1)[1].startswith("historical") and not codename.startswith("view_")
+
+
+def sync_roles(apps: Any, schema_editor: Any = None) -> None:
+    """Create the groups and set their permissions exactly (usable from a data migration)."""
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally created after migrate; create them now so this migration sees them.
+    for app_config in global_apps.get_app_configs():
+        create_permissions(app_config, apps=apps, verbosity=0)
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    perms = list(Permission.objects.select_related("content_type").all())
+    pairs = [(p.content_type.app_label, p.codename) for p in perms]
+    by_key = {f"{p.content_type.app_label}.{p.codename}": p for p in perms}
+    for role in ROLES:
+        group, _ = Group.objects.get_or_create(name=role)
+        group.permissions.set([by_key[k] for k in sorted(expected_codenames(role, pairs))])

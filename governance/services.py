@@ -1,0 +1,236 @@
+"""Every state change of the core app. Each takes `actor` and `reason` and records both."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from govctl import audit_chain
+
+from governance.audit_base import Audited, history_recorded_by_caller
+from governance.models import ApiToken, AuditEvent, AuditExport, Environment, Heartbeat, Scope, Service
+
+TOKEN_PREFIX = "gov_"  # noqa: S105 - a public marker, not a secret
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "A reason is required for every governed change."})
+    if len(reason) > 1000:
+        raise ValidationError({"reason": "Keep the reason under 1000 characters."})
+    return reason
+
+
+def system_user() -> AbstractBaseUser:
+    """The named actor for commands and scheduled jobs."""
+    user, _ = get_user_model().objects.get_or_create(
+        username=settings.SYSTEM_USERNAME, defaults={"is_active": False, "first_name": "System"}
+    )
+    return user
+
+
+@transaction.atomic
+def save_audited(*, instance: Audited, actor: Any, reason: str, update_fields: Iterable[str] | None = None) -> Audited:
+    """Create or update a plain reference row (service, environment) after validating it."""
+    instance.stamp(actor=actor, reason=require_reason(reason))
+    instance.full_clean()
+    fields = list(update_fields) if update_fields is not None and instance.pk else None
+    instance.save(update_fields=fields)
+    return instance
+
+
+@transaction.atomic
+def create_service(*, slug: str, name: str, actor: Any, reason: str, **fields: Any) -> Service:
+    """Register a governed service; apps that need per-service rows hook in via `on_service_created`."""
+    service = Service(slug=slug, name=name, **fields)
+    save_audited(instance=service, actor=actor, reason=reason)
+    for hook in SERVICE_CREATED_HOOKS:
+        hook(service=service, actor=actor, reason=reason)
+    return service
+
+
+# Apps append callables here (e.g. flags creates the built-in operational flags) in AppConfig.ready().
+SERVICE_CREATED_HOOKS: list[Any] = []
+
+
+@transaction.atomic
+def ensure_environment(*, slug: str, name: str, is_production: bool, order: int,
+                       requires_second_person: bool, actor: Any, reason: str) -> Environment:
+    env = Environment.objects.filter(slug=slug).first()
+    if env is not None:
+        return env
+    env = Environment(slug=slug, name=name, is_production=is_production, order=order,
+                      requires_second_person=requires_second_person)
+    return save_audited(instance=env, actor=actor, reason=reason)  # type: ignore[return-value]
+
+
+# --- API tokens -----------------------------------------------------------------------------------
+
+def digest_secret(secret: str) -> str:
+    # The secret carries 256 random bits, so a fast hash is enough (no password stretching needed).
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # shown once, never stored
+
+
+def _new_secret() -> tuple[str, str]:
+    prefix = secrets.token_hex(4)
+    return prefix, f"{TOKEN_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+
+
+def _validate_scopes(scopes: Iterable[str]) -> list[str]:
+    scopes = sorted(set(scopes))
+    unknown = [s for s in scopes if s not in Scope.values]
+    if unknown:
+        raise ValidationError({"scopes": f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(Scope.values)}"})
+    if not scopes:
+        raise ValidationError({"scopes": "Give the token at least one scope."})
+    return scopes
+
+
+@transaction.atomic
+def create_token(*, name: str, owner: Any, scopes: Iterable[str], actor: Any, reason: str,
+                 services: Iterable[Service] = (), environments: Iterable[Environment] = (),
+                 expires_at: datetime | None = None) -> IssuedToken:
+    """Issue a token; the returned secret is the only copy."""
+    now = timezone.now()
+    expires_at = expires_at or now + timedelta(days=settings.API_TOKEN_DEFAULT_DAYS)
+    if expires_at <= now:
+        raise ValidationError({"expires_at": "The expiry must be in the future."})
+    if not name.strip():
+        raise ValidationError({"name": "Name the token after what uses it (e.g. 'shop CI')."})
+    prefix, secret = _new_secret()
+    token = ApiToken(name=name.strip(), owner=owner, prefix=prefix, digest=digest_secret(secret),
+                     scopes=_validate_scopes(scopes), created_at=now, expires_at=expires_at)
+    token.stamp(actor=actor, reason=require_reason(reason))
+    token.save()
+    token.services.set(list(services))
+    token.environments.set(list(environments))
+    return IssuedToken(token=token, secret=secret)
+
+
+@transaction.atomic
+def rotate_token(*, token: ApiToken, actor: Any, reason: str, grace: timedelta | None = None) -> IssuedToken:
+    """Issue a successor with the same rights; the old token stays valid for the grace period."""
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if not token.is_active():
+        raise ValidationError("Only an active token can be rotated; create a new one instead.")
+    if token.rotated_to_id:
+        raise ValidationError(f"Token {token.prefix} was already rotated to {token.rotated_to.prefix}.")
+    grace = grace if grace is not None else timedelta(hours=settings.API_TOKEN_ROTATION_GRACE_HOURS)
+    now = timezone.now()
+    lifetime = max(token.expires_at - token.created_at, timedelta(days=1))
+    issued = create_token(name=token.name, owner=token.owner, scopes=token.scopes, actor=actor, reason=reason,
+                          services=token.services.all(), environments=token.environments.all(),
+                          expires_at=now + lifetime)
+    token.rotated_to = issued.token
+    token.expires_at = min(token.expires_at, now + grace)
+    token.stamp(actor=actor, reason=require_reason(reason))
+    token.save(update_fields=["rotated_to", "expires_at"])
+    return issued
+
+
+@transaction.atomic
+def revoke_token(*, token: ApiToken, actor: Any, reason: str) -> ApiToken:
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    if token.revoked_at is not None:
+        return token  # revoking twice is a no-op: safe to retry
+    token.revoked_at = timezone.now()
+    token.stamp(actor=actor, reason=require_reason(reason))
+    token.save(update_fields=["revoked_at"])
+    return token
+
+
+def authenticate_secret(secret: str) -> ApiToken | None:
+    """The active token for a presented secret, or None. Constant-time digest comparison."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    prefix = secret[len(TOKEN_PREFIX):].split("_", 1)[0]
+    token = (ApiToken.objects.select_related("owner").prefetch_related("services", "environments")
+             .filter(prefix=prefix).first())
+    if token is None or not hmac.compare_digest(token.digest, digest_secret(secret)):
+        return None
+    if not token.is_active() or not token.owner.is_active:
+        return None
+    return token
+
+
+def touch_token(token: ApiToken) -> None:
+    """Record last use at most once a minute (telemetry: deliberately outside the audit trail)."""
+    now = timezone.now()
+    if token.last_used_at and now - token.last_used_at < LAST_USED_RESOLUTION:
+        return
+    with history_recorded_by_caller():
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    token.last_used_at = now
+
+
+# --- heartbeats ------------------------------------------------------------------------------------
+
+def record_heartbeat(name: str) -> Heartbeat:
+    beat, _ = Heartbeat.objects.update_or_create(name=name, defaults={"beat_at": timezone.now()})
+    return beat
+
+
+# --- audit export ----------------------------------------------------------------------------------
+
+def audit_records(*, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict[str, Any]]:
+    """Audit events in time order as plain dicts (the export's record shape)."""
+    events = AuditEvent.objects.order_by("at", "id")
+    if since:
+        events = events.filter(at__gte=since)
+    if until:
+        events = events.filter(at__lt=until)
+    for e in events.values("id", "at", "actor_name", "model", "object_id", "object_repr", "change", "reason",
+                           "service_id", "changes", "history_id").iterator(chunk_size=2000):
+        yield {
+            "event_id": e["id"],
+            "at": e["at"].isoformat(),
+            "actor": e["actor_name"],
+            "model": e["model"],
+            "object_id": e["object_id"],
+            "object": e["object_repr"],
+            "change": dict(AuditEvent.Change.choices)[e["change"]],
+            "reason": e["reason"],
+            "service_id": e["service_id"],
+            "changes": e["changes"],
+            "history_id": e["history_id"],
+        }
+
+
+def export_audit(*, actor: Any, since: datetime | None = None, until: datetime | None = None) -> Iterator[str]:
+    """JSON Lines with a hash chain; the head hash is recorded once the last line is produced."""
+    if since and until and since >= until:
+        raise ValidationError({"until": "The end of the range must be after its start."})
+    count, head = 0, audit_chain.GENESIS
+    for entry in audit_chain.chain(audit_records(since=since, until=until)):
+        count, head = count + 1, entry["hash"]
+        yield audit_chain.canonical(entry) + "\n"
+    name = actor.get_username() if actor is not None else ""
+    AuditExport.objects.create(actor_name=name, since=since, until=until, record_count=count, head_hash=head)
+
+
+def delete_idempotency_records(*, older_than: timedelta) -> int:
+    from governance.models import IdempotencyRecord
+
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted
+
+

@@ -1,0 +1,26 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+
+from governance import health
+
+api_v1 = [
+    path("", include("governance.api.urls")),
+]
+
+urlpatterns = [
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path(settings.ADMIN_PATH, admin.site.urls),
+]
+
+admin.site.site_header = "Governance portal"
+admin.site.site_title = "Governance portal"
+admin.site.index_title = "Releases, flags, recovery and audit"
+
+handler404 = "governance.views.not_found"
+handler500 = "governance.views.server_error"

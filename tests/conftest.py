@@ -1,0 +1,111 @@
+"""Shared fixtures: users per role, tokens, API clients. PostgreSQL only."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from governance import roles, services
+from governance.models import Environment, Service
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def shared_dir() -> Path:
+    """../shared beside the project (CI has it there); GOV_SHARED_DIR overrides for worktrees."""
+    return Path(os.environ.get("GOV_SHARED_DIR", ROOT.parent / "shared"))
+
+
+@pytest.fixture
+def system_user(db):
+    return services.system_user()
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., object]:
+    def make(username: str, role: str | None = None, *, staff: bool = True, superuser: bool = False):
+        user = get_user_model().objects.create_user(username=username, password="pw-for-tests-only",
+                                                    is_staff=staff, is_superuser=superuser)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def operator(make_user):
+    return make_user("olga", roles.OPERATOR)
+
+
+@pytest.fixture
+def release_manager(make_user):
+    return make_user("rita", roles.RELEASE_MANAGER)
+
+
+@pytest.fixture
+def auditor(make_user):
+    return make_user("audrey", roles.AUDITOR)
+
+
+@pytest.fixture
+def administrator(make_user):
+    return make_user("ada", roles.ADMINISTRATOR)
+
+
+@pytest.fixture
+def service(system_user) -> Service:
+    return services.create_service(slug="shop", name="Shop", actor=system_user, reason="test fixture")
+
+
+@pytest.fixture
+def other_service(system_user) -> Service:
+    return services.create_service(slug="billing", name="Billing", actor=system_user, reason="test fixture")
+
+
+@pytest.fixture
+def production(db) -> Environment:
+    return Environment.objects.get(slug="production")
+
+
+@pytest.fixture
+def preview(db) -> Environment:
+    return Environment.objects.get(slug="preview")
+
+
+@pytest.fixture
+def ci_user(db):
+    return get_user_model().objects.create_user(username="ci-bot", password=None)
+
+
+@pytest.fixture
+def make_token(system_user, ci_user) -> Callable[..., str]:
+    """Issue a token (owned by the active user ci-bot) and return its secret."""
+
+    def make(*scopes: str, owner=None, services_=(), environments=(), expires_in=timedelta(days=1), name="ci"):
+        issued = services.create_token(
+            name=name, owner=owner or ci_user, scopes=scopes or ["flags:read"], services=services_,
+            environments=environments, expires_at=timezone.now() + expires_in, actor=system_user, reason="test",
+        )
+        return issued.secret
+
+    return make
+
+
+@pytest.fixture
+def api() -> Callable[[str | None], APIClient]:
+    def client(secret: str | None = None) -> APIClient:
+        c = APIClient()
+        if secret:
+            c.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
+        return c
+
+    return client

@@ -1,0 +1,56 @@
+"""The permission matrix of the core app's roles, pinned exactly."""
+
+from django.contrib.auth.models import Group
+
+from governance import roles
+
+CORE_VIEW = {
+    "governance.view_service", "governance.view_environment", "governance.view_auditevent",
+    "governance.view_auditexport", "governance.view_heartbeat", "governance.view_idempotencyrecord",
+    "governance.view_historicalservice", "governance.view_historicalenvironment",
+    "governance.view_historicalapitoken",
+}
+EXPECTED_CORE = {
+    roles.OPERATOR: CORE_VIEW,
+    roles.RELEASE_MANAGER: CORE_VIEW,
+    roles.MAINTENANCE_ADMIN: CORE_VIEW,
+    roles.AUDITOR: CORE_VIEW | {"governance.view_apitoken", "governance.export_auditevent"},
+    roles.ADMINISTRATOR: CORE_VIEW | {
+        "governance.view_apitoken", "governance.add_apitoken", "governance.change_apitoken",
+        "governance.delete_apitoken", "governance.add_service", "governance.change_service",
+        "governance.delete_service", "governance.add_environment", "governance.change_environment",
+        "governance.delete_environment", "governance.export_auditevent", "governance.delete_idempotencyrecord",
+    },
+}
+
+
+def _perms(group: Group, app: str) -> set[str]:
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")
+            if p.content_type.app_label == app}
+
+
+def test_roles__exist_after_migrate(db):
+    assert set(Group.objects.values_list("name", flat=True)) >= set(roles.ROLES)
+
+
+def test_core_permissions__match_the_matrix_exactly(db):
+    for role, expected in EXPECTED_CORE.items():
+        assert _perms(Group.objects.get(name=role), "governance") == expected, role
+
+
+def test_nobody__may_edit_audit_history(db):
+    for group in Group.objects.filter(name__in=roles.ROLES):
+        codenames = {p.codename for p in group.permissions.all()}
+        assert not {c for c in codenames if c.startswith(("change_historical", "delete_historical",
+                                                          "add_historical"))}, group.name
+        assert not codenames & {"change_auditevent", "delete_auditevent", "add_auditevent"}, group.name
+
+
+def test_only_auditors_and_administrators__may_export(db):
+    exporters = {g.name for g in Group.objects.filter(permissions__codename="export_auditevent")}
+    assert exporters == {roles.AUDITOR, roles.ADMINISTRATOR}
+
+
+def test_administrator__may_manage_users_but_not_groups(db):
+    perms = _perms(Group.objects.get(name=roles.ADMINISTRATOR), "auth")
+    assert perms == {"auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group"}
