@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -29,6 +30,11 @@ class AuditedAdmin(SimpleHistoryAdmin):
     reason_field_help = "Why this change? Recorded in the audit trail."
 
     def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any) -> type:
+        # "reason" is a form-only field: keep it out of the model form's field list.
+        if "fields" not in kwargs:
+            kwargs["fields"] = flatten_fieldsets(self.get_fieldsets(request, obj))
+        if kwargs["fields"] is not None:  # None: Django is asking which fields the model form has
+            kwargs["fields"] = [f for f in kwargs["fields"] if f != "reason"]
         form = super().get_form(request, obj, change=change, **kwargs)
         help_text = self.reason_field_help
 

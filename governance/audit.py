@@ -79,3 +79,6 @@ def record_audit_event(sender: Any, instance: Any, history_instance: Any, **kwar
         changes=changes,
         history_id=history_instance.pk,
     )
+    # simple-history leaves the stamp on the instance; a later save must state its own reason.
+    instance.__dict__.pop("_change_reason", None)
+    instance.__dict__.pop("_history_user", None)

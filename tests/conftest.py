@@ -24,6 +24,21 @@ def shared_dir() -> Path:
     return Path(os.environ.get("GOV_SHARED_DIR", ROOT.parent / "shared"))
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Re-seed what data migrations create: a transactional test of an earlier --reuse-db run truncated it."""
+    from django.apps import apps
+
+    from governance.migrations import _seed
+
+    with django_db_blocker.unblock():
+        for slug, name, is_prod, order, second in _seed.ENVIRONMENTS:
+            services.ensure_environment(slug=slug, name=name, is_production=is_prod, order=order,
+                                        requires_second_person=second, actor=services.system_user(),
+                                        reason="test set-up: re-seed")
+        roles.sync_roles(apps)
+
+
 @pytest.fixture
 def system_user(db):
     return services.system_user()

@@ -11,14 +11,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from governance import roles, services
+from governance.migrations._seed import ENVIRONMENTS
 from governance.models import Service
-
-ENVIRONMENTS = [
-    ("development", "Development", False, 10, False),
-    ("preview", "Preview", False, 20, False),
-    ("production", "Production", True, 30, True),
-]
-
 
 class Command(BaseCommand):
     help = "Load demo data (safe to run again): environments, roles, the 'shop' service and an admin user."
