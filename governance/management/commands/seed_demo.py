@@ -14,6 +14,7 @@ from governance import roles, services
 from governance.migrations._seed import ENVIRONMENTS
 from governance.models import Service
 
+
 class Command(BaseCommand):
     help = "Load demo data (safe to run again): environments, roles, the 'shop' service and an admin user."
 
