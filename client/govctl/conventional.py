@@ -272,23 +272,30 @@ def lint(message: str) -> list[CommitError]:
     return _analyse(message)[1]
 
 
-def git_cleanup(message: str, comment_char: str = "#") -> str:
-    """What `git commit` keeps of a message file (cleanup mode "strip"): no comment lines, nothing below the
-    `--verbose` scissors line, no trailing whitespace, no leading/trailing or repeated blank lines."""
+def git_cleanup_lines(message: str, comment_char: str = "#") -> list[tuple[int, str]]:
+    """The lines `git commit` keeps of a message file (cleanup mode "strip"), each with its 1-based line number
+    in the file: comment lines and everything below the `--verbose` scissors line go, trailing whitespace goes,
+    leading, trailing and repeated blank lines go."""
     scissors = re.compile(re.escape(comment_char) + r" -{8,} >8 -{8,}")
-    kept: list[str] = []
-    for raw in message.replace("\r\n", "\n").split("\n"):
-        if raw.startswith(comment_char) and scissors.fullmatch(raw):
-            break
+    kept: list[tuple[int, str]] = []
+    for number, raw in enumerate(message.replace("\r\n", "\n").split("\n"), start=1):
         if raw.startswith(comment_char):
+            if scissors.fullmatch(raw.rstrip()):
+                break
             continue
         line = raw.rstrip()
-        if line == "" and (not kept or kept[-1] == ""):
+        if line == "" and (not kept or kept[-1][1] == ""):
             continue
-        kept.append(line)
-    while kept and kept[-1] == "":
+        kept.append((number, line))
+    while kept and kept[-1][1] == "":
         kept.pop()
-    return "\n".join(kept) + ("\n" if kept else "")
+    return kept
+
+
+def git_cleanup(message: str, comment_char: str = "#") -> str:
+    """The message as `git commit` would record it (see `git_cleanup_lines`)."""
+    lines = [line for _, line in git_cleanup_lines(message, comment_char)]
+    return "\n".join(lines) + ("\n" if lines else "")
 
 
 @dataclass(frozen=True)
