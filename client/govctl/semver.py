@@ -133,7 +133,8 @@ def parse(text: str) -> Version:
     numbers = core_part.split(".")
     if len(numbers) != 3:
         raise InvalidVersion(
-            f"{text!r}: expected MAJOR.MINOR.PATCH (three numbers separated by dots), found {len(numbers)} part(s)"
+            f"{text!r}: expected MAJOR.MINOR.PATCH (three numbers separated by dots) before any '-' or '+', "
+            f"found {core_part!r}"
         )
     major, minor, patch = (
         _check_numeric(part, name, text) for part, name in zip(numbers, ("major", "minor", "patch"), strict=True)
