@@ -7,9 +7,9 @@ import sys
 
 from govctl import __version__
 from govctl.api import GovctlError
-from govctl.commands import whoami
+from govctl.commands import commits, semver, whoami
 
-COMMANDS = [whoami]
+COMMANDS = [whoami, commits, semver]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,336 @@
+"""The bump policy and the next version: which commits warrant which release, and why.
+
+The policy is plain data (`BumpPolicy.to_dict()` / `from_dict()`) so that the portal stores the exact policy
+each release was computed with. `next_version()` never guesses silently: every commit, rule, channel step and
+`Release-As` override appears in the result's explanation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from govctl import semver
+from govctl.conventional import ConventionalCommit, InvalidCommit, ParsedCommit, SourceCommit, classify
+from govctl.semver import BUMP_LEVELS, InvalidVersion, Version, bump_rank
+
+RELEASE_AS_FOOTER = "Release-As"
+_CHANNEL = re.compile(r"[0-9A-Za-z-]*[A-Za-z][0-9A-Za-z-]*")
+_DEFAULT_TYPES = {"feat": "minor", "fix": "patch", "perf": "patch", "revert": "patch"}
+_LABEL = {"none": "no release", "patch": "patch", "minor": "minor", "major": "major"}
+
+
+class VersioningError(ValueError):
+    """The request itself cannot be answered (bad current version, channel going backwards, bad policy)."""
+
+
+def _check_level(name: str, level: object) -> str:
+    if level not in BUMP_LEVELS:
+        raise VersioningError(f"bump policy: {name} must be one of {', '.join(BUMP_LEVELS)}, got {level!r}")
+    return str(level)
+
+
+@dataclass(frozen=True)
+class BumpPolicy:
+    """Which change level each kind of commit warrants. Types are matched case-insensitively."""
+
+    breaking: str = "major"
+    types: Mapping[str, str] = field(default_factory=lambda: dict(_DEFAULT_TYPES))
+    other_types: str = "none"
+    # SemVer item 4: before 1.0.0 anything may change, so a breaking change need not leave 0.x.
+    initial_development_breaking: str = "minor"
+    initial_version: str = "0.1.0"
+
+    def __post_init__(self) -> None:
+        _check_level("breaking", self.breaking)
+        _check_level("other_types", self.other_types)
+        _check_level("initial_development_breaking", self.initial_development_breaking)
+        if not isinstance(self.types, Mapping):
+            raise VersioningError("bump policy: types must map commit types to bump levels")
+        types = {}
+        for type_, level in self.types.items():
+            if not isinstance(type_, str) or not re.fullmatch(r"[A-Za-z]+", type_):
+                raise VersioningError(f"bump policy: {type_!r} is not a commit type (letters only)")
+            types[type_.lower()] = _check_level(f"types[{type_!r}]", level)
+        # Frozen dataclass: normalising in place is the one sanctioned way to adjust a field after init.
+        object.__setattr__(self, "types", types)
+        try:
+            initial = semver.parse(self.initial_version)
+        except InvalidVersion as exc:
+            raise VersioningError(f"bump policy: initial_version: {exc}") from None
+        if initial.prerelease or initial.build:
+            raise VersioningError("bump policy: initial_version must be a plain MAJOR.MINOR.PATCH")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "breaking": self.breaking,
+            "types": dict(sorted(self.types.items())),
+            "other_types": self.other_types,
+            "initial_development_breaking": self.initial_development_breaking,
+            "initial_version": self.initial_version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BumpPolicy:
+        """Build a policy from stored JSON; missing keys take the defaults, unknown keys are refused."""
+        if not isinstance(data, Mapping):
+            raise VersioningError("bump policy: expected a JSON object")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise VersioningError(
+                f"bump policy: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        return cls(**data)
+
+    def level_for(self, commit: ConventionalCommit, current: Version | None) -> tuple[str, str]:
+        """The change level a commit warrants and the rule that decided it, in words."""
+        type_ = commit.normalized_type
+        if type_ in self.types:
+            type_level, type_rule = self.types[type_], f"type '{type_}' → {_LABEL[self.types[type_]]}"
+        else:
+            type_level = self.other_types
+            type_rule = f"type '{type_}' is not in the policy's types → {_LABEL[self.other_types]}"
+        if not commit.breaking:
+            return type_level, type_rule
+        how = "'!' in the header" if commit.breaking_mark else "BREAKING CHANGE footer"
+        if current is not None and current.major == 0:
+            level = self.initial_development_breaking
+            rule = f"breaking change ({how}) before 1.0.0 → {_LABEL[level]}"
+        else:
+            level = self.breaking
+            rule = f"breaking change ({how}) → {_LABEL[level]}"
+        if bump_rank(type_level) > bump_rank(level):
+            return type_level, type_rule
+        return level, rule
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One step of the reasoning; `sha` and `subject` are set when the step is about one commit."""
+
+    bump: str
+    rule: str
+    sha: str | None = None
+    subject: str | None = None
+
+    def __str__(self) -> str:
+        if self.sha is None:
+            return self.rule
+        return f"{self.sha[:12]} {self.subject!r}: {self.rule}"
+
+
+@dataclass(frozen=True)
+class ReleaseAs:
+    """A `Release-As: X.Y.Z` footer that overrode the computed version (kept for the audit trail)."""
+
+    version: str
+    sha: str
+    subject: str
+
+
+@dataclass(frozen=True)
+class BumpResult:
+    current_version: str | None
+    # None when nothing warrants a release.
+    next_version: str | None
+    # The change level the commits warrant under the policy, whatever the channel or override did.
+    bump: str
+    channel: str | None
+    explanation: tuple[Explanation, ...]
+    invalid_commits: tuple[InvalidCommit, ...]
+    release_as: ReleaseAs | None
+    policy: BumpPolicy
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["policy"] = self.policy.to_dict()
+        data["invalid_commits"] = [
+            {"sha": c.sha, "subject": c.subject, "errors": list(c.errors)} for c in self.invalid_commits
+        ]
+        return data
+
+    def explain(self) -> list[str]:
+        return [str(step) for step in self.explanation]
+
+
+def _parse_current(current: str | Version | None) -> Version | None:
+    if current is None or isinstance(current, Version):
+        return current
+    try:
+        return semver.parse(current)
+    except InvalidVersion as exc:
+        raise VersioningError(f"current version: {exc}") from None
+
+
+def _parse_channel(channel: str | None) -> str | None:
+    if channel is None or channel == "stable":
+        return None
+    if not _CHANNEL.fullmatch(channel):
+        raise VersioningError(
+            f"channel {channel!r} must be one pre-release identifier with at least one letter (e.g. alpha, beta, rc)"
+        )
+    return channel
+
+
+def _release_as_checks(
+    parsed: list[ParsedCommit], current: Version | None
+) -> tuple[list[ParsedCommit], list[InvalidCommit], list[tuple[Version, ParsedCommit]]]:
+    """Separate commits whose Release-As footer is unusable: an override that cannot apply is an error in the
+    commit, not something to ignore quietly."""
+    valid: list[ParsedCommit] = []
+    invalid: list[InvalidCommit] = []
+    overrides: list[tuple[Version, ParsedCommit]] = []
+    for item in parsed:
+        values = item.commit.footer_values(RELEASE_AS_FOOTER)
+        errors: list[str] = []
+        if len(values) > 1:
+            errors.append(f"{len(values)} {RELEASE_AS_FOOTER} footers: give at most one")
+        elif values:
+            try:
+                wanted = semver.parse(values[0])
+            except InvalidVersion as exc:
+                errors.append(f"{RELEASE_AS_FOOTER}: {exc}")
+            else:
+                if current is not None and not wanted > current:
+                    errors.append(f"{RELEASE_AS_FOOTER}: {wanted} must be greater than the current version {current}")
+                else:
+                    overrides.append((wanted, item))
+        if errors:
+            invalid.append(InvalidCommit(item.sha, item.subject, tuple(errors)))
+        else:
+            valid.append(item)
+    return valid, invalid, overrides
+
+
+def _implied_level(core: Version) -> str:
+    """Which bump from the previous release a pre-release's target implies: 1.4.0 a minor, 2.0.0 a major."""
+    if core.patch:
+        return "patch"
+    if core.minor:
+        return "minor"
+    return "major"
+
+
+def _on_channel(target: Version, channel: str, number: int = 1) -> Version:
+    return Version(target.major, target.minor, target.patch, (channel, number))
+
+
+def _from_prerelease(current: Version, level: str, channel: str | None, steps: list[Explanation]) -> Version | None:
+    core = current.core
+    implied = _implied_level(core)
+    current_channel = current.prerelease[0] if isinstance(current.prerelease[0], str) else None
+    if level != "none" and bump_rank(level) > bump_rank(implied):
+        target = core.bump(level)
+        result = target if channel is None else _on_channel(target, channel)
+        steps.append(
+            Explanation(
+                level, f"{current} targets a {implied} release ({core}); a {level} change goes beyond it → {result}"
+            )
+        )
+        return result
+    if channel is None:
+        steps.append(Explanation(level, f"promote pre-release {current} to stable {core}"))
+        return core
+    if channel != current_channel:
+        steps.append(Explanation(level, f"move {current} to channel '{channel}' → {_on_channel(core, channel)}"))
+        return _on_channel(core, channel)
+    if level == "none":
+        steps.append(Explanation(level, f"no commit warrants a new '{channel}' pre-release of {core}"))
+        return None
+    counter = current.prerelease[1] if len(current.prerelease) > 1 else 0
+    if not isinstance(counter, int):
+        raise VersioningError(f"cannot continue channel '{channel}' from {current}: expected {channel}.<number>")
+    nxt = _on_channel(core, channel, counter + 1)
+    steps.append(
+        Explanation(level, f"{current} already targets {core} (a {implied} release) → next '{channel}': {nxt}")
+    )
+    return nxt
+
+
+def next_version(
+    *,
+    current: str | Version | None,
+    commits: Iterable[SourceCommit],
+    policy: BumpPolicy | None = None,
+    channel: str | None = None,
+) -> BumpResult:
+    """The next version after `current` (None: no release yet) for the commits since it.
+
+    `channel` (e.g. "rc") asks for a pre-release on that channel; None or "stable" for a release.
+    """
+    policy = policy or BumpPolicy()
+    cur = _parse_current(current)
+    chan = _parse_channel(channel)
+    parsed, invalid = classify(commits)
+    valid, bad_overrides, overrides = _release_as_checks(parsed, cur)
+    invalid.extend(bad_overrides)
+
+    steps: list[Explanation] = []
+    level = "none"
+    decided_by: ParsedCommit | None = None
+    for item in valid:
+        item_level, rule = policy.level_for(item.commit, cur)
+        steps.append(Explanation(item_level, rule, item.sha, item.subject))
+        if bump_rank(item_level) > bump_rank(level):
+            level, decided_by = item_level, item
+    if decided_by is None:
+        steps.append(Explanation("none", f"none of the {len(valid)} valid commit(s) warrants a release"))
+    else:
+        steps.append(
+            Explanation(level, f"highest level: {level} (first from {decided_by.sha[:12]} {decided_by.subject!r})")
+        )
+    if invalid:
+        steps.append(Explanation("none", f"{len(invalid)} invalid commit(s) ignored"))
+
+    release_as: ReleaseAs | None = None
+    result: Version | None
+    if overrides:
+        wanted, item = max(overrides, key=lambda pair: pair[0].precedence_key())
+        release_as = ReleaseAs(str(wanted), item.sha, item.subject)
+        result = wanted
+        steps.append(
+            Explanation(
+                level,
+                f"{RELEASE_AS_FOOTER}: {wanted} overrides the computed version" + (" and the channel" if chan else ""),
+                item.sha,
+                item.subject,
+            )
+        )
+    elif cur is None:
+        if level == "none":
+            result = None
+            steps.append(Explanation("none", "no previous release and nothing to release"))
+        else:
+            initial = semver.parse(policy.initial_version)
+            result = initial if chan is None else _on_channel(initial, chan)
+            steps.append(Explanation(level, f"no previous release: first version {result} (policy initial_version)"))
+    elif cur.prerelease:
+        result = _from_prerelease(cur, level, chan, steps)
+    elif level == "none":
+        result = None
+        steps.append(Explanation("none", f"{cur} stays the latest release"))
+    else:
+        target = cur.bump(level)
+        result = target if chan is None else _on_channel(target, chan)
+        on = "" if chan is None else f", on channel '{chan}' → {result}"
+        steps.append(Explanation(level, f"{cur} + {level} → {target}{on}"))
+
+    if result is not None and cur is not None and not result > cur:
+        raise VersioningError(
+            f"the next version {result} would not be greater than the current version {cur}"
+            " (pre-release channels must move forward in SemVer order, e.g. alpha → beta → rc)"
+        )
+    return BumpResult(
+        current_version=None if cur is None else str(cur),
+        next_version=None if result is None else str(result),
+        bump=level,
+        channel=chan,
+        explanation=tuple(steps),
+        invalid_commits=tuple(invalid),
+        release_as=release_as,
+        policy=policy,
+    )
