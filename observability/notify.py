@@ -176,7 +176,9 @@ def slack_payload(message: Message) -> dict[str, Any]:
             }
         )
     if message.url:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{message.url}|Open in the portal>"}]})
+        blocks.append(
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": f"<{message.url}|Open in the portal>"}]}
+        )
     return {"text": f"{headline}\n{message.text}", "blocks": blocks}
 
 

@@ -97,7 +97,11 @@ def slo_to_document(slo: SloDefinition) -> dict[str, Any]:
         objective.update(op="lte", value=slo.threshold_ms)
     elif slo.sli_type is SliType.DATABASE_ERRORS:
         indicator_spec = {
-            "ratioMetric": {"counter": False, "bad": _metric(slo.sli_type, "bad"), "total": _metric(slo.sli_type, "total")}
+            "ratioMetric": {
+                "counter": False,
+                "bad": _metric(slo.sli_type, "bad"),
+                "total": _metric(slo.sli_type, "total"),
+            }
         }
     else:
         indicator_spec = {
@@ -321,10 +325,14 @@ def _slo_from_document(document: Any, indicators: Mapping[str, Mapping[str, Any]
     if sli_type is SliType.LATENCY:
         op = _require(objective, "op", objective_path)
         if op != "lte":
-            raise OpenSloError(f"{objective_path}.op", f"the latency SLI counts requests at or under the threshold: lte, got {op!r}")
+            raise OpenSloError(
+                f"{objective_path}.op", f"the latency SLI counts requests at or under the threshold: lte, got {op!r}"
+            )
         value = _decimal(_require(objective, "value", objective_path), f"{objective_path}.value")
         if value <= 0 or value != value.to_integral_value():
-            raise OpenSloError(f"{objective_path}.value", f"must be a positive whole number of milliseconds, got {value}")
+            raise OpenSloError(
+                f"{objective_path}.value", f"must be a positive whole number of milliseconds, got {value}"
+            )
         threshold_ms = int(value)
     elif "op" in objective or "value" in objective:
         raise OpenSloError(f"{objective_path}.op", "op/value belong to threshold metrics (the latency SLI) only")
@@ -399,7 +407,9 @@ def load_slos(text: str) -> list[SloDefinition]:
         slo = slo_from_document(doc, indicators=indicators, index=index)
         key = (slo.service, slo.environment, slo.name)
         if key in seen:
-            raise OpenSloError("metadata.name", f"duplicate SLO {slo.name!r} for {slo.service}/{slo.environment}", document=index)
+            raise OpenSloError(
+                "metadata.name", f"duplicate SLO {slo.name!r} for {slo.service}/{slo.environment}", document=index
+            )
         seen.add(key)
         slos.append(slo)
     if not slos:

@@ -319,7 +319,9 @@ def window_end(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
-def _minute_counts(slo: SloDefinition, points_by_minute: Mapping[datetime, SliPoint]) -> list[tuple[datetime, int, int]]:
+def _minute_counts(
+    slo: SloDefinition, points_by_minute: Mapping[datetime, SliPoint]
+) -> list[tuple[datetime, int, int]]:
     rows = []
     for minute, point in points_by_minute.items():
         good, total = slo_good_total(slo, point)
@@ -466,8 +468,7 @@ def pairs_for_window(slo_window: timedelta) -> list[BurnWindowPair]:
         return timedelta(minutes=max(1, minutes))
 
     return [
-        BurnWindowPair(scale(p.long_window), scale(p.short_window), p.budget_share, p.action)
-        for p in BURN_WINDOW_PAIRS
+        BurnWindowPair(scale(p.long_window), scale(p.short_window), p.budget_share, p.action) for p in BURN_WINDOW_PAIRS
     ]
 
 
