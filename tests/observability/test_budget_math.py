@@ -246,3 +246,13 @@ def test_burndown__starts_full_and_ends_at_the_remaining_fraction():
     assert [t for t, _ in series] == [END - timedelta(hours=h) for h in (4, 3, 2, 1, 0)]
     assert [v for _, v in series] == [1, Fraction(3, 4), Fraction(3, 4), Fraction(3, 4), Fraction(3, 4)]
     assert series[-1][1] == evaluate_budget(s, points, NOW).remaining_fraction
+
+
+def test_worked_example_in_docs__adds_up():
+    # docs/SLOs.md, "Worked example: api-success": 200 requests a minute for a week, 1,512 failed.
+    report = compute_budget(Decimal("0.999"), good=2_016_000 - 1_512, total=10_080 * 200, min_events=1000)
+
+    assert (report.allowed_bad, report.remaining) == (2016, 504)
+    assert (report.consumed_fraction, report.remaining_fraction) == (Fraction(3, 4), Fraction(1, 4))
+    assert report.compliance == Fraction("0.99925")
+    assert report.verdict is Verdict.MET

@@ -169,3 +169,19 @@ def test_database_outage__pages_for_the_database_slo():
 
     fired = firing_alerts(evaluate_burn_alerts(points, db, NOW))
     assert AlertAction.PAGE in {d.action for d in fired}
+
+
+def test_worked_example_in_docs__pages():
+    # docs/SLOs.md, "Worked example: a page": 200 req/min; the last hour has 240 errors, 30 of them
+    # in the last 5 minutes.
+    points = steady(WEEK, total=200)
+    with_errors(points, range(1, 6), errors=6)
+    with_errors(points, range(6, 61), errors=0)
+    for m in range(6, 61, 11):
+        with_errors(points, range(m, m + 1), errors=42)
+    decisions = by_window(evaluate_burn_alerts(points, api_success(), NOW))
+
+    fast = decisions[PAIR_1H]
+    assert (fast.long_counts, fast.short_counts) == ((12_000 - 240, 12_000), (1_000 - 30, 1_000))
+    assert (fast.long_burn_rate, fast.short_burn_rate) == (20, 30)
+    assert fast.firing and fast.severity == "critical"
