@@ -8,3 +8,4 @@ class GovernanceConfig(AppConfig):
 
     def ready(self) -> None:
         from governance import audit  # noqa: F401  (connects the audit-event recorder)
+        from governance.api import schema  # noqa: F401  (registers the OpenAPI auth extension)

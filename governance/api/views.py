@@ -24,13 +24,19 @@ class WhoamiApi(APIView):
         prefix = serializers.CharField()
         owner = serializers.CharField(source="owner.username")
         scopes = serializers.ListField(child=serializers.CharField())
-        services = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
-        environments = serializers.SlugRelatedField(many=True, read_only=True, slug_field="slug")
+        services = serializers.SerializerMethodField(help_text="Empty: every service.")
+        environments = serializers.SerializerMethodField(help_text="Empty: every environment.")
         expires_at = serializers.DateTimeField()
         rotated = serializers.SerializerMethodField()
 
         def get_rotated(self, token) -> bool:  # type: ignore[no-untyped-def]
             return token.rotated_to_id is not None
+
+        def get_services(self, token) -> list[str]:  # type: ignore[no-untyped-def]
+            return [s.slug for s in token.services.all()]
+
+        def get_environments(self, token) -> list[str]:  # type: ignore[no-untyped-def]
+            return [e.slug for e in token.environments.all()]
 
     @extend_schema(responses=Output, summary="The token the portal sees")
     def get(self, request: Request) -> Response:

@@ -1,0 +1,24 @@
+"""seed_demo: idempotent, prints the admin password once, and that password logs in."""
+
+import re
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from governance.models import Environment, Service
+
+
+def test_seed_demo__is_idempotent_and_prints_the_password_once(db, client, capsys):
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    password = re.search(r"password '([^']+)'", first).group(1)
+    call_command("seed_demo")
+    second = capsys.readouterr().out
+    assert password not in second and "shown once" not in second
+    assert "exists; password unchanged" in second
+    assert Service.objects.filter(slug="shop").count() == 1
+    assert list(Environment.objects.values_list("slug", flat=True)) == ["development", "preview", "production"]
+    user = get_user_model().objects.get(username="admin")
+    assert user.groups.filter(name="Administrator").exists()
+    response = client.post("/admin/login/?next=/admin/", {"username": "admin", "password": password})
+    assert response.status_code == 302 and response["Location"] == "/admin/"
