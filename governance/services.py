@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 from govctl import audit_chain
 
+from governance import hooks
 from governance.audit_base import Audited, history_recorded_by_caller
 from governance.models import ApiToken, AuditEvent, AuditExport, Environment, Heartbeat, Scope, Service
 
@@ -54,16 +55,12 @@ def save_audited(*, instance: Audited, actor: Any, reason: str, update_fields: I
 
 @transaction.atomic
 def create_service(*, slug: str, name: str, actor: Any, reason: str, **fields: Any) -> Service:
-    """Register a governed service; apps that need per-service rows hook in via `on_service_created`."""
+    """Register a governed service; apps that need per-service rows hook in via hooks.SERVICE_CREATED."""
     service = Service(slug=slug, name=name, **fields)
     save_audited(instance=service, actor=actor, reason=reason)
-    for hook in SERVICE_CREATED_HOOKS:
+    for hook in hooks.SERVICE_CREATED:
         hook(service=service, actor=actor, reason=reason)
     return service
-
-
-# Apps append callables here (e.g. flags creates the built-in operational flags) in AppConfig.ready().
-SERVICE_CREATED_HOOKS: list[Any] = []
 
 
 @transaction.atomic

@@ -7,6 +7,10 @@ from governance import health
 
 api_v1 = [
     path("", include("governance.api.urls")),
+    path("", include("flags.api.urls")),
+    path("", include("releases.api.urls")),
+    path("", include("recovery.api.urls")),
+    path("", include("observability.api.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,35 @@
+"""Extension points between apps, so that no app imports another's internals.
+
+Apps register callables in their AppConfig.ready():
+- SERVICE_CREATED: f(*, service, actor, reason) -> None, run inside create_service's transaction
+  (flags creates the built-in operational flags, observability seeds the default SLOs).
+- GATE_INPUTS: name -> f(*, release, environment) -> GateInput; the release gate evaluates every one
+  (releases adds required checks, soak, approvals, freeze; observability the error budget; schema plans
+  the contract-migration check). A gate lists every input with its verdict.
+- DEPLOYMENT_RECORDED: f(*, deployment) -> None, run on commit after a deployment is recorded
+  (observability takes the SLO snapshots before/after a production deployment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["allow", "block", "pending"]
+
+
+@dataclass(frozen=True)
+class GateInput:
+    """One input's verdict, with a machine-readable code and the figures behind it."""
+
+    name: str
+    verdict: Verdict
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+SERVICE_CREATED: list[Callable[..., None]] = []
+GATE_INPUTS: dict[str, Callable[..., GateInput]] = {}
+DEPLOYMENT_RECORDED: list[Callable[..., None]] = []
