@@ -39,7 +39,8 @@ EXTRA: dict[str, set[str]] = {
 # Tokens and the audit timeline are read-only or admin-only whatever the app-wide grant says.
 EXCLUDE: dict[str, set[str]] = {
     OPERATOR: {"governance.view_apitoken"},
-    RELEASE_MANAGER: {"governance.view_apitoken"},
+    # Release managers work through the gate; they do not set its rules (Administrators own gate policies).
+    RELEASE_MANAGER: {"governance.view_apitoken", "releases.add_gatepolicy", "releases.change_gatepolicy"},
     MAINTENANCE_ADMIN: {"governance.view_apitoken"},
     ADMINISTRATOR: {"governance.add_auditevent", "governance.change_auditevent", "governance.delete_auditevent",
                     "governance.add_auditexport", "governance.change_auditexport", "governance.delete_auditexport",

@@ -1,0 +1,209 @@
+"""Registering releases with their evidence, amending evidence, and CI checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from govctl import semver
+from govctl.versioning import BumpPolicy, VersioningError, next_version
+
+from governance.models import Service
+from governance.services import require_reason
+from releases import evidence, queries, states
+from releases.models import Approval, Check, Release
+from releases.services.common import Conflict, transition
+
+S = Release.State
+
+
+@dataclass(frozen=True)
+class Registered:
+    release: Release
+    created: bool
+    amended: bool = False
+
+
+def _policy(bump_policy: dict[str, Any] | None, service: Service) -> BumpPolicy:
+    if bump_policy is None:
+        return queries.bump_policy_for(service)
+    try:
+        return BumpPolicy.from_dict(bump_policy)
+    except (VersioningError, TypeError) as exc:
+        raise ValidationError({"bump_policy": str(exc)}) from None
+
+
+def _version(version: str | None, *, service: Service, commits: list[dict[str, Any]], pr_url: str,
+             policy: BumpPolicy, channel: str | None) -> semver.Version:
+    if version is None:
+        latest = queries.latest_release(service)
+        try:
+            result = next_version(current=latest.version if latest else None,
+                                  commits=queries.source_commits(commits, pr_url), policy=policy, channel=channel)
+        except VersioningError as exc:
+            raise ValidationError({"version": str(exc)}) from None
+        if result.next_version is None:
+            raise ValidationError({"version": "no commit warrants a release; send an explicit version to force one"})
+        version = result.next_version
+    try:
+        return semver.parse(version)
+    except semver.InvalidVersion as exc:
+        raise ValidationError({"version": f"not a SemVer 2.0.0 version: {exc}"}) from None
+
+
+@transaction.atomic
+def register_release(*, service: Service, build_sha: str, actor: Any, reason: str, version: str | None = None,
+                     tag: str = "", schema_hash: str = "", pr_url: str = "", author: str = "",
+                     channel: str | None = None, commits: list[dict[str, Any]] | None = None,
+                     changelog: str | None = None, artifacts: dict[str, Any] | None = None,
+                     bump_policy: dict[str, Any] | None = None, replace: bool = False) -> Registered:
+    """Register a release; the same evidence again is a no-op, other evidence for the version needs `replace`.
+
+    Versions only increase per service (SemVer precedence). Replacing evidence is allowed until the release
+    has gone live, and voids every approval (they signed the old digest).
+    """
+    reason = require_reason(reason)
+    # One registration per service at a time: the version order check must see every committed release.
+    service = Service.objects.select_for_update().get(pk=service.pk)
+    commits = evidence.normalise_commits(commits or [])
+    policy = _policy(bump_policy, service)
+    parsed = _version(version, service=service, commits=commits, pr_url=pr_url, policy=policy, channel=channel)
+    version = str(parsed)
+    tag = tag or f"v{version}"
+    sources = queries.source_commits(commits, pr_url)
+    if changelog is None:
+        changelog = queries.changelog_for(service, version, sources)
+    fields: dict[str, Any] = {
+        "service": service.slug, "version": version, "tag": tag, "build_sha": build_sha,
+        "schema_hash": schema_hash, "pr_url": pr_url, "author": author, "channel": channel or "",
+        "commits": commits, "changelog": changelog, "artifacts": artifacts or {}, "bump_policy": policy.to_dict(),
+    }
+    try:
+        digest = evidence.digest(fields)
+    except evidence.EvidenceError as exc:
+        raise ValidationError({"artifacts": str(exc)}) from None
+    times = [c["time"] for c in commits if c.get("time")]
+    first_commit_at = min(times) if times else None
+    before = queries.previous_release(service, version)
+    bump = queries.bump_of(commits=sources, policy=policy, current=before.version if before else None)
+
+    existing = Release.objects.select_for_update().filter(service=service, version=version).first()
+    if existing is not None:
+        if existing.evidence_digest == digest:
+            return Registered(existing, created=False)
+        if not replace:
+            raise Conflict(
+                f"{existing} is already registered with other evidence (digest {existing.evidence_digest[:12]}…, "
+                f"this request {digest[:12]}…); send replace=true to amend it before it goes live "
+                "(approvals will be voided), or register a new version"
+            )
+        return Registered(_amend(existing, fields, digest, first_commit_at, bump, actor=actor, reason=reason),
+                          created=False, amended=True)
+
+    latest = queries.latest_release(service)
+    if latest is not None and not parsed > semver.parse(latest.version):
+        raise Conflict(
+            f"version {version} is not greater than {latest.version}, the latest release of {service.slug} "
+            "(SemVer precedence; build metadata does not count): versions must increase"
+        )
+    if Release.objects.filter(service=service, tag=tag).exists():
+        raise Conflict(f"tag {tag} is already used by another release of {service.slug}")
+    release = Release(
+        service=service, version=version, tag=tag, build_sha=build_sha, schema_hash=schema_hash, pr_url=pr_url,
+        author=author, channel=channel or "", bump=bump, commits=commits, changelog=changelog,
+        artifacts=artifacts or {}, bump_policy=policy.to_dict(), evidence_digest=digest,
+        first_commit_at=first_commit_at,
+    )
+    release.stamp(actor=actor, reason=reason)
+    release.full_clean(validate_unique=False, validate_constraints=False)
+    release.save()
+    return Registered(release, created=True)
+
+
+def _amend(release: Release, fields: dict[str, Any], digest: str, first_commit_at: Any, bump: str, *,
+           actor: Any, reason: str) -> Release:
+    if release.state not in states.PRE_PRODUCTION:
+        raise Conflict(f"{release} is {release.get_state_display()}; the evidence of a release that went to "
+                       "production cannot change: register a new version")
+    if Release.objects.filter(service=release.service, tag=fields["tag"]).exclude(pk=release.pk).exists():
+        raise Conflict(f"tag {fields['tag']} is already used by another release of {release.service.slug}")
+    old = release.evidence_digest
+    void_approvals(release=release, actor=actor,
+                   reason=f"evidence changed ({old[:12]}… → {digest[:12]}…): {reason}")
+    if release.state != S.REGISTERED:
+        transition(release, S.REGISTERED, actor=actor, reason=reason)
+    for name in ("tag", "build_sha", "schema_hash", "pr_url", "author", "commits", "changelog", "artifacts",
+                 "bump_policy"):
+        setattr(release, name, fields[name])
+    release.channel = fields["channel"]
+    release.evidence_digest = digest
+    release.evidence_revision += 1
+    release.first_commit_at = first_commit_at
+    release.bump = bump
+    release.stamp(actor=actor, reason=reason)
+    release.save(update_fields=["tag", "build_sha", "schema_hash", "pr_url", "author", "commits", "changelog",
+                                "artifacts", "bump_policy", "channel", "evidence_digest", "evidence_revision",
+                                "first_commit_at", "bump"])
+    return release
+
+
+def void_approvals(*, release: Release, actor: Any, reason: str) -> int:
+    """Void every standing approval of the release (they signed evidence that no longer holds)."""
+    now = timezone.now()
+    count = 0
+    for approval in Approval.objects.select_for_update().filter(release=release, voided_at__isnull=True):
+        approval.voided_at = now
+        approval.void_reason = reason
+        approval.stamp(actor=actor, reason=reason)
+        approval.save(update_fields=["voided_at", "void_reason"])
+        count += 1
+    return count
+
+
+@transaction.atomic
+def report_check(*, release: Release, name: str, status: str, actor: Any, reason: str, url: str = "",
+                 summary: str = "") -> tuple[Check, bool]:
+    """Create or update the release's check `name`; returns (check, created)."""
+    reason = require_reason(reason)
+    release = Release.objects.select_for_update().select_related("service").get(pk=release.pk)
+    if status not in Check.Status.values:
+        raise ValidationError({"status": f"'{status}' is not a check status; use one of "
+                                         f"{', '.join(Check.Status.values)}"})
+    check = Check.objects.filter(release=release, name=name).first()
+    created = check is None
+    if check is None:
+        check = Check(release=release, name=name)
+    elif (check.status, check.url, check.summary, check.evidence_digest) == (
+            status, url, summary, release.evidence_digest):
+        return check, False  # the same report again (a retry): nothing changed, nothing to audit
+    check.status, check.url, check.summary = status, url, summary
+    check.evidence_digest = release.evidence_digest
+    check.reported_at = timezone.now()
+    check.full_clean(validate_unique=False, validate_constraints=False)
+    check.stamp(actor=actor, reason=reason)
+    check.save()
+    _await_approval_if_ready(release, actor=actor, reason=reason)
+    return check, created
+
+
+def _await_approval_if_ready(release: Release, *, actor: Any, reason: str) -> None:
+    """registered / in_preview → awaiting_approval once production's required checks pass and approvals lack."""
+    if release.state not in (S.REGISTERED, S.IN_PREVIEW):
+        return
+    production = queries.production_environment()
+    if production is None:
+        return
+    policy = queries.gate_policy(release.service, production)
+    if not policy.required_checks or policy.approvals_required == 0:
+        return
+    checks = {c.name: c for c in release.checks.all()}
+    passed = all(
+        name in checks and checks[name].evidence_digest == release.evidence_digest
+        and checks[name].status in (Check.Status.SUCCESS, Check.Status.NEUTRAL)
+        for name in policy.required_checks
+    )
+    if passed and len(queries.standing_approvals(release, production)) < policy.approvals_required:
+        transition(release, S.AWAITING_APPROVAL, actor=actor, reason=reason)

@@ -1,0 +1,22 @@
+"""django-q2 entry points of the releases app: they take ids, load rows and call a service."""
+
+from __future__ import annotations
+
+from governance.services import system_user
+from releases import services
+from releases.models import Release
+
+
+def run_deployment(deployment_id: int) -> str:
+    deployment = services.execute_deployment(deployment_id=deployment_id, actor=system_user())
+    return f"{deployment}: {deployment.error or 'ok'}"
+
+
+def alert_stuck_promotions() -> int:
+    return len(services.alert_stuck_promotions())
+
+
+def post_summary(release_id: int) -> str:
+    release = Release.objects.select_related("service").get(pk=release_id)
+    return services.post_summary_to_pr(release=release, actor=system_user(),
+                                       reason="task: post the deploy summary to the pull request")
