@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -30,8 +29,11 @@ D = Deployment.Status
 
 def _fire_deployment_recorded(deployment: Deployment) -> None:
     for hook in hooks.DEPLOYMENT_RECORDED:
+        def call(hook: Any = hook) -> None:
+            hook(deployment=deployment)
+
         # robust: a failing subscriber is logged and never undoes (or 500s) a recorded deployment.
-        transaction.on_commit(functools.partial(hook, deployment=deployment), robust=True)
+        transaction.on_commit(call, robust=True)
 
 
 def _require_release_manager(actor: Any, what: str) -> None:

@@ -1,0 +1,93 @@
+"""Every release endpoint × every kind of caller → the expected status."""
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from governance import services as core
+
+# (method, path template, scope it needs or None for any valid token, body)
+ENDPOINTS = [
+    ("post", "/api/v1/services/shop/release-plan", "releases:write", {"commits": []}),
+    ("post", "/api/v1/releases", "releases:write", {"service": "shop", "version": "2.0.0", "build_sha": "a" * 40}),
+    ("get", "/api/v1/releases/{release}", None, None),
+    ("get", "/api/v1/services/shop/releases/1.0.0", None, None),
+    ("post", "/api/v1/releases/{release}/checks", "checks:write", {"name": "tests", "status": "success"}),
+    ("post", "/api/v1/deployments", "releases:write", {"release": "{release}", "environment": "preview"}),
+    ("get", "/api/v1/releases/{release}/gate?environment=production", None, None),
+    ("get", "/api/v1/releases/{release}/summary.md", None, None),
+]
+OK = {"get": 200, "post": 201, "/api/v1/services/shop/release-plan": 200}
+
+
+@pytest.fixture
+def callers(make_token, other_service, system_user):
+    def for_scope(scope):
+        scopes = [scope] if scope else ["flags:read"]
+        wrong = ["sli:write"]
+        expired = make_token(*scopes, expires_in=timedelta(seconds=1))
+        revoked = make_token(*scopes)
+        core.revoke_token(token=core.authenticate_secret(revoked), actor=system_user, reason="test")
+        return {
+            "anonymous": None,
+            "without_scope": make_token(*wrong),
+            "with_scope": make_token(*scopes),
+            "other_service": make_token(*scopes, services_=[other_service]),
+            "expired": expired,
+            "revoked": revoked,
+        }
+
+    return for_scope
+
+
+def _fill(value, release):
+    if isinstance(value, str):
+        return value.replace("{release}", str(release.pk))
+    if isinstance(value, dict):
+        return {k: (release.pk if v == "{release}" else v) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize(("method", "path", "scope", "body"), ENDPOINTS)
+def test_endpoint__answers_each_caller_as_expected(api, callers, release, method, path, scope, body):
+    secrets = callers(scope)
+    time.sleep(1.1)  # let the short-lived token expire
+    path, body = _fill(path, release), _fill(body, release)
+    ok = OK.get(path, OK[method])
+    expected = {
+        "anonymous": 401,
+        "without_scope": 403 if scope else ok,
+        "with_scope": ok,
+        "other_service": 403,
+        "expired": 401,
+        "revoked": 401,
+    }
+    seen = {}
+    for caller, secret in secrets.items():
+        client = api(secret)
+        response = getattr(client, method)(path, body, format="json") if body else getattr(client, method)(path)
+        seen[caller] = response.status_code
+        if response.status_code >= 400:
+            assert response["Content-Type"] == "application/problem+json", (caller, response.content)
+            assert response.json()["status"] == response.status_code
+    assert seen == expected
+
+
+def test_environment_restricted_token__cannot_record_production(api, make_token, release, preview):
+    client = api(make_token("releases:write", environments=[preview]))
+    assert client.post("/api/v1/deployments", {"release": release.pk, "environment": "preview"},
+                       format="json").status_code == 201
+    refused = client.post("/api/v1/deployments", {"release": release.pk, "environment": "production"}, format="json")
+    assert refused.status_code == 403
+    assert "restricted to other environments than 'production'" in refused.json()["detail"]
+
+
+def test_summary__is_markdown_even_when_asked_for_it(api, make_token, release):
+    response = api(make_token("releases:write")).get(f"/api/v1/releases/{release.pk}/summary.md",
+                                                     HTTP_ACCEPT="text/markdown")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/markdown; charset=utf-8"
+    assert response.content.decode().startswith("# shop 1.0.0")
+    missing = api(make_token("releases:write")).get("/api/v1/releases/999999/summary.md", HTTP_ACCEPT="text/markdown")
+    assert missing.status_code == 404 and missing.json()["status"] == 404
