@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -12,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from govctl import semver
 from govctl.changelog import render_changelog
-from govctl.conventional import SourceCommit
+from govctl.conventional import SourceCommit, classify
 from govctl.versioning import BumpPolicy, VersioningError, next_version
 
 from governance.models import Environment, Service
@@ -200,3 +202,134 @@ def provider_ref_for(release: Release) -> str:
         if isinstance(value, str) and value:
             return value
     return ""
+
+
+# --- DORA ------------------------------------------------------------------------------------------
+
+PERIODS = ("day", "week", "month")
+
+
+@dataclass(frozen=True)
+class DoraPeriod:
+    start: datetime
+    end: datetime
+    deployments: int
+    lead_time_median: timedelta | None
+    failures: int
+    change_failure_rate: float | None
+    restores: int
+    time_to_restore_median: timedelta | None
+
+
+@dataclass(frozen=True)
+class DoraReport:
+    service: Service | None
+    period: str
+    since: datetime
+    until: datetime
+    failure_window: timedelta
+    periods: list[DoraPeriod]
+    total: DoraPeriod
+
+    @property
+    def deployments_per_week(self) -> float:
+        weeks = max((self.until - self.since).total_seconds() / (7 * 86400), 1 / 7)
+        return self.total.deployments / weeks
+
+
+def _period_start(moment: datetime, period: str) -> datetime:
+    moment = moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "week":
+        return moment - timedelta(days=moment.weekday())
+    if period == "month":
+        return moment.replace(day=1)
+    return moment
+
+
+def _next_start(start: datetime, period: str) -> datetime:
+    if period == "day":
+        return start + timedelta(days=1)
+    if period == "week":
+        return start + timedelta(days=7)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _median(values: list[timedelta]) -> timedelta | None:
+    return statistics.median(values) if values else None
+
+
+def _is_hotfix(candidate: Release, failed: Release) -> bool:
+    """A patch release on the same major.minor that carries at least one `fix` commit."""
+    try:
+        new, old = semver.parse(candidate.version), semver.parse(failed.version)
+    except semver.InvalidVersion:
+        return False
+    if (new.major, new.minor) != (old.major, old.minor) or new.core.patch <= old.core.patch or new.prerelease:
+        return False
+    parsed, _ = classify(SourceCommit(c["sha"], c["message"]) for c in candidate.commits)
+    return any(p.commit.normalized_type == "fix" for p in parsed)
+
+
+def _summarise(start: datetime, end: datetime, changes: list[dict[str, Any]]) -> DoraPeriod:
+    leads = [c["lead"] for c in changes if c["lead"] is not None]
+    failed = [c for c in changes if c["restore"] is not None]
+    return DoraPeriod(
+        start=start, end=end, deployments=len(changes), lead_time_median=_median(leads), failures=len(failed),
+        change_failure_rate=(len(failed) / len(changes)) if changes else None, restores=len(failed),
+        time_to_restore_median=_median([c["restore"] for c in failed]),
+    )
+
+
+def dora_metrics(*, since: datetime, until: datetime, service: Service | None = None, period: str = "week",
+                 failure_window: timedelta | None = None) -> DoraReport:
+    """DORA's four keys from production promotion and rollback records, per period.
+
+    - deployment frequency: releases that went live in production (first time per release; rollbacks excluded);
+    - lead time for changes: the release's first commit → live in production (median);
+    - change failure rate: share of those followed within `failure_window` by a rollback away from the release
+      or by a hotfix (a patch release on the same major.minor with a `fix` commit) going live;
+    - time to restore: live → that rollback or hotfix live (median, over the failed changes).
+    """
+    if period not in PERIODS:
+        raise ValidationError({"period": f"use one of {', '.join(PERIODS)}"})
+    if until <= since:
+        raise ValidationError({"until": "the end of the range must be after its start"})
+    window = failure_window or timedelta(hours=settings.RELEASES_DORA_FAILURE_WINDOW_HOURS)
+    records = (Deployment.objects.select_related("release")
+               .filter(environment__is_production=True, status=Deployment.Status.SUCCEEDED,
+                       finished_at__isnull=False, finished_at__lt=until + window)
+               .order_by("finished_at", "id"))
+    if service is not None:
+        records = records.filter(service=service)
+    live: dict[int, Deployment] = {}  # release id → its first production deployment
+    rollbacks: list[Deployment] = []
+    for d in records:
+        if d.kind == Deployment.Kind.ROLLBACK:
+            rollbacks.append(d)
+        elif d.release_id not in live:
+            live[d.release_id] = d
+    by_service: dict[int, list[Deployment]] = {}
+    for d in live.values():
+        by_service.setdefault(d.service_id, []).append(d)
+
+    changes: list[dict[str, Any]] = []
+    for d in live.values():
+        if not since <= d.finished_at < until:
+            continue
+        lead = d.finished_at - d.release.first_commit_at if d.release.first_commit_at else None
+        horizon = d.finished_at + window
+        restored = [r.finished_at for r in rollbacks
+                    if r.replaces_id == d.release_id and d.finished_at <= r.finished_at <= horizon]
+        restored += [h.finished_at for h in by_service[d.service_id]
+                     if d.finished_at < h.finished_at <= horizon and _is_hotfix(h.release, d.release)]
+        restore = min(restored) - d.finished_at if restored else None
+        changes.append({"at": d.finished_at, "lead": lead, "restore": restore})
+
+    periods = []
+    start = _period_start(since, period)
+    while start < until:
+        end = _next_start(start, period)
+        periods.append(_summarise(start, end, [c for c in changes if start <= c["at"] < end]))
+        start = end
+    return DoraReport(service=service, period=period, since=since, until=until, failure_window=window,
+                      periods=periods, total=_summarise(since, until, changes))

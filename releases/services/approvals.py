@@ -21,7 +21,7 @@ def approve_release(*, release: Release, environment: Environment, actor: Any, r
     reason = require_reason(reason)
     # Locking the release serialises approvals with evidence amendments: an approval never signs a digest
     # that a concurrent amendment is replacing.
-    release = Release.objects.select_for_update().select_related("service").get(pk=release.pk)
+    release = Release.objects.select_for_update(of=("self",)).select_related("service").get(pk=release.pk)
     allowed, why_not = queries.may_approve(actor, release)
     if not allowed:
         raise ValidationError(why_not)
@@ -52,7 +52,7 @@ def approve_release(*, release: Release, environment: Environment, actor: Any, r
 def override_freeze(*, release: Release, environment: Environment, actor: Any, reason: str) -> list[FreezeOverride]:
     """Let the release through every freeze window active now for the environment (recorded, with the reason)."""
     reason = require_reason(reason)
-    release = Release.objects.select_for_update().select_related("service").get(pk=release.pk)
+    release = Release.objects.select_for_update(of=("self",)).select_related("service").get(pk=release.pk)
     if not actor.has_perm("releases.add_freezeoverride"):
         raise ValidationError(f"{actor.get_username()} may not override freeze windows")
     windows = list(queries.active_freezes(release.service, environment))

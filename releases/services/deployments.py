@@ -63,7 +63,7 @@ def record_deployment(*, release: Release, environment: Environment, status: str
     if status not in (D.SUCCEEDED, D.FAILED):
         raise ValidationError({"status": f"'{status}' is not a recorded deployment status; use succeeded or failed"})
     service = Service.objects.select_for_update().get(pk=release.service_id)
-    release = Release.objects.select_for_update().select_related("service").get(pk=release.pk)
+    release = Release.objects.select_for_update(of=("self",)).select_related("service").get(pk=release.pk)
     finished_at = finished_at or timezone.now()
     started_at = started_at or finished_at
     if started_at > finished_at:
@@ -106,7 +106,7 @@ def start_promotion(*, release: Release, environment: Environment, actor: Any, r
                               "made by CI and recorded with `govctl deploy record`")
     # The service row is the promotion lock: a second promotion of the service waits here, then sees the first.
     service = Service.objects.select_for_update().get(pk=release.service_id)
-    release = Release.objects.select_for_update().select_related("service").get(pk=release.pk)
+    release = Release.objects.select_for_update(of=("self",)).select_related("service").get(pk=release.pk)
     _refuse_if_busy(service, environment)
     decision = gates.evaluate(release, environment)
     if decision.decision != "allow":
@@ -145,7 +145,7 @@ def start_rollback(*, service: Service, actor: Any, reason: str, target: Release
     elif target.pk not in {c.pk for c in candidates}:
         names = ", ".join(c.version for c in candidates) or "none"
         raise ValidationError(f"{target} is not an earlier live release of {service.slug} (candidates: {names})")
-    target = Release.objects.select_for_update().select_related("service").get(pk=target.pk)
+    target = Release.objects.select_for_update(of=("self",)).select_related("service").get(pk=target.pk)
     transition(target, S.PROMOTING, actor=actor, reason=reason)
     deployment = Deployment(
         service=service, release=target, environment=environment, kind=Deployment.Kind.ROLLBACK, status=D.PENDING,
@@ -176,7 +176,7 @@ def _request(deployment: Deployment) -> providers.DeployRequest:
 def execute_deployment(*, deployment_id: int, actor: Any) -> Deployment:
     """Run a pending promotion or rollback through its provider (outside any transaction) and record the outcome."""
     with transaction.atomic():
-        deployment = (Deployment.objects.select_for_update()
+        deployment = (Deployment.objects.select_for_update(of=("self",))
                       .select_related("service", "release", "replaces", "environment", "requested_by")
                       .get(pk=deployment_id))
         if deployment.status not in Deployment.ACTIVE:
@@ -205,18 +205,18 @@ def complete_deployment(*, deployment: Deployment, result: providers.ProviderRes
     """Record the provider's outcome and move the releases: live / superseded / rolled back / failed."""
     reason = require_reason(reason)
     Service.objects.select_for_update().get(pk=deployment.service_id)
-    deployment = (Deployment.objects.select_for_update()
+    deployment = (Deployment.objects.select_for_update(of=("self",))
                   .select_related("service", "release", "replaces", "environment").get(pk=deployment.pk))
     if deployment.status not in Deployment.ACTIVE:
         return deployment
-    release = Release.objects.select_for_update().select_related("service").get(pk=deployment.release_id)
+    release = Release.objects.select_for_update(of=("self",)).select_related("service").get(pk=deployment.release_id)
     why = f"{reason}: {deployment.reason}"
     if result.ok:
         deployment.status = D.SUCCEEDED
         if deployment.kind == Deployment.Kind.ROLLBACK:
             current = deployment.replaces
             if current is not None:
-                current = Release.objects.select_for_update().select_related("service").get(pk=current.pk)
+                current = Release.objects.select_for_update(of=("self",)).select_related("service").get(pk=current.pk)
                 if current.state == S.LIVE:
                     transition(current, S.ROLLED_BACK, actor=actor, reason=why)
         else:
@@ -247,7 +247,7 @@ def complete_deployment(*, deployment: Deployment, result: providers.ProviderRes
 def post_summary_to_pr(*, release: Release, actor: Any, reason: str) -> str:
     """Post the deploy summary on the release's GitHub pull request; returns the comment URL."""
     reason = require_reason(reason)
-    release = Release.objects.select_for_update().select_related("service").get(pk=release.pk)
+    release = Release.objects.select_for_update(of=("self",)).select_related("service").get(pk=release.pk)
     if not release.pr_url:
         raise ValidationError(f"{release} has no pull request link")
     try:

@@ -168,7 +168,7 @@ def report_check(*, release: Release, name: str, status: str, actor: Any, reason
                  summary: str = "") -> tuple[Check, bool]:
     """Create or update the release's check `name`; returns (check, created)."""
     reason = require_reason(reason)
-    release = Release.objects.select_for_update().select_related("service").get(pk=release.pk)
+    release = Release.objects.select_for_update(of=("self",)).select_related("service").get(pk=release.pk)
     if status not in Check.Status.values:
         raise ValidationError({"status": f"'{status}' is not a check status; use one of "
                                          f"{', '.join(Check.Status.values)}"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -58,3 +59,72 @@ def second_manager(make_user):
     from governance import roles
 
     return make_user("ralph", roles.RELEASE_MANAGER)
+
+
+class _Receiver:
+    """A real HTTP server on 127.0.0.1 that verifies the portal's signature like a deploy hook would."""
+
+    def __init__(self, secret: str):
+        import http.server
+        import threading
+
+        from releases import providers
+
+        self.secret = secret
+        self.received: list[dict] = []
+        self.statuses: list[int] = []  # answers to give, in order; 200 once exhausted
+        self.hold = threading.Event()
+        self.hold.set()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                signature = self.headers.get(providers.SIGNATURE_HEADER)
+                valid = providers.verify_signature(receiver.secret, body, signature)
+                receiver.received.append({"body": json.loads(body), "valid": valid,
+                                          "delivery": self.headers.get(providers.DELIVERY_HEADER),
+                                          "event": self.headers.get(providers.EVENT_HEADER)})
+                receiver.hold.wait(timeout=30)
+                status = 401 if not valid else (receiver.statuses.pop(0) if receiver.statuses else 200)
+                answer = json.dumps({"provider_ref": "build-42", "url": "https://shop.example.com"} if status == 200
+                                    else {"error": "signature mismatch" if not valid else "busy"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/deploy"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.hold.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = _Receiver("hook-secret-for-tests")
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def webhook_service(service, system_user, receiver, monkeypatch):
+    """The shop deploys through the signed webhook; its secret is in the environment, never in the database."""
+    from releases import providers
+
+    monkeypatch.setenv("SHOP_DEPLOY_SECRET", receiver.secret)
+    monkeypatch.setattr(providers, "SLEEP", lambda seconds: None)
+    service.deploy_provider = "webhook"
+    service.deploy_settings = {"url": receiver.url, "secret_env": "SHOP_DEPLOY_SECRET", "retries": 2}
+    core.save_audited(instance=service, actor=system_user, reason="deploy through the hook",
+                      update_fields=["deploy_provider", "deploy_settings"])
+    return service

@@ -1,0 +1,292 @@
+"""Release manager's admin: one page per release with its evidence chain; approve, promote, roll back; DORA."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
+
+from governance.admin_tools import AuditedAdmin, ReasonForm, confirm_with_reason
+from governance.models import Service
+from releases import dora_chart, gates, queries, services
+from releases.models import (
+    Approval,
+    Check,
+    Deployment,
+    FreezeOverride,
+    FreezeWindow,
+    GatePolicy,
+    Release,
+    ReleaseAlert,
+)
+
+
+class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+    """Rows written by services only (CI, tasks, actions); the admin shows them and their history."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _production() -> Any:
+    environment = queries.production_environment()
+    if environment is None:
+        raise ValidationError("there is no production environment")
+    return environment
+
+
+@admin.register(Release)
+class ReleaseAdmin(SimpleHistoryAdmin):
+    list_display = ["__str__", "state", "tag", "short_sha", "bump", "created_at", "short_digest"]
+    list_filter = ["state", "service"]
+    search_fields = ["version", "tag", "build_sha", "service__slug"]
+    list_select_related = ["service"]
+    date_hierarchy = "created_at"
+    actions = ["approve", "promote", "rollback", "override_freeze", "post_summary"]
+    change_form_template = "admin/releases/release/change_form.html"
+    change_list_template = "admin/releases/release/change_list.html"
+    fields = ["service", "version", "tag", "build_sha", "schema_hash", "pr_url", "author", "channel", "bump", "state",
+              "state_changed_at", "evidence_digest", "evidence_revision", "first_commit_at", "bump_policy",
+              "artifacts", "changelog", "commits", "pr_comment_url", "created_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # CI registers releases through the API
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The page of one release is read-only; the change permission gates the actions on the list.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description="SHA")
+    def short_sha(self, release: Release) -> str:
+        return release.build_sha[:10]
+
+    @admin.display(description="evidence")
+    def short_digest(self, release: Release) -> str:
+        return f"{release.evidence_digest[:12]}… r{release.evidence_revision}"
+
+    def get_urls(self) -> list[Any]:
+        return [path("dora/", self.admin_site.admin_view(self.dora_view), name="releases_release_dora"),
+                *super().get_urls()]
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        release = Release.objects.select_related("service").filter(pk=object_id).first()
+        context = dict(extra_context or {})
+        if release is not None:
+            context.update(self._chain(release))
+            context["can_act"] = super().has_change_permission(request)
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    def _chain(self, release: Release) -> dict[str, Any]:
+        production = queries.production_environment()
+        decision = gates.evaluate(release, production) if production else None
+        now = timezone.now()
+        approvals = []
+        for a in release.approvals.select_related("approver", "environment"):
+            if a.voided_at:
+                status = f"voided: {a.void_reason}"
+            elif a.evidence_digest != release.evidence_digest:
+                status = "signed earlier evidence"
+            elif a.expires_at <= now:
+                status = "expired"
+            else:
+                status = f"standing until {a.expires_at:%Y-%m-%d %H:%M} UTC"
+            approvals.append({"approval": a, "status": status,
+                              "signs_current": a.evidence_digest == release.evidence_digest})
+        return {
+            "release": release,
+            "gate": decision,
+            "checks": list(release.checks.all()),
+            "approvals": approvals,
+            "deployments": list(Deployment.objects.filter(Q(release=release) | Q(replaces=release))
+                                .select_related("environment", "requested_by", "release", "replaces")),
+            "overrides": list(release.freeze_overrides.select_related("window", "overridden_by")),
+            "alerts": list(release.alerts.all()),
+            "rollback_candidates": list(queries.rollback_candidates(release.service)[:5])
+            if release.state == Release.State.LIVE else [],
+        }
+
+    # --- actions -------------------------------------------------------------------------------------
+
+    @admin.action(description="Approve for production (signs the current evidence)", permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        def apply(release: Release, reason: str) -> str:
+            approval = services.approve_release(release=release, environment=_production(), actor=request.user,
+                                                reason=reason)
+            return f"{release}: approved (evidence {approval.evidence_digest[:12]}…, until " \
+                   f"{approval.expires_at:%Y-%m-%d %H:%M} UTC)"
+
+        return confirm_with_reason(self, request, queryset, title="Approve for production", action="approve",
+                                   warning="Your approval signs the evidence digest shown on each release page; "
+                                           "any change to the evidence voids it.", apply=apply)
+
+    @admin.action(description="Promote to production", permissions=["change"])
+    def promote(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        production = queries.production_environment()
+        lines = []
+        for release in queryset.select_related("service"):
+            if production is not None:
+                decision = gates.evaluate(release, production)
+                why = "; ".join(decision.reasons()) or "every input allows"
+                lines.append(f"{release}: gate {decision.decision} ({why})")
+        warning = "The gate runs again when you confirm. " + " | ".join(lines)
+
+        def apply(release: Release, reason: str) -> str:
+            deployment = services.start_promotion(release=release, environment=_production(), actor=request.user,
+                                                  reason=reason)
+            return f"{release}: promotion started (deployment #{deployment.pk}, provider {deployment.provider})"
+
+        return confirm_with_reason(self, request, queryset, title="Promote to production", action="promote",
+                                   warning=warning, apply=apply)
+
+    @admin.action(description="Roll back (to an earlier live release)", permissions=["change"])
+    def rollback(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        releases = list(queryset.select_related("service"))
+        if len(releases) != 1 or releases[0].state != Release.State.LIVE:
+            self.message_user(request, "Select the one live release to roll back.", messages.ERROR)
+            return None
+        current = releases[0]
+        candidates = queries.rollback_candidates(current.service)
+
+        class RollbackForm(ReasonForm):
+            target = forms.ModelChoiceField(queryset=candidates, initial=candidates.first(), required=True,
+                                            empty_label=None, help_text="Default: the release live before this one.")
+
+        def apply(release: Release, reason: str) -> str:
+            target = request._confirm_form.cleaned_data["target"]  # type: ignore[attr-defined]
+            deployment = services.start_rollback(service=release.service, target=target, actor=request.user,
+                                                 reason=reason)
+            return f"{release.service.slug}: rollback to {target.version} started (deployment #{deployment.pk})"
+
+        return confirm_with_reason(self, request, queryset, title=f"Roll back {current}", action="rollback",
+                                   warning="Production goes back to the chosen release through the deploy provider.",
+                                   apply=apply, extra_form=RollbackForm)
+
+    @admin.action(description="Override the production freeze for these releases", permissions=["change"])
+    def override_freeze(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        def apply(release: Release, reason: str) -> str:
+            done = services.override_freeze(release=release, environment=_production(), actor=request.user,
+                                            reason=reason)
+            return f"{release}: freeze overridden ({', '.join(o.window.title for o in done)})"
+
+        return confirm_with_reason(self, request, queryset, title="Override the freeze", action="override_freeze",
+                                   warning="The override is recorded with your name and reason.", apply=apply)
+
+    @admin.action(description="Post the deploy summary to the pull request", permissions=["change"])
+    def post_summary(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        def apply(release: Release, reason: str) -> str:
+            url = services.post_summary_to_pr(release=release, actor=request.user, reason=reason)
+            return f"{release}: summary posted ({url})"
+
+        return confirm_with_reason(self, request, queryset, title="Post deploy summary", action="post_summary",
+                                   apply=apply)
+
+    # --- DORA ----------------------------------------------------------------------------------------
+
+    def dora_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        form = DoraForm(request.GET or None)
+        service, period, weeks = None, "week", 12
+        if form.is_valid():
+            service = form.cleaned_data["service"]
+            period = form.cleaned_data["period"] or "week"
+            weeks = form.cleaned_data["weeks"] or 12
+        until = timezone.now()
+        report = queries.dora_metrics(service=service, since=until - timedelta(weeks=weeks), until=until,
+                                      period=period)
+        context = {
+            **self.admin_site.each_context(request), "title": "DORA metrics", "opts": self.model._meta,
+            "form": form, "report": report, "rows": dora_chart.rows(report), "chart": dora_chart.svg(report),
+            "totals": dora_chart.totals(report),
+        }
+        return TemplateResponse(request, "admin/releases/dora.html", context)
+
+
+class DoraForm(forms.Form):
+    service = forms.ModelChoiceField(queryset=Service.objects.all(), required=False, empty_label="all services")
+    period = forms.ChoiceField(choices=[(p, p) for p in queries.PERIODS], required=False, initial="week")
+    weeks = forms.IntegerField(min_value=1, max_value=104, required=False, initial=12)
+
+
+@admin.register(GatePolicy)
+class GatePolicyAdmin(AuditedAdmin):
+    list_display = ["__str__", "required_checks", "min_soak_minutes", "approvals_required", "approval_ttl_hours"]
+    list_filter = ["environment", "service"]
+    list_select_related = ["service", "environment"]
+
+
+@admin.register(FreezeWindow)
+class FreezeWindowAdmin(AuditedAdmin):
+    list_display = ["title", "service", "environment", "starts_at", "ends_at"]
+    list_filter = ["environment", "service"]
+    list_select_related = ["service", "environment"]
+
+
+@admin.register(Check)
+class CheckAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["release", "name", "status", "reported_at", "url"]
+    list_filter = ["status", "name"]
+    list_select_related = ["release__service"]
+    search_fields = ["name", "release__version"]
+
+
+@admin.register(Approval)
+class ApprovalAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["release", "environment", "approver", "created_at", "expires_at", "voided_at"]
+    list_select_related = ["release__service", "environment", "approver"]
+
+
+@admin.register(FreezeOverride)
+class FreezeOverrideAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["release", "window", "overridden_by", "reason", "created_at"]
+    list_select_related = ["release__service", "window", "overridden_by"]
+
+
+@admin.register(Deployment)
+class DeploymentAdmin(ReadOnlyHistoryAdmin):
+    list_display = ["release", "environment", "kind", "status", "provider", "requested_by", "created_at",
+                    "finished_at"]
+    list_filter = ["kind", "status", "environment", "provider"]
+    list_select_related = ["release__service", "environment", "requested_by"]
+
+
+@admin.register(ReleaseAlert)
+class ReleaseAlertAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "release", "message", "notified"]
+    list_select_related = ["release__service"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
