@@ -20,7 +20,7 @@ def duration(value: timedelta | None) -> str:
     if minutes < 120:
         return f"{minutes} min"
     hours = minutes / 60
-    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} d"
+    return f"{round(hours, 1):g} h" if hours < 48 else f"{round(hours / 24, 1):g} d"
 
 
 def rows(report: DoraReport) -> list[dict[str, Any]]:
