@@ -37,6 +37,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
                                         requires_second_person=second, actor=services.system_user(),
                                         reason="test set-up: re-seed")
         roles.sync_roles(apps)
+        # serialized_rollback restores what was serialized when the test database was set up, which was before
+        # this re-seed: serialize again, or the first transactional test's flush loses the environments for good.
+        from django.db import connections
+
+        for connection in connections.all():
+            if hasattr(connection, "_test_serialized_contents"):
+                connection._test_serialized_contents = connection.creation.serialize_db_to_string()
 
 
 @pytest.fixture
