@@ -88,3 +88,52 @@ def test_bad_deployment_input__is_a_clear_4xx(ci, release, body, status, fragmen
     response = ci.post("/api/v1/deployments", body, format="json")
     assert response.status_code == status, response.json()
     assert fragment in str(response.json())
+
+
+def test_retry_with_the_same_key__records_one_deployment(ci, release):
+    body = {"release": release.pk, "environment": "preview"}
+    first = ci.post("/api/v1/deployments", body, format="json", HTTP_IDEMPOTENCY_KEY="dep-1")
+    again = ci.post("/api/v1/deployments", body, format="json", HTTP_IDEMPOTENCY_KEY="dep-1")
+    assert first.status_code == again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert Deployment.objects.count() == 1
+
+
+def test_audit_events_of_deployments_and_approvals__carry_the_service(ci, release, production, second_manager):
+    from governance.models import AuditEvent
+    from releases import services
+
+    ci.post("/api/v1/deployments", {"release": release.pk, "environment": "preview"}, format="json")
+    services.approve_release(release=release, environment=production, actor=second_manager, reason="ok")
+    for model in ("releases.deployment", "releases.approval", "releases.release"):
+        events = AuditEvent.objects.filter(model=model)
+        assert events.exists() and {e.service_id for e in events} == {release.service_id}, model
+
+
+def test_finished_deployment__is_not_run_again(release, production, system_user, second_manager, release_manager):
+    from releases import services
+
+    services.approve_release(release=release, environment=production, actor=second_manager, reason="ok")
+    deployment = services.start_promotion(release=release, environment=production, actor=release_manager,
+                                          reason="ship")
+    done = services.execute_deployment(deployment_id=deployment.pk, actor=system_user)
+    assert done.status == "succeeded"
+    history = done.history.count()
+    again = services.execute_deployment(deployment_id=deployment.pk, actor=system_user)  # a re-delivered task
+    assert again.status == "succeeded" and again.history.count() == history
+
+
+def test_freeze_override__needs_a_release_manager(release, production, operator, system_user):
+    from datetime import timedelta
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from governance import services as core
+    from releases import services
+    from releases.models import FreezeWindow
+
+    now = timezone.now()
+    core.save_audited(instance=FreezeWindow(title="freeze", environment=production, starts_at=now,
+                                            ends_at=now + timedelta(hours=1)), actor=system_user, reason="freeze")
+    with pytest.raises(ValidationError, match="may not override freeze windows"):
+        services.override_freeze(release=release, environment=production, actor=operator, reason="please")
