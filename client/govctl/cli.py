@@ -7,9 +7,9 @@ import sys
 
 from govctl import __version__
 from govctl.api import GovctlError
-from govctl.commands import whoami
+from govctl.commands import migrations, schema, whoami
 
-COMMANDS = [whoami]
+COMMANDS = [whoami, migrations, schema]
 
 
 def build_parser() -> argparse.ArgumentParser:
