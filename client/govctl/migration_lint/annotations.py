@@ -77,6 +77,7 @@ def ignored_rules(comment_text: str) -> tuple[set[str], set[str]]:
     statement: set[str] = set()
     whole_file: set[str] = set()
     for match in _IGNORE.finditer(comment_text):
-        ids = {part.strip() for part in match.group("ids").split(",") if part.strip()}
+        # A reason may follow the ids in parentheses: `-- lint-ignore: rule-id (why it is safe here)`.
+        ids = set(re.findall(r"[A-Za-z0-9][A-Za-z0-9-]*", match.group("ids").split("(", 1)[0]))
         (whole_file if match.group("file") else statement).update(ids)
     return statement, whole_file

@@ -312,8 +312,9 @@ SQUAWK_EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "drop-column-outside-contract": ("ban-drop-column",),
     "drop-table-outside-contract": ("ban-drop-table",),
     "drop-database": ("ban-drop-database",),
-    "add-unique-constraint-without-index": ("disallowed-unique-constraint",),
-    "add-primary-key-without-index": ("adding-serial-primary-key-field",),
+    # squawk also reports UNIQUE / PRIMARY KEY under constraint-missing-not-valid (they cannot be NOT VALID).
+    "add-unique-constraint-without-index": ("disallowed-unique-constraint", "constraint-missing-not-valid"),
+    "add-primary-key-without-index": ("adding-serial-primary-key-field", "constraint-missing-not-valid"),
     "missing-lock-timeout": ("require-lock-timeout", "require-timeout-settings"),
     "transaction-nesting": ("transaction-nesting",),
     "uncommitted-transaction": ("ban-uncommitted-transaction",),
@@ -324,6 +325,7 @@ SQUAWK_EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "serial-column": ("prefer-identity",),
     "int-primary-key": ("prefer-bigint-over-int", "prefer-bigint-over-smallint", "prefer-big-int"),
     "non-rerunnable-statement": ("prefer-robust-stmts",),
+    "parse-error": ("syntax-error",),
 }
 
 # squawk rules we deliberately do not implement, and why.
@@ -339,6 +341,10 @@ SQUAWK_NOT_IMPLEMENTED: dict[str, str] = {
     "ban-drop-not-null": (
         "DROP NOT NULL is the expand step that lets new code stop writing a column before it is dropped; "
         "it is classified expand, not flagged."
+    ),
+    "ban-drop-constraint": (
+        "dropping a constraint is classified contract: it needs the -- emc: contract plan=<id> declaration "
+        "(emc-contract-undeclared) rather than a ban."
     ),
     "ban-create-domain-with-constraint": "domains are not used by Django or this project's migrations.",
     "ban-alter-domain-with-add-constraint": "domains are not used by Django or this project's migrations.",

@@ -63,6 +63,15 @@ def not_null_column(expr: ast.Node | None) -> str | None:
     return None
 
 
+def constraint_columns(con: ast.Constraint) -> list[str]:
+    """The constrained table's columns a table constraint mentions."""
+    names = [str(key.sval) for key in (con.fk_attrs or con.keys or ()) if isinstance(key, ast.String)]
+    for node in walk(con.raw_expr):
+        if isinstance(node, ast.ColumnRef) and node.fields and isinstance(node.fields[-1], ast.String):
+            names.append(str(node.fields[-1].sval))
+    return names
+
+
 @dataclass(frozen=True)
 class ColumnFacts:
     name: str

@@ -103,6 +103,7 @@ def add_column(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
         lint.lock(referenced, SHARE_ROW_EXCLUSIVE)
     if lint.is_new(table):
         return
+    lint.new_columns.add((table, facts.name))
     fills_itself = facts.has_default or facts.identity or facts.serial or facts.stored_generated
     if facts.not_null and not fills_itself:
         lint.flag("add-not-null-column-without-default", where)
@@ -118,6 +119,10 @@ def add_column(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
         lint.flag("add-primary-key-without-index", where)
     elif facts.unique:
         lint.flag("add-unique-constraint-without-index", where)
+
+
+def only_new_columns(lint: Linter, table: str, names: list[str]) -> bool:
+    return bool(names) and all((table, name) in lint.new_columns for name in names)
 
 
 def drop_column(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
@@ -168,7 +173,10 @@ def add_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
     name = str(con.conname or "") or _CONSTRAINT_LABELS.get(kind, "constraint")
     new = lint.is_new(table)
     lint.rerunnable(False, "ADD CONSTRAINT (it has no IF NOT EXISTS)")
-    lint.op(Phase.EXPAND if new else Phase.CONTRACT, f"ADD CONSTRAINT {name} ON {table}")
+    # A constraint on columns added by this same migration restricts nothing the running code writes.
+    phase = Phase.EXPAND if new or only_new_columns(lint, table, columns.constraint_columns(con)) else Phase.CONTRACT
+    lint.constraint_phases[(table, name)] = phase
+    lint.op(phase, f"ADD CONSTRAINT {name} ON {table}")
     if kind is ConstrType.CONSTR_FOREIGN:
         lint.lock(table, SHARE_ROW_EXCLUSIVE)
         if con.pktable is not None:
@@ -204,7 +212,7 @@ def add_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
 def validate_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
     key = (table, str(cmd.name))
     if not lint.is_new(table):
-        lint.op(Phase.CONTRACT, f"VALIDATE CONSTRAINT {cmd.name} ON {table}")
+        lint.op(lint.constraint_phases.get(key, Phase.CONTRACT), f"VALIDATE CONSTRAINT {cmd.name} ON {table}")
     if key in lint.not_valid_in_tx and lint.in_tx:
         lint.flag("validate-constraint-in-same-transaction", f"{cmd.name} on {table}")
     if key in lint.pending_not_null_checks:
@@ -288,7 +296,8 @@ def create_index(lint: Linter, node: ast.IndexStmt) -> None:
     if node.idxname:
         lint.new_indexes.add(str(node.idxname))
     new = lint.is_new(table)
-    tightening = bool(node.unique) and not new
+    indexed = [str(elem.name) for elem in node.indexParams or () if getattr(elem, "name", None)]
+    tightening = bool(node.unique) and not new and not only_new_columns(lint, table, indexed)
     lint.op(
         Phase.CONTRACT if tightening else Phase.EXPAND,
         f"CREATE {'UNIQUE ' if node.unique else ''}INDEX {node.idxname or ''} ON {table}".replace("  ", " "),

@@ -43,6 +43,8 @@ class Linter:
         self.sql, self.name, self.opts = sql, name, options
         self.new_tables = {_relname(t) for t in options.new_tables}
         self.new_indexes: set[str] = set()
+        self.new_columns: set[tuple[str, str]] = set()
+        self.constraint_phases: dict[tuple[str, str], Phase] = {}
         self.validated_not_null = {
             (_relname(pair.rsplit(".", 1)[0]), pair.rsplit(".", 1)[-1]) for pair in options.validated_not_null
         }
