@@ -7,9 +7,9 @@ import sys
 
 from govctl import __version__
 from govctl.api import GovctlError
-from govctl.commands import whoami
+from govctl.commands import flags, whoami
 
-COMMANDS = [whoami]
+COMMANDS = [whoami, flags]
 
 
 def build_parser() -> argparse.ArgumentParser:
