@@ -30,6 +30,9 @@ class PortalStub:
                 pass
 
             def _reply(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+                # recorded before answering, so the test sees it as soon as the client has its reply
+                with stub.lock:
+                    stub.requests.append((self.command, urlparse(self.path).path, status))
                 self.send_response(status)
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
@@ -37,8 +40,6 @@ class PortalStub:
                 self.end_headers()
                 if body:
                     self.wfile.write(body)
-                with stub.lock:
-                    stub.requests.append((self.command, urlparse(self.path).path, status))
 
             def do_GET(self) -> None:
                 url = urlparse(self.path)
