@@ -163,22 +163,19 @@ def _build_test(operator: str, raw: Mapping[str, Any]) -> Callable[[Any], bool] 
     if operator == "IN" or operator == "NOT_IN":
         allowed = frozenset(values)
         return lambda v: str(v) in allowed
-    if operator in ("STR_STARTS_WITH", "STR_ENDS_WITH", "STR_CONTAINS"):
-        needles = tuple(v.lower() for v in values) if case_insensitive else tuple(values)
-        if operator == "STR_STARTS_WITH":
-            check = str.startswith
-        elif operator == "STR_ENDS_WITH":
-            check = str.endswith
-        else:
-            check = str.__contains__
-        if operator != "STR_CONTAINS":
-            # startswith/endswith take a tuple of candidates natively
-            if case_insensitive:
-                return lambda v: check(str(v).lower(), needles)
-            return lambda v: check(str(v), needles)
+    if operator in ("STR_STARTS_WITH", "STR_ENDS_WITH"):
+        # str.startswith/endswith accept a tuple of candidates
+        check = str.startswith if operator == "STR_STARTS_WITH" else str.endswith
         if case_insensitive:
-            return lambda v: any(n in str(v).lower() for n in needles)
-        return lambda v: any(n in str(v) for n in needles)
+            lowered = tuple(v.lower() for v in values)
+            return lambda v: check(str(v).lower(), lowered)
+        candidates = tuple(values)
+        return lambda v: check(str(v), candidates)
+    if operator == "STR_CONTAINS":
+        if case_insensitive:
+            lowered = tuple(v.lower() for v in values)
+            return lambda v: any(n in str(v).lower() for n in lowered)
+        return lambda v: any(n in str(v) for n in values)
     if operator.startswith("NUM_"):
         return _numeric_test(operator, _parse_number(raw.get("value")))
     if operator in ("DATE_AFTER", "DATE_BEFORE"):
@@ -200,8 +197,8 @@ def _build_test(operator: str, raw: Mapping[str, Any]) -> Callable[[Any], bool] 
                 networks.append(ipaddress.ip_network(text.strip(), strict=False))
             except ValueError:
                 continue
-        return lambda v: (ip := _parse_ip(v)) is not None and any(
-            ip.version == net.version and ip in net for net in networks
+        return lambda v: (
+            (ip := _parse_ip(v)) is not None and any(ip.version == net.version and ip in net for net in networks)
         )
     return None
 

@@ -126,9 +126,8 @@ class _Feature:
             return False, Reason.DEFAULT, None
         if not self.strategies:
             return True, Reason.STATIC, None
-        name = self.name
         for strategy in self.strategies:
-            if strategy.is_enabled(context, name):
+            if strategy.is_enabled(context):
                 return True, strategy.reason, strategy
         return False, Reason.DEFAULT, None
 
@@ -156,10 +155,9 @@ class _Feature:
         elif matched is not None and self._later_strategy_variants_possible(matched):
             # The first matching strategy *with* variants supplies them (as in Unleash's engine),
             # even when an earlier strategy without variants already turned the flag on.
-            name = self.name
             index = self.strategies.index(matched)
             for strategy in self.strategies[index + 1 :]:
-                if strategy.variants is not None and strategy.is_enabled(context, name):
+                if strategy.variants is not None and strategy.is_enabled(context):
                     variant_set = strategy.variants
                     break
         if variant_set is None:
@@ -218,8 +216,6 @@ class State:
         feature = self.features.get(key)
         return None if feature is None else feature.value_type
 
-
-EMPTY_STATE = State({"version": 1, "features": []})
 
 _EMPTY_CONTEXT: Mapping[str, Any] = {}
 

@@ -50,7 +50,10 @@ _TARGETS = [
     re.compile(rf"\bDELETE\s+FROM\s+(?:ONLY\s+)?{_NAME}", re.I),
     re.compile(rf"\bMERGE\s+INTO\s+{_NAME}", re.I),
     re.compile(rf"\b(?:ALTER|DROP)\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?{_NAME}", re.I),
-    re.compile(rf"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}", re.I),
+    re.compile(
+        rf"\bCREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?{_NAME}",
+        re.I,
+    ),
     re.compile(rf"\bCREATE\s+(?:UNIQUE\s+)?INDEX\b.*?\bON\s+(?:ONLY\s+)?{_NAME}", re.I | re.S),
     re.compile(rf"\bCOPY\s+{_NAME}[^;]*?\bFROM\b", re.I | re.S),
     re.compile(rf"\bSELECT\b.*?\bINTO\s+(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?(?:TABLE\s+)?{_NAME}", re.I | re.S),
@@ -165,8 +168,8 @@ def problem_body(status: int, title: str, detail: str, code: str, type_base: str
 def maintenance_html(title: str, message: str, retry_after: int | None) -> str:
     minutes = f" Please try again in about {max(1, round(retry_after / 60))} minute(s)." if retry_after else ""
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;"
         "color:#222;line-height:1.5}h1{font-size:1.6rem}</style></head><body>"

@@ -125,14 +125,22 @@ class GovernanceProvider:
     ) -> ResolutionDetails:
         return self._resolve(flag_key, default_value, evaluation_context, _is_boolean, "bool")
 
-    def resolve_string_details(self, flag_key: str, default_value: str, evaluation_context: Any = None) -> ResolutionDetails:
+    def resolve_string_details(
+        self, flag_key: str, default_value: str, evaluation_context: Any = None
+    ) -> ResolutionDetails:
         return self._resolve(flag_key, default_value, evaluation_context, _is_string, "str")
 
-    def resolve_integer_details(self, flag_key: str, default_value: int, evaluation_context: Any = None) -> ResolutionDetails:
+    def resolve_integer_details(
+        self, flag_key: str, default_value: int, evaluation_context: Any = None
+    ) -> ResolutionDetails:
         return self._resolve(flag_key, default_value, evaluation_context, _is_integer, "int")
 
-    def resolve_float_details(self, flag_key: str, default_value: float, evaluation_context: Any = None) -> ResolutionDetails:
+    def resolve_float_details(
+        self, flag_key: str, default_value: float, evaluation_context: Any = None
+    ) -> ResolutionDetails:
         return self._resolve(flag_key, default_value, evaluation_context, _is_number, "float")
 
-    def resolve_object_details(self, flag_key: str, default_value: Any, evaluation_context: Any = None) -> ResolutionDetails:
+    def resolve_object_details(
+        self, flag_key: str, default_value: Any, evaluation_context: Any = None
+    ) -> ResolutionDetails:
         return self._resolve(flag_key, default_value, evaluation_context, _is_object, "object")

@@ -333,21 +333,22 @@ class FlagClient(_FlagReader):
         self._ensure()
         loaded = self._loaded
         if loaded is None:
-            return self._failure(key, default, None, None, "no snapshot: the portal is unreachable and no last-known-good file")
+            return self._failure(
+                key, default, None, None, "no snapshot: the portal is unreachable and no last-known-good file"
+            )
         if loaded.source == "lkg":
             mode = loaded.state.failure_mode(key)
             if mode == "last_known_good":
                 result = evaluate(loaded.state, key, context, default)
                 return result if result.error_code else dataclasses.replace(result, reason=Reason.STALE)
-            message = "portal unreachable; flag not in the last-known-good file" if mode is None else (
-                f"portal unreachable; flag declares failure mode {mode}"
+            message = (
+                "portal unreachable; flag not in the last-known-good file"
+                if mode is None
+                else (f"portal unreachable; flag declares failure mode {mode}")
             )
             return self._failure(key, default, mode, loaded.state, message)
         result = evaluate(loaded.state, key, context, default)
-        if (
-            result.error_code is None
-            and time.monotonic() - loaded.confirmed_at > self.poll_interval + self.timeout
-        ):
+        if result.error_code is None and time.monotonic() - loaded.confirmed_at > self.poll_interval + self.timeout:
             return dataclasses.replace(result, reason=Reason.CACHED)
         return result
 

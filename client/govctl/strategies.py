@@ -60,7 +60,7 @@ class CompiledStrategy:
         self.variants = variants
         self.reason = reason
 
-    def is_enabled(self, context: Mapping[str, Any], feature_name: str) -> bool:
+    def is_enabled(self, context: Mapping[str, Any]) -> bool:
         for constraint in self.constraints:
             if not constraint(context):
                 return False

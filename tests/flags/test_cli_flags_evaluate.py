@@ -33,12 +33,19 @@ def snapshot_file(tmp_path: Path) -> Path:
 
 
 def test_targeted_user__prints_enabled_variant_and_reason(snapshot_file: Path, capsys) -> None:
-    code = main(["flags", "evaluate", "--state", str(snapshot_file), "--flag", "checkout", "--context", '{"userId": "42"}'])
+    code = main(
+        ["flags", "evaluate", "--state", str(snapshot_file), "--flag", "checkout", "--context", '{"userId": "42"}']
+    )
 
     assert code == 0
     assert json.loads(capsys.readouterr().out) == {
         "enabled": True,
-        "variant": {"name": "blue", "enabled": True, "feature_enabled": True, "payload": {"type": "string", "value": "b"}},
+        "variant": {
+            "name": "blue",
+            "enabled": True,
+            "feature_enabled": True,
+            "payload": {"type": "string", "value": "b"},
+        },
         "reason": "TARGETING_MATCH",
     }
 

@@ -30,11 +30,18 @@ def _with(constraint: dict[str, Any]) -> State:
         (_flag(enabled=False), {}, "DISABLED"),
         (_flag(), {}, "STATIC"),
         (_flag(strategies=[{"name": "default"}]), {}, "STATIC"),
-        (_flag(strategies=[{"name": "userWithId", "parameters": {"userIds": "7"}}]), {"userId": "7"}, "TARGETING_MATCH"),
+        (
+            _flag(strategies=[{"name": "userWithId", "parameters": {"userIds": "7"}}]),
+            {"userId": "7"},
+            "TARGETING_MATCH",
+        ),
         (_flag(strategies=[{"name": "userWithId", "parameters": {"userIds": "7"}}]), {"userId": "8"}, "DEFAULT"),
         (_flag(strategies=[{"name": "flexibleRollout", "parameters": {"rollout": "100"}}]), {}, "STATIC"),
-        (_flag(strategies=[{"name": "flexibleRollout", "parameters": {"rollout": "100", "stickiness": "userId"}}]),
-         {"userId": "1"}, "TARGETING_MATCH"),
+        (
+            _flag(strategies=[{"name": "flexibleRollout", "parameters": {"rollout": "100", "stickiness": "userId"}}]),
+            {"userId": "1"},
+            "TARGETING_MATCH",
+        ),
     ],
 )
 def test_each_outcome__carries_its_openfeature_reason(flag: dict, context: dict, reason: str) -> None:
@@ -42,7 +49,9 @@ def test_each_outcome__carries_its_openfeature_reason(flag: dict, context: dict,
 
 
 def test_user_inside_a_partial_rollout__is_reported_as_split() -> None:
-    state = _state(_flag(strategies=[{"name": "flexibleRollout", "parameters": {"rollout": "50", "stickiness": "userId"}}]))
+    state = _state(
+        _flag(strategies=[{"name": "flexibleRollout", "parameters": {"rollout": "50", "stickiness": "userId"}}])
+    )
 
     results = [evaluate(state, "f", {"userId": str(i)}) for i in range(200)]
 
@@ -167,25 +176,65 @@ def test_missing_parent_or_a_chain_of_parents__keeps_the_child_off() -> None:
 @pytest.mark.parametrize(
     ("constraint", "context", "expected"),
     [
-        ({"contextName": "email", "operator": "REGEX", "value": r"@example\.(com|org)$"}, {"properties": {"email": "a@example.org"}}, True),
-        ({"contextName": "email", "operator": "REGEX", "value": r"@example\.com$"}, {"properties": {"email": "a@EXAMPLE.com"}}, False),
-        ({"contextName": "email", "operator": "REGEX", "value": r"@example\.com$", "caseInsensitive": True},
-         {"properties": {"email": "a@EXAMPLE.com"}}, True),
-        ({"contextName": "email", "operator": "REGEX", "value": r"@example\.com$", "inverted": True},
-         {"properties": {"email": "a@other.com"}}, True),
+        (
+            {"contextName": "email", "operator": "REGEX", "value": r"@example\.(com|org)$"},
+            {"properties": {"email": "a@example.org"}},
+            True,
+        ),
+        (
+            {"contextName": "email", "operator": "REGEX", "value": r"@example\.com$"},
+            {"properties": {"email": "a@EXAMPLE.com"}},
+            False,
+        ),
+        (
+            {"contextName": "email", "operator": "REGEX", "value": r"@example\.com$", "caseInsensitive": True},
+            {"properties": {"email": "a@EXAMPLE.com"}},
+            True,
+        ),
+        (
+            {"contextName": "email", "operator": "REGEX", "value": r"@example\.com$", "inverted": True},
+            {"properties": {"email": "a@other.com"}},
+            True,
+        ),
         ({"contextName": "email", "operator": "REGEX", "value": r"(a)\1"}, {"properties": {"email": "aa"}}, False),
         ({"contextName": "email", "operator": "REGEX", "value": "["}, {"properties": {"email": "["}}, False),
-        ({"contextName": "remoteAddress", "operator": "IN_CIDR", "values": ["10.0.0.0/8", "192.168.1.0/24"]},
-         {"remoteAddress": "10.20.30.40"}, True),
-        ({"contextName": "remoteAddress", "operator": "IN_CIDR", "values": ["10.0.0.0/8"]}, {"remoteAddress": "11.0.0.1"}, False),
-        ({"contextName": "remoteAddress", "operator": "IN_CIDR", "values": ["2001:db8::/32"]}, {"remoteAddress": "2001:db8::1"}, True),
-        ({"contextName": "remoteAddress", "operator": "IN_CIDR", "values": ["10.0.0.0/8"]}, {"remoteAddress": "not-an-ip"}, False),
+        (
+            {"contextName": "remoteAddress", "operator": "IN_CIDR", "values": ["10.0.0.0/8", "192.168.1.0/24"]},
+            {"remoteAddress": "10.20.30.40"},
+            True,
+        ),
+        (
+            {"contextName": "remoteAddress", "operator": "IN_CIDR", "values": ["10.0.0.0/8"]},
+            {"remoteAddress": "11.0.0.1"},
+            False,
+        ),
+        (
+            {"contextName": "remoteAddress", "operator": "IN_CIDR", "values": ["2001:db8::/32"]},
+            {"remoteAddress": "2001:db8::1"},
+            True,
+        ),
+        (
+            {"contextName": "remoteAddress", "operator": "IN_CIDR", "values": ["10.0.0.0/8"]},
+            {"remoteAddress": "not-an-ip"},
+            False,
+        ),
         ({"contextName": "remoteAddress", "operator": "IN_CIDR", "values": ["10.0.0.0/8"], "inverted": True}, {}, True),
         ({"contextName": "currentTime", "operator": "DATE_AFTER", "value": "2001-01-01T00:00:00Z"}, {}, True),
-        ({"contextName": "plan", "operator": "STR_CONTAINS", "values": ["PRO"], "caseInsensitive": True},
-         {"properties": {"plan": "team-pro"}}, True),
-        ({"contextName": "version", "operator": "SEMVER_GTE", "value": "1.2.3"}, {"properties": {"version": "1.10.0"}}, True),
-        ({"contextName": "version", "operator": "SEMVER_LT", "value": "1.0.0"}, {"properties": {"version": "1.0.0-rc.1+build.5"}}, True),
+        (
+            {"contextName": "plan", "operator": "STR_CONTAINS", "values": ["PRO"], "caseInsensitive": True},
+            {"properties": {"plan": "team-pro"}},
+            True,
+        ),
+        (
+            {"contextName": "version", "operator": "SEMVER_GTE", "value": "1.2.3"},
+            {"properties": {"version": "1.10.0"}},
+            True,
+        ),
+        (
+            {"contextName": "version", "operator": "SEMVER_LT", "value": "1.0.0"},
+            {"properties": {"version": "1.0.0-rc.1+build.5"}},
+            True,
+        ),
         ({"contextName": "n", "operator": "NUM_LT", "value": "not-a-number"}, {"properties": {"n": "1"}}, False),
     ],
 )

@@ -75,7 +75,9 @@ def test_attributes__become_unleash_properties() -> None:
         ("resolve_object_details", "limits", {}, {"max": 3}),
     ],
 )
-def test_typed_resolution__returns_the_payload_value(provider, method: str, key: str, default: Any, expected: Any) -> None:
+def test_typed_resolution__returns_the_payload_value(
+    provider, method: str, key: str, default: Any, expected: Any
+) -> None:
     details = getattr(provider, method)(key, default, None)
 
     assert (details.value, details.error_code) == (expected, None)

@@ -107,7 +107,9 @@ def test_scaled_rate__scales_drf_rates(rate: str | None, multiplier: float, expe
     assert scaled_rate(rate, multiplier) == expected
 
 
-@pytest.mark.parametrize(("rate", "multiplier"), [("100/min", -1), ("100/min", float("nan")), ("lots", 1), ("5/fortnight", 1)])
+@pytest.mark.parametrize(
+    ("rate", "multiplier"), [("100/min", -1), ("100/min", float("nan")), ("lots", 1), ("5/fortnight", 1)]
+)
 def test_scaled_rate__refuses_nonsense(rate: str, multiplier: float) -> None:
     with pytest.raises(ValueError):
         scaled_rate(rate, multiplier)

@@ -23,9 +23,7 @@ def _cases() -> list[Any]:
         spec = json.loads(path.read_text(encoding="utf-8"))
         for kind in ("tests", "variantTests"):
             for case in spec.get(kind, []):
-                cases.append(
-                    pytest.param(path, kind, case, id=f"{path.name}::{case['description']}")
-                )
+                cases.append(pytest.param(path, kind, case, id=f"{path.name}::{case['description']}"))
     return cases
 
 
