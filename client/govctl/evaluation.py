@@ -53,6 +53,7 @@ class ErrorCode:
     FLAG_NOT_FOUND = "FLAG_NOT_FOUND"
     TYPE_MISMATCH = "TYPE_MISMATCH"
     PARSE_ERROR = "PARSE_ERROR"
+    INVALID_CONTEXT = "INVALID_CONTEXT"
     GENERAL = "GENERAL"
 
 
@@ -197,7 +198,10 @@ class State:
         for index, raw in enumerate(features):
             if not isinstance(raw, Mapping) or not isinstance(raw.get("name"), str):
                 raise SnapshotError(f"feature #{index} must be an object with a string 'name'")
-            compiled[raw["name"]] = _Feature(raw, self.segments)
+            try:
+                compiled[raw["name"]] = _Feature(raw, self.segments)
+            except (AttributeError, TypeError, ValueError, KeyError) as exc:
+                raise SnapshotError(f"feature {raw['name']!r} is malformed: {exc}") from None
         self.features = compiled
 
     @classmethod
@@ -235,6 +239,11 @@ def evaluate(state: State, key: str, context: Mapping[str, Any] | None = None, d
         )  # fmt: skip
     if context is None:
         context = _EMPTY_CONTEXT
+    elif not isinstance(context, Mapping) or not isinstance(context.get("properties") or {}, Mapping):
+        return Result(
+            key, default, False, DISABLED_VARIANT, Reason.ERROR, ErrorCode.INVALID_CONTEXT,
+            "the context must be an object whose 'properties' is an object", state.revision,
+        )  # fmt: skip
     enabled, reason, strategy = feature.match(state, context)
     if not enabled:
         value = False if feature.value_type == "boolean" else default

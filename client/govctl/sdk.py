@@ -329,7 +329,16 @@ class FlagClient(_FlagReader):
     # -- evaluation --------------------------------------------------------------------------
 
     def evaluate(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Result:
-        """The full result for ``key``: value, variant, reason, error code, revision."""
+        """The full result for ``key``: value, variant, reason, error code, revision. Never raises."""
+        try:
+            return self._evaluate(key, context, default)
+        except Exception as exc:  # a flag check must not take the request down with it
+            log.exception("flag evaluation failed for %r", key)
+            state = None if self._loaded is None else self._loaded.state
+            mode = None if state is None else state.failure_mode(key)
+            return self._failure(key, default, mode, state, f"evaluation failed: {exc.__class__.__name__}: {exc}")
+
+    def _evaluate(self, key: str, context: Mapping[str, Any] | None, default: Any) -> Result:
         self._ensure()
         loaded = self._loaded
         if loaded is None:

@@ -96,6 +96,24 @@ def test_snapshot_without_features__is_refused() -> None:
         State.from_json("{not json")
 
 
+def test_malformed_feature__is_refused_with_its_name() -> None:
+    with pytest.raises(SnapshotError, match="'broken'"):
+        State(
+            {
+                "features": [
+                    {"name": "broken", "enabled": True, "strategies": [{"name": "default", "parameters": "rollout=5"}]}
+                ]
+            }
+        )
+
+
+@pytest.mark.parametrize("context", [["userId", "1"], {"properties": "plan=pro"}])
+def test_malformed_context__is_an_invalid_context_error(context: Any) -> None:
+    result = evaluate(_state(_flag()), "f", context, default=False)
+
+    assert (result.enabled, result.reason, result.error_code) == (False, "ERROR", "INVALID_CONTEXT")
+
+
 # -- typed values ------------------------------------------------------------------------------
 
 
