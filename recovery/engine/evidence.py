@@ -87,7 +87,7 @@ def verdict_rows(verdicts: list[Verdict]) -> list[str]:
     """Markdown table of verdicts followed by the problems each one found."""
     lines = ["| layer | verdict | took | summary |", "|---|---|---|---|"]
     for v in verdicts:
-        summary = v.summary.replace("|", "\\|")
+        summary = " ".join(v.summary.split()).replace("|", "\\|")
         lines.append(f"| {v.layer} | **{v.status.upper()}** | {format_seconds(v.seconds)} | {summary} |")
     for v in verdicts:
         if v.problems:
