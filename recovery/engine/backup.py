@@ -19,11 +19,13 @@ from psycopg import sql
 from recovery.engine import pgtools
 from recovery.engine.evidence import Phase, iso, utc_now
 from recovery.engine.manifest import (
+    DEFAULT_CHECKSUM_ALGORITHM,
     PINNED_SETTINGS,
     DumpFile,
     Manifest,
     TableChecksum,
     apply_settings,
+    checksum_query,
     checksum_tables,
     connect,
     list_tables,
@@ -81,6 +83,7 @@ def take_backup(
     timeout_seconds: float = 4 * 3600,
     checksum_workers: int = 2,
     compress: str | None = None,
+    checksum_algorithm: str = DEFAULT_CHECKSUM_ALGORITHM,
     after_snapshot: Callable[[], None] | None = None,
 ) -> BackupInfo:
     """Dump the database at `dsn` into `directory` and write its manifest beside it.
@@ -89,6 +92,7 @@ def take_backup(
     the counts and checksums describe exactly the rows in the file, even under concurrent writes.
     `after_snapshot` runs right after the snapshot is taken (a test hook for concurrent writes).
     """
+    checksum_query(checksum_algorithm)
     deadline = time.monotonic() + timeout_seconds
     started = time.monotonic()
     started_at = utc_now()
@@ -162,7 +166,7 @@ def take_backup(
         t_manifest = time.monotonic()
         for _ in range(max(0, min(checksum_workers, len(tables)) - 1)):
             sessions.append(_open_snapshot_session(dsn, snapshot_id, remaining_ms()))
-        results = checksum_tables(sessions, tables)
+        results = checksum_tables(sessions, tables, checksum_algorithm)
         failures = {k: v for k, v in results.items() if isinstance(v, Exception)}
         if failures:
             (schema, name), exc = next(iter(failures.items()))
@@ -192,6 +196,7 @@ def take_backup(
             snapshot_id=snapshot_id,
             taken_at=iso(snapshot_time),
             tables=checksums,
+            checksum_algorithm=checksum_algorithm,
             dump=DumpFile(file_name=final_path.name, sha256=digest, size_bytes=size),
         )
         tmp_path.replace(final_path)

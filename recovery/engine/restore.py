@@ -188,7 +188,7 @@ def _verify_tables(
         present = {(s, n): pages for s, n, pages in list_tables(sessions[0])}
         expected = {(t.schema, t.name): t for t in manifest.tables}
         to_check = [(s, n, present[(s, n)]) for s, n in expected if (s, n) in present]
-        results = checksum_tables(sessions, to_check)
+        results = checksum_tables(sessions, to_check, manifest.checksum_algorithm)
     finally:
         for conn in sessions:
             conn.close()

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from recovery.engine import pgtools
-from recovery.engine.backup import BackupInfo
+from recovery.engine.backup import BackupInfo, take_backup
 from recovery.engine.restore import RestoreDrillEvidence, SmokeQuery, run_restore_drill
 from tests.recovery.helpers import ADMIN_DSN, SHADOW_PREFIX, drop_database
 
@@ -153,3 +153,16 @@ def test_tamper_hook_raising__shadow_database_still_dropped(backup: BackupInfo) 
 
     with pytest.raises(RuntimeError, match="hook failed"):
         drill(backup, tamper=broken_hook)
+
+
+def test_backup_with_the_fast_hash__drill_verifies_with_the_manifests_algorithm(
+    source_dsn: str, tmp_path: Path
+) -> None:
+    info = take_backup(dsn=source_dsn, directory=tmp_path, checksum_algorithm="hashtext64")
+
+    intact = drill(info)
+    damaged = drill(info, tamper=sql_tamper("UPDATE orders SET note = 'x' WHERE id = 10"))
+
+    assert info.manifest.checksum_algorithm == "hashtext64"
+    assert intact.passed, intact.report_markdown
+    assert damaged.verdict("checksums").problems[0].startswith("public.orders: checksum mismatch")
