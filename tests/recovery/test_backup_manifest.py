@@ -9,17 +9,20 @@ from dataclasses import asdict
 from pathlib import Path
 
 import psycopg
+import pytest
 from psycopg import sql
 
 from recovery.engine import pgtools
 from recovery.engine.backup import BackupInfo, load_backup, take_backup
-from recovery.engine.manifest import PINNED_SETTINGS, Manifest
+from recovery.engine.manifest import DEFAULT_CHECKSUM_ALGORITHM, PINNED_SETTINGS, Manifest
 from tests.recovery.helpers import ADMIN_DSN, create_database, drop_database
 
-# The query the issue specifies, written independently of the engine's own SQL.
-ISSUE_CHECKSUM = (
-    "SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)::text FROM {} t"
-)
+# Written independently of the engine's SQL: the md5 form is the one the issue specifies.
+INDEPENDENT_CHECKSUM = {
+    "md5-prefix64": "SELECT count(*), coalesce(sum(('x' || substr(md5(t::text), 1, 16))::bit(64)::bigint::numeric), 0)"
+    "::text FROM {} t",
+    "hashtext64": "SELECT count(*), coalesce(sum(hashtextextended(t::text, 0)::numeric), 0)::text FROM {} t",
+}
 EXPECTED_ROWS = {
     ("public", "customers"): 200,
     ("public", "orders"): 500,
@@ -36,13 +39,17 @@ def restore_copy(dump_path: str) -> str:
     return name
 
 
-def independent_checksums(dsn: str, settings: dict[str, str] | None) -> dict[tuple[str, str], tuple[int, str]]:
+def independent_checksums(
+    dsn: str, settings: dict[str, str] | None, algorithm: str = DEFAULT_CHECKSUM_ALGORITHM
+) -> dict[tuple[str, str], tuple[int, str]]:
     out = {}
     with psycopg.connect(dsn, autocommit=True) as conn:
         for name, value in (settings or {}).items():
             conn.execute("SELECT set_config(%s, %s, false)", (name, value))
         for schema, table in EXPECTED_ROWS:
-            row = conn.execute(sql.SQL(ISSUE_CHECKSUM).format(sql.Identifier(schema, table))).fetchone()
+            row = conn.execute(
+                sql.SQL(INDEPENDENT_CHECKSUM[algorithm]).format(sql.Identifier(schema, table))
+            ).fetchone()
             out[(schema, table)] = (int(row[0]), row[1])
     return out
 
@@ -51,13 +58,19 @@ def manifest_sums(manifest: Manifest) -> dict[tuple[str, str], tuple[int, str]]:
     return {(t.schema, t.name): (t.rows, t.checksum) for t in manifest.tables}
 
 
-def test_backup__manifest_matches_an_independent_restore_of_the_file(backup: BackupInfo) -> None:
+@pytest.mark.parametrize("algorithm", ["md5-prefix64", "hashtext64"])
+def test_backup__manifest_matches_an_independent_restore_of_the_file(
+    source_dsn: str, tmp_path: Path, algorithm: str
+) -> None:
+    backup = take_backup(dsn=source_dsn, directory=tmp_path, checksum_algorithm=algorithm)
+
     name = restore_copy(backup.path)
     try:
-        restored = independent_checksums(pgtools.dsn_with_database(ADMIN_DSN, name), PINNED_SETTINGS)
+        restored = independent_checksums(pgtools.dsn_with_database(ADMIN_DSN, name), PINNED_SETTINGS, algorithm)
     finally:
         drop_database(name)
 
+    assert backup.manifest.checksum_algorithm == algorithm
     assert manifest_sums(backup.manifest) == restored
     assert {k: v[0] for k, v in restored.items()} == EXPECTED_ROWS
     data = Path(backup.path).read_bytes()

@@ -155,14 +155,14 @@ def test_tamper_hook_raising__shadow_database_still_dropped(backup: BackupInfo) 
         drill(backup, tamper=broken_hook)
 
 
-def test_backup_with_the_fast_hash__drill_verifies_with_the_manifests_algorithm(
+def test_backup_with_the_portable_md5_hash__drill_verifies_with_the_manifests_algorithm(
     source_dsn: str, tmp_path: Path
 ) -> None:
-    info = take_backup(dsn=source_dsn, directory=tmp_path, checksum_algorithm="hashtext64")
+    info = take_backup(dsn=source_dsn, directory=tmp_path, checksum_algorithm="md5-prefix64")
 
     intact = drill(info)
     damaged = drill(info, tamper=sql_tamper("UPDATE orders SET note = 'x' WHERE id = 10"))
 
-    assert info.manifest.checksum_algorithm == "hashtext64"
+    assert info.manifest.checksum_algorithm == "md5-prefix64"
     assert intact.passed, intact.report_markdown
     assert damaged.verdict("checksums").problems[0].startswith("public.orders: checksum mismatch")
