@@ -235,3 +235,36 @@ def load_backup(dump_path: Path) -> tuple[Path, Manifest]:
         raise ValueError(f"{dump_path} is not a {DUMP_SUFFIX} file")
     manifest_path = dump_path.with_name(dump_path.name[: -len(DUMP_SUFFIX)] + MANIFEST_SUFFIX)
     return dump_path, Manifest.load(manifest_path)
+
+
+def list_backups(directory: Path) -> list[BackupInfo]:
+    """Backups found in a directory, rebuilt from their manifests (timings are not kept on disk)."""
+    found: list[BackupInfo] = []
+    for manifest_path in sorted(Path(directory).glob(f"*{MANIFEST_SUFFIX}")):
+        manifest = Manifest.load(manifest_path)
+        stem = manifest_path.name[: -len(MANIFEST_SUFFIX)]
+        dump_path = manifest_path.with_name(stem + DUMP_SUFFIX)
+        found.append(
+            BackupInfo(
+                backup_id=stem,
+                database=manifest.database,
+                path=str(dump_path),
+                manifest_path=str(manifest_path),
+                created_at=manifest.taken_at,
+                size_bytes=manifest.dump.size_bytes if manifest.dump else 0,
+                sha256=manifest.dump.sha256 if manifest.dump else "",
+                seconds=0.0,
+                phases=[],
+                tables=len(manifest.tables),
+                rows=manifest.total_rows,
+                pg_dump_version="",
+                manifest=manifest,
+            )
+        )
+    return found
+
+
+def delete_backup(backup: BackupInfo) -> None:
+    """Remove a backup's dump and manifest (the manifest last, so a half-deleted backup stays listed)."""
+    Path(backup.path).unlink(missing_ok=True)
+    Path(backup.manifest_path).unlink(missing_ok=True)

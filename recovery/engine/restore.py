@@ -177,7 +177,12 @@ def _restore(
 
 
 def _verify_tables(
-    manifest: Manifest, shadow_dsn: str, workers: int, statement_timeout: float, deadline: _Deadline
+    manifest: Manifest,
+    shadow_dsn: str,
+    workers: int,
+    statement_timeout: float,
+    deadline: _Deadline,
+    label: str = "shadow",
 ) -> tuple[Verdict, Verdict]:
     sessions: list[psycopg.Connection] = []
     try:
@@ -198,8 +203,8 @@ def _verify_tables(
     for key, want in sorted(expected.items()):
         name = want.qualified
         if key not in present:
-            count_problems.append(f"{name}: table missing in the shadow database (manifest has {want.rows} rows)")
-            sum_problems.append(f"{name}: table missing in the shadow database, no checksum to compare")
+            count_problems.append(f"{name}: table missing in the {label} database (manifest has {want.rows} rows)")
+            sum_problems.append(f"{name}: table missing in the {label} database, no checksum to compare")
             continue
         got = results[key]
         if isinstance(got, Exception):
@@ -209,11 +214,11 @@ def _verify_tables(
             continue
         assert isinstance(got, TableChecksum)
         if got.rows != want.rows:
-            count_problems.append(f"{name}: row count mismatch: manifest {want.rows}, shadow {got.rows}")
+            count_problems.append(f"{name}: row count mismatch: manifest {want.rows}, {label} {got.rows}")
         if got.checksum != want.checksum or got.rows != want.rows:
-            sum_problems.append(f"{name}: checksum mismatch: manifest {want.checksum}, shadow {got.checksum}")
+            sum_problems.append(f"{name}: checksum mismatch: manifest {want.checksum}, {label} {got.checksum}")
     for schema, table in sorted(set(present) - set(expected)):
-        count_problems.append(f"{schema}.{table}: table in the shadow database but not in the manifest")
+        count_problems.append(f"{schema}.{table}: table in the {label} database but not in the manifest")
 
     n = len(expected)
     counts = (
@@ -254,6 +259,29 @@ def _smoke(queries: Sequence[SmokeQuery], shadow_dsn: str, statement_timeout: fl
     if problems:
         return Verdict("smoke_queries", FAIL, f"{len(problems)} of {len(queries)} smoke queries failed", problems)
     return Verdict("smoke_queries", PASS, f"{len(queries)} smoke queries returned a true/non-zero value")
+
+
+def verify_database(
+    *,
+    dsn: str,
+    manifest: Manifest,
+    smoke_queries: Sequence[SmokeQuery | str] = (),
+    workers: int = 2,
+    statement_timeout_seconds: float = 15 * 60,
+    timeout_seconds: float = 4 * 3600,
+) -> list[Verdict]:
+    """Check an existing database (e.g. after a real restore) against a manifest: counts, checksums, smoke."""
+    deadline = _Deadline(timeout_seconds)
+    smoke = [_as_smoke(q, i) for i, q in enumerate(smoke_queries)]
+    verdicts: list[Verdict] = []
+    t0 = time.monotonic()
+    counts, sums = _verify_tables(manifest, dsn, workers, statement_timeout_seconds, deadline, label="restored")
+    counts.seconds = sums.seconds = round(time.monotonic() - t0, 4)
+    verdicts += [counts, sums]
+    t0 = time.monotonic()
+    smoke_verdict = _smoke(smoke, dsn, statement_timeout_seconds, deadline)
+    smoke_verdict.seconds = round(time.monotonic() - t0, 4)
+    return [*verdicts, smoke_verdict]
 
 
 def run_restore_drill(

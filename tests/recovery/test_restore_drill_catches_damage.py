@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import asdict
@@ -13,8 +14,8 @@ import pytest
 
 from recovery.engine import pgtools
 from recovery.engine.backup import BackupInfo, take_backup
-from recovery.engine.restore import RestoreDrillEvidence, SmokeQuery, run_restore_drill
-from tests.recovery.helpers import ADMIN_DSN, SHADOW_PREFIX, drop_database
+from recovery.engine.restore import RestoreDrillEvidence, SmokeQuery, run_restore_drill, verify_database
+from tests.recovery.helpers import ADMIN_DSN, SHADOW_PREFIX, create_database, drop_database
 
 pytestmark = pytest.mark.usefixtures("no_leftover_shadows")
 
@@ -166,3 +167,20 @@ def test_backup_with_the_portable_md5_hash__drill_verifies_with_the_manifests_al
     assert info.manifest.checksum_algorithm == "md5-prefix64"
     assert intact.passed, intact.report_markdown
     assert damaged.verdict("checksums").problems[0].startswith("public.orders: checksum mismatch")
+
+
+def test_real_restore_checked_with_verify_database__passes_then_names_a_changed_table(backup: BackupInfo) -> None:
+    name = f"gov_rec_real_{secrets.token_hex(4)}"
+    create_database(name)
+    dsn = pgtools.dsn_with_database(ADMIN_DSN, name)
+    try:
+        pgtools.run([pgtools.find_binary("pg_restore"), "-d", dsn, backup.path], timeout=120)
+        clean = verify_database(dsn=dsn, manifest=backup.manifest, smoke_queries=SMOKE)
+        sql_tamper("DELETE FROM orders WHERE id <= 3")(dsn)
+        after = verify_database(dsn=dsn, manifest=backup.manifest)
+    finally:
+        drop_database(name)
+
+    assert [v.status for v in clean] == ["pass", "pass", "pass"]
+    assert after[0].problems == ["public.orders: row count mismatch: manifest 500, restored 497"]
+    assert after[1].problems[0].startswith("public.orders: checksum mismatch")
