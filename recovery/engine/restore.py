@@ -349,6 +349,8 @@ def run_restore_drill(
             skip_reason = f"not run: {names[0]} timed out"
             outcome = tuple(Verdict(name, FAIL, f"timed out: {exc}") for name in names)
         except Exception as exc:  # noqa: BLE001 - every layer must leave a verdict
+            # A crash is not a finding: what depends on this layer (the tamper hook, verification) is skipped.
+            skip_reason = f"not run: {names[0]} failed with an error"
             outcome = tuple(Verdict(name, FAIL, f"{type(exc).__name__}: {str(exc).strip()[:500]}") for name in names)
         for v in outcome if isinstance(outcome, tuple) else (outcome,):
             v.seconds = round(time.monotonic() - t0, 4)
