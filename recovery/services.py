@@ -145,6 +145,21 @@ def take_backup(*, target: BackupTarget, actor: Any, reason: str) -> Backup:
     return backup
 
 
+@transaction.atomic
+def request_backup(*, target: BackupTarget, actor: Any, reason: str) -> None:
+    """Queue a backup of the target now; the worker takes it once this transaction commits."""
+    reason = require_reason(reason)
+    target_id, actor_id = target.pk, actor.pk
+    transaction.on_commit(lambda: _enqueue_backup(target_id, reason, actor_id))
+
+
+def _enqueue_backup(target_id: int, reason: str, actor_id: int | None) -> None:
+    from django_q.tasks import async_task
+
+    async_task("recovery.tasks.take_backup", target_id, reason, actor_id, task_name=f"backup-target-{target_id}",
+               q_options={"timeout": settings.DR_BACKUP_TIMEOUT_SECONDS + 300})
+
+
 def _record_failed_backup(target: BackupTarget, actor: Any, reason: str, error: str) -> Backup:
     with transaction.atomic():
         backup = Backup.objects.create(target=target, status=Backup.Status.FAILED, error=error, created_by=actor,

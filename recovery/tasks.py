@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from governance.services import system_user
 from recovery import alerts, queries, services
@@ -17,18 +17,20 @@ def run_drill(drill_id: int) -> str:
     return drill.status
 
 
-def take_backup(target_id: int, reason: str = "scheduled: nightly backup") -> str:
-    backup = services.take_backup(target=BackupTarget.objects.get(pk=target_id), actor=system_user(), reason=reason)
+def take_backup(target_id: int, reason: str = "scheduled: nightly backup", actor_id: int | None = None) -> str:
+    """Back one target up as the requesting user (the system user for the schedule)."""
+    actor = get_user_model().objects.get(pk=actor_id) if actor_id else system_user()
+    backup = services.take_backup(target=BackupTarget.objects.get(pk=target_id), actor=actor, reason=reason)
     return backup.status
 
 
 def nightly_backups() -> list[int]:
     """Scheduled: one backup task per enabled target, each with the backup's own timeout."""
-    ids = list(BackupTarget.objects.filter(enabled=True).values_list("pk", flat=True))
-    for target_id in ids:
-        async_task("recovery.tasks.take_backup", target_id, task_name=f"backup-target-{target_id}",
-                   q_options={"timeout": settings.DR_BACKUP_TIMEOUT_SECONDS + 300})
-    return ids
+    actor = system_user()
+    targets = list(BackupTarget.objects.filter(enabled=True))
+    for target in targets:
+        services.request_backup(target=target, actor=actor, reason="scheduled: nightly backup")
+    return [t.pk for t in targets]
 
 
 def monthly_restore_drills() -> list[int]:

@@ -7,9 +7,9 @@ import sys
 
 from govctl import __version__
 from govctl.api import GovctlError
-from govctl.commands import commits, flags, migrations, schema, semver, whoami
+from govctl.commands import commits, drill, flags, migrations, schema, semver, whoami
 
-COMMANDS = [whoami, commits, semver, migrations, schema, flags]
+COMMANDS = [whoami, commits, semver, migrations, schema, flags, drill]
 
 
 def build_parser() -> argparse.ArgumentParser:
