@@ -14,13 +14,14 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from psycopg.conninfo import make_conninfo
 
@@ -310,6 +311,8 @@ def _finish(drill: Drill, *, passed: bool, verdicts: list[Verdict], phases: list
             achieved_rpo_seconds: float | None = None, error: str = "") -> Drill:
     with transaction.atomic():
         drill = Drill.objects.select_for_update().select_related("target", "requested_by").get(pk=drill.pk)
+        if drill.is_finished:
+            return drill  # a finished drill is evidence: never rewritten
         drill.status = Drill.Status.PASSED if passed else Drill.Status.FAILED
         drill.verdicts = [asdict(v) for v in verdicts]
         drill.phases = [asdict(p) for p in phases]
@@ -345,6 +348,21 @@ def _finish_without_engine(drill: Drill, *, layer: str, error: str) -> Drill:
     ]
     return _finish(drill, passed=False, verdicts=[verdict], phases=[], evidence={"error": error},
                    recovery_seconds=None, total_seconds=round(elapsed, 4), report="\n".join(lines), error=error)
+
+
+def fail_abandoned_drills(*, now: datetime | None = None) -> list[Drill]:
+    """Fail drills queued or running far past any drill's time bound (worker killed, task lost), with an alert."""
+    now = now or timezone.now()
+    limit = now - timedelta(seconds=settings.DR_DRILL_TIMEOUT_SECONDS + 3600)
+    stale = Drill.objects.select_related("target").filter(
+        Q(status=Drill.Status.RUNNING, started_at__lt=limit) | Q(status=Drill.Status.QUEUED, requested_at__lt=limit))
+    failed = []
+    for drill in stale:
+        since = drill.started_at or drill.requested_at
+        error = (f"abandoned: {drill.status} since {since.isoformat()}, past the drill time bound; the worker "
+                 "was stopped or the task was lost (see Admin -> Django Q -> Failed tasks)")
+        failed.append(_finish_without_engine(drill, layer="worker", error=error))
+    return failed
 
 
 def _request_section(drill: Drill) -> list[str]:

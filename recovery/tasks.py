@@ -44,7 +44,9 @@ def monthly_restore_drills() -> list[int]:
 
 
 def check_missed_drills() -> list[str]:
-    """Scheduled daily: alert for each target whose last passed restore drill is too old (or missing)."""
+    """Scheduled daily: fail abandoned drills, then alert for each target whose last passed restore drill
+    is too old (or missing)."""
+    services.fail_abandoned_drills()
     max_age = settings.DR_DRILL_MAX_AGE_DAYS
     names = []
     for target in queries.overdue_targets(now=timezone.now(), max_age_days=max_age):
