@@ -94,3 +94,24 @@ def test_maintenance_admin__edits_a_target_with_a_reason(client, maintainer, tar
     assert (target.keep_daily, target.keep_monthly, target.objective) == (3, 6, "full")
     record = target.history.latest()
     assert (record.history_user, record.history_change_reason) == (maintainer, "fewer dailies, monthly audit needs six")
+
+
+def test_every_role__loads_recovery_pages_with_rows_in_bounded_queries(client, make_user, target, system_user,
+                                                                       django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    backup = services.take_backup(target=target, actor=system_user, reason="nightly")
+    with django_capture_on_commit_callbacks(execute=True):
+        drill = services.request_drill(target=target, kind="restore", actor=system_user, reason="monthly")
+    pages = [reverse(CHANGELIST), reverse("admin:recovery_backuptarget_change", args=[target.pk]),
+             reverse("admin:recovery_backup_changelist"), reverse("admin:recovery_backup_change", args=[backup.pk]),
+             reverse("admin:recovery_drill_changelist"), reverse("admin:recovery_drill_change", args=[drill.pk])]
+    for role in roles.ROLES:
+        client.force_login(make_user(f"u-{role.split()[0].lower()}", role))
+        for url in pages:
+            with CaptureQueriesContext(connection) as ctx:
+                response = client.get(url)
+            assert response.status_code == 200, (role, url)
+            assert len(ctx.captured_queries) <= 25, (role, url, len(ctx.captured_queries))
+        client.logout()
