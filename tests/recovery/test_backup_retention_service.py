@@ -65,3 +65,16 @@ def test_target_with_malformed_smoke_queries__is_refused(system_user, tmp_path):
         services.create_backup_target(name="bad", directory=str(tmp_path), smoke_queries=[{"sql": "SELECT 1"}],
                                       actor=system_user, reason="test")
     assert "smoke_queries" in exc.value.message_dict
+
+
+def test_target_without_dsn_variable__backs_up_the_portals_own_database(dr_settings, system_user, tmp_path):
+    from django.db import connection
+
+    target = services.create_backup_target(name="portal", directory=str(tmp_path / "portal"), actor=system_user,
+                                           reason="the portal's own data")
+
+    backup = services.take_backup(target=target, actor=system_user, reason="nightly")
+
+    assert backup.status == "succeeded", backup.error
+    assert backup.manifest["database"] == connection.settings_dict["NAME"]
+    assert any(t["name"] == "recovery_backuptarget" for t in backup.manifest["tables"])
