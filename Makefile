@@ -23,6 +23,7 @@ migrate: db
 
 run: migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py ensure_schedules
 	exec scripts/run.sh
 
 test: db

@@ -45,7 +45,9 @@ EXCLUDE: dict[str, set[str]] = {
     ADMINISTRATOR: {"governance.add_auditevent", "governance.change_auditevent", "governance.delete_auditevent",
                     "governance.add_auditexport", "governance.change_auditexport", "governance.delete_auditexport",
                     "governance.add_heartbeat", "governance.change_heartbeat", "governance.delete_heartbeat",
-                    "governance.add_idempotencyrecord", "governance.change_idempotencyrecord"},
+                    "governance.add_idempotencyrecord", "governance.change_idempotencyrecord",
+                    # Backups and drills are evidence: kept forever (retention only marks a backup's files deleted).
+                    "recovery.delete_backup", "recovery.delete_drill"},
 }
 
 

@@ -180,6 +180,22 @@ RELEASES_ALERT_WEBHOOK_SECRET_ENV = env.str("RELEASES_ALERT_WEBHOOK_SECRET_ENV",
 RELEASES_POST_SUMMARY_TO_PR = env.bool("RELEASES_POST_SUMMARY_TO_PR", default=True)
 GITHUB_API_URL = env.str("GITHUB_API_URL", default="https://api.github.com")
 
+# Disaster recovery (docs/DR.md): where drills restore, how long they may take, where alerts go.
+DR_DRILL_ADMIN_DSN = env.str("DR_DRILL_ADMIN_DSN", default="")  # empty: the portal's server, database postgres
+DR_SHADOW_PREFIX = env.str("DR_SHADOW_PREFIX", default="gov_drill")
+DR_BACKUP_TIMEOUT_SECONDS = env.int("DR_BACKUP_TIMEOUT_SECONDS", default=4 * 3600)
+DR_DRILL_TIMEOUT_SECONDS = env.int("DR_DRILL_TIMEOUT_SECONDS", default=4 * 3600)
+DR_RTO_CRITICAL_SECONDS = env.int("DR_RTO_CRITICAL_SECONDS", default=15 * 60)
+DR_RTO_FULL_SECONDS = env.int("DR_RTO_FULL_SECONDS", default=4 * 3600)
+DR_PITR_RPO_OBJECTIVE_SECONDS = env.int("DR_PITR_RPO_OBJECTIVE_SECONDS", default=300)
+DR_DRILL_MAX_AGE_DAYS = env.int("DR_DRILL_MAX_AGE_DAYS", default=31)
+DR_ALERT_WEBHOOK_URL = env.str("DR_ALERT_WEBHOOK_URL", default="")
+DR_ALERT_WEBHOOK_SECRET = env.str("DR_ALERT_WEBHOOK_SECRET", default="")
+if DR_ALERT_WEBHOOK_URL and not DR_ALERT_WEBHOOK_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("DR_ALERT_WEBHOOK_URL must be an http:// or https:// URL")
+if DR_ALERT_WEBHOOK_URL and not DR_ALERT_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("DR_ALERT_WEBHOOK_SECRET is required when DR_ALERT_WEBHOOK_URL is set (alerts are signed)")
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

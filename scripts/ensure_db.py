@@ -56,7 +56,7 @@ def start_local_cluster(p: dict) -> None:
     initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
     if not (initdb and pg_ctl):
         sys.exit(f"ensure_db: no PostgreSQL answers at {p['host']}:{p['port']} and no PostgreSQL binaries are installed")
-    data = ROOT / ".pgdata"
+    data = Path(os.environ.get("LOCAL_PGDATA", ROOT / ".pgdata"))
     as_root = os.geteuid() == 0
 
     def run(cmd: list[str]) -> None:
@@ -65,7 +65,7 @@ def start_local_cluster(p: dict) -> None:
         subprocess.run(cmd, check=True)
 
     if not (data / "PG_VERSION").exists():
-        data.mkdir(exist_ok=True)
+        data.mkdir(parents=True, exist_ok=True)
         if as_root:
             pw = pwd.getpwnam("postgres")
             os.chown(data, pw.pw_uid, pw.pw_gid)

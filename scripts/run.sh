@@ -7,16 +7,17 @@ PORT=${PORT:-8000}
 BIND=${BIND:-127.0.0.1:$PORT}
 
 $BIN/python manage.py collectstatic --noinput --verbosity 0
-$BIN/gunicorn governance.wsgi:application --bind "$BIND" --workers "${WEB_WORKERS:-2}" \
+# Each child gets its own session: Ctrl-C reaches only this script, which then sends exactly one
+# SIGTERM to each (a second signal can deadlock qcluster, django-q2#346).
+setsid $BIN/gunicorn governance.wsgi:application --bind "$BIND" --workers "${WEB_WORKERS:-2}" \
   --threads "${WEB_THREADS:-4}" --worker-class gthread --access-logfile - &
 web=$!
-$BIN/python manage.py qcluster &
+setsid $BIN/python manage.py qcluster &
 worker=$!
 echo "portal: http://$BIND/admin/  (web pid $web, worker pid $worker; Ctrl-C stops both)"
 
 stop() {
   trap - INT TERM
-  # One SIGTERM to each main process only: a second signal can deadlock qcluster (django-q2#346).
   kill -TERM "$web" "$worker" 2>/dev/null
   wait "$web" "$worker" 2>/dev/null
   exit 0

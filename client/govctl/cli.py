@@ -7,9 +7,9 @@ import sys
 
 from govctl import __version__
 from govctl.api import GovctlError
-from govctl.commands import check, commits, deploy, gate, release, semver, whoami
+from govctl.commands import check, commits, deploy, drill, flags, gate, migrations, release, schema, semver, whoami
 
-COMMANDS = [whoami, commits, semver, release, check, gate, deploy]
+COMMANDS = [whoami, commits, semver, migrations, schema, flags, drill, release, check, gate, deploy]
 
 
 def build_parser() -> argparse.ArgumentParser:

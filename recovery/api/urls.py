@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from recovery.api import views
+
+urlpatterns = [
+    path("drills", views.DrillRunApi.as_view(), name="api-drills"),
+    path("drills/<int:pk>", views.DrillDetailApi.as_view(), name="api-drill-detail"),
+    path("drills/<int:pk>/report.md", views.DrillReportApi.as_view(), name="api-drill-report"),
+]

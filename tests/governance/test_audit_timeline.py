@@ -44,3 +44,16 @@ def test_timeline__shows_a_real_change_with_its_diff(client, auditor, service, o
     client.force_login(auditor)
     page = client.get(reverse("admin:governance_auditevent_changelist"), {"model": "governance.service"}).content
     assert b"brand refresh" in page and b"<del>Shop</del>" in page and b"<ins>Renamed shop</ins>" in page
+
+
+def test_timeline__filters_by_an_arbitrary_date_range(client, auditor, service, operator):
+    service.owners = "x"
+    services.save_audited(instance=service, actor=operator, reason="in range", update_fields=["owners"])
+    client.force_login(auditor)
+    url = reverse("admin:governance_auditevent_changelist")
+    now = timezone.now()
+    inside = client.get(url, {"at__gte": (now - timedelta(minutes=5)).isoformat(),
+                              "at__lt": (now + timedelta(minutes=5)).isoformat()})
+    outside = client.get(url, {"at__gte": (now + timedelta(days=1)).isoformat()})
+    assert inside.status_code == outside.status_code == 200
+    assert b"in range" in inside.content and b"in range" not in outside.content

@@ -1,0 +1,205 @@
+"""Django middleware that makes a governed service honour the portal's operational flags.
+
+    MIDDLEWARE = [..., "django.contrib.auth.middleware.AuthenticationMiddleware",
+                  "govctl.django_middleware.GovernanceFlagsMiddleware", ...]
+    GOVERNANCE_FLAGS = {                       # every key optional
+        "FLAG_SOURCE": "myapp.flags.source",   # object or dotted path with get_flag(key) -> (enabled, value)
+        "API_PREFIXES": ["/api/"],
+        "HEALTH_PATHS": ["/healthz", "/readyz"],
+        "RETRY_AFTER": 300,                    # seconds, sent with 503s
+        "ALWAYS_WRITABLE_TABLES": ["flags_flag", "flags_flagstate"],
+        "PROBLEM_TYPE_BASE": "https://governance.invalid/problems/",
+    }
+
+- ``maintenance_mode`` on: 503 for everyone but staff users and health checks; browsers get a
+  friendly page, API clients (path under an API prefix, or JSON preferred) problem JSON. A string
+  value of the flag replaces the default message.
+- ``kill_switch_api`` on: 503 problem JSON on API paths.
+- ``kill_switch_database`` on: write statements (INSERT, UPDATE, DELETE, DDL...) raise
+  ``DatabaseWritesDisabled`` through ``connection.execute_wrapper`` unless they only touch
+  always-writable tables; reads keep working. Views that hit it answer 503.
+- ``rate_limit_multiplier`` (number): ``rate_limit_multiplier()`` and ``FlagScaledThrottleMixin``
+  scale DRF throttle rates with ``guards.scaled_rate``.
+
+Django is imported inside the functions that need it, so this module imports without Django.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from govctl.guards import (
+    DatabaseWritesDisabled,
+    maintenance_html,
+    problem_body,
+    scaled_rate,
+    wants_json,
+    write_allowed,
+)
+
+__all__ = [
+    "DatabaseWritesDisabled",
+    "FlagScaledThrottleMixin",
+    "FlagSource",
+    "GovernanceFlagsMiddleware",
+    "SdkFlagSource",
+    "make_write_blocker",
+    "rate_limit_multiplier",
+    "scaled_rate",
+]
+
+MAINTENANCE = "maintenance_mode"
+KILL_API = "kill_switch_api"
+KILL_DATABASE = "kill_switch_database"
+RATE_MULTIPLIER = "rate_limit_multiplier"
+
+DEFAULTS: dict[str, Any] = {
+    "FLAG_SOURCE": None,
+    "API_PREFIXES": ("/api/",),
+    "HEALTH_PATHS": ("/healthz", "/readyz"),
+    "RETRY_AFTER": 300,
+    "ALWAYS_WRITABLE_TABLES": (),
+    "PROBLEM_TYPE_BASE": "https://governance.invalid/problems/",
+}
+
+
+class FlagSource(Protocol):
+    def get_flag(self, key: str) -> tuple[bool, Any]: ...
+
+
+class SdkFlagSource:
+    """Reads flags through the SDK (the process-wide client configured from the environment)."""
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    def get_flag(self, key: str) -> tuple[bool, Any]:
+        if self._client is None:
+            from govctl.sdk import get_client
+
+            self._client = get_client()
+        result = self._client.evaluate(key, None, None)
+        return result.enabled, result.value
+
+
+def make_write_blocker(always_writable: tuple[str, ...] | list[str] = ()) -> Callable[..., Any]:
+    """An execute wrapper (see Django's ``connection.execute_wrapper``) that refuses writes."""
+    tables = tuple(always_writable)
+
+    def blocker(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        if not write_allowed(sql, tables):
+            raise DatabaseWritesDisabled(
+                "the database is read-only: the kill switch 'kill_switch_database' is engaged "
+                f"(refused: {sql.strip()[:80]})"
+            )
+        return execute(sql, params, many, context)
+
+    return blocker
+
+
+def _settings() -> dict[str, Any]:
+    from django.conf import settings
+
+    configured = getattr(settings, "GOVERNANCE_FLAGS", {}) or {}
+    return {**DEFAULTS, **configured}
+
+
+def _source(configured: Any) -> FlagSource:
+    if configured is None:
+        return SdkFlagSource()
+    if isinstance(configured, str):
+        from django.utils.module_loading import import_string
+
+        configured = import_string(configured)
+    return configured() if isinstance(configured, type) else configured
+
+
+def rate_limit_multiplier(source: FlagSource | None = None) -> float:
+    """The ``rate_limit_multiplier`` flag's number when it is on and sane, else 1."""
+    if source is None:
+        source = _source(_settings()["FLAG_SOURCE"])
+    enabled, value = source.get_flag(RATE_MULTIPLIER)
+    if enabled and isinstance(value, int | float) and not isinstance(value, bool):
+        if math.isfinite(value) and value >= 0:
+            return float(value)
+    return 1.0
+
+
+class FlagScaledThrottleMixin:
+    """Mix into a DRF ``SimpleRateThrottle`` subclass to scale its rate by ``rate_limit_multiplier``."""
+
+    def get_rate(self) -> str | None:
+        rate = super().get_rate()  # type: ignore[misc]  # provided by the DRF throttle it is mixed into
+        return scaled_rate(rate, rate_limit_multiplier())
+
+
+class GovernanceFlagsMiddleware:
+    def __init__(self, get_response: Callable[[Any], Any]) -> None:
+        self.get_response = get_response
+        config = _settings()
+        self.source = _source(config["FLAG_SOURCE"])
+        self.api_prefixes = tuple(config["API_PREFIXES"])
+        self.health_paths = {p.rstrip("/") for p in config["HEALTH_PATHS"]}
+        self.retry_after = int(config["RETRY_AFTER"]) if config["RETRY_AFTER"] else None
+        self.type_base = str(config["PROBLEM_TYPE_BASE"])
+        self.blocker = make_write_blocker(tuple(config["ALWAYS_WRITABLE_TABLES"]))
+
+    def __call__(self, request: Any) -> Any:
+        path = request.path
+        if path.rstrip("/") in self.health_paths:
+            return self.get_response(request)
+        enabled, value = self.source.get_flag(MAINTENANCE)
+        if enabled and not _is_staff(request):
+            return self._maintenance(request, value)
+        if path.startswith(self.api_prefixes) and self.source.get_flag(KILL_API)[0]:
+            return self._problem(503, "API disabled", "The API is switched off by an operator.", "api-disabled")
+        if self.source.get_flag(KILL_DATABASE)[0]:
+            from django.db import connections
+
+            with contextlib.ExitStack() as stack:
+                for connection in connections.all():
+                    stack.enter_context(connection.execute_wrapper(self.blocker))
+                return self.get_response(request)
+        return self.get_response(request)
+
+    def process_exception(self, request: Any, exception: Exception) -> Any:
+        if isinstance(exception, DatabaseWritesDisabled):
+            detail = "The service is read-only for now; changes cannot be saved."
+            if wants_json(request.headers.get("Accept"), request.path, self.api_prefixes):
+                return self._problem(503, "Read-only mode", detail, "database-read-only")
+            return self._html(503, "Read-only mode", detail)
+        return None
+
+    def _maintenance(self, request: Any, value: Any) -> Any:
+        message = value if isinstance(value, str) and value else "We are doing some maintenance."
+        if wants_json(request.headers.get("Accept"), request.path, self.api_prefixes):
+            return self._problem(503, "Service under maintenance", message, "maintenance")
+        return self._html(503, "Down for maintenance", message)
+
+    def _headers(self, response: Any) -> Any:
+        if self.retry_after:
+            response["Retry-After"] = str(self.retry_after)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def _problem(self, status: int, title: str, detail: str, code: str) -> Any:
+        from django.http import HttpResponse
+
+        body = problem_body(status, title, detail, code, self.type_base)
+        response = HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
+        return self._headers(response)
+
+    def _html(self, status: int, title: str, message: str) -> Any:
+        from django.http import HttpResponse
+
+        page = maintenance_html(title, message, self.retry_after)
+        return self._headers(HttpResponse(page, status=status, content_type="text/html; charset=utf-8"))
+
+
+def _is_staff(request: Any) -> bool:
+    user = getattr(request, "user", None)
+    return bool(user is not None and getattr(user, "is_authenticated", False) and getattr(user, "is_staff", False))

@@ -1,0 +1,384 @@
+"""Rules for DDL statements: one function per statement kind, called by the engine with its state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from pglast import ast
+from pglast.enums import AlterTableType as AT
+from pglast.enums import ConstrType, DropBehavior, ObjectType
+
+from govctl.migration_lint import columns
+from govctl.migration_lint.catalogue import Phase
+
+if TYPE_CHECKING:
+    from govctl.migration_lint.engine import Linter
+
+SHARE_UPDATE_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE, ACCESS_EXCLUSIVE = 4, 5, 6, 8
+LOCK_NAMES = {5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
+# ALTER TABLE sub-commands that take less than ACCESS EXCLUSIVE (PostgreSQL docs, "ALTER TABLE").
+_WEAKER_ALTERS = {
+    AT.AT_SetStatistics: SHARE_UPDATE_EXCLUSIVE, AT.AT_ClusterOn: SHARE_UPDATE_EXCLUSIVE,
+    AT.AT_DropCluster: SHARE_UPDATE_EXCLUSIVE, AT.AT_SetRelOptions: SHARE_UPDATE_EXCLUSIVE,
+    AT.AT_ResetRelOptions: SHARE_UPDATE_EXCLUSIVE, AT.AT_ValidateConstraint: SHARE_UPDATE_EXCLUSIVE,
+    AT.AT_AttachPartition: SHARE_UPDATE_EXCLUSIVE, AT.AT_EnableTrig: SHARE_ROW_EXCLUSIVE,
+    AT.AT_DisableTrig: SHARE_ROW_EXCLUSIVE, AT.AT_EnableTrigAll: SHARE_ROW_EXCLUSIVE,
+    AT.AT_DisableTrigAll: SHARE_ROW_EXCLUSIVE, AT.AT_EnableTrigUser: SHARE_ROW_EXCLUSIVE,
+    AT.AT_DisableTrigUser: SHARE_ROW_EXCLUSIVE,
+}  # fmt: skip
+CREATES = {
+    ast.ViewStmt: "VIEW", ast.CreateSeqStmt: "SEQUENCE", ast.CreateEnumStmt: "TYPE", ast.CompositeTypeStmt: "TYPE",
+    ast.CreateFunctionStmt: "FUNCTION", ast.CreateExtensionStmt: "EXTENSION", ast.CreateSchemaStmt: "SCHEMA",
+    ast.CreateDomainStmt: "DOMAIN", ast.CreateRangeStmt: "TYPE",
+}  # fmt: skip
+_CONSTRAINT_LABELS = {
+    ConstrType.CONSTR_PRIMARY: "PRIMARY KEY", ConstrType.CONSTR_UNIQUE: "UNIQUE", ConstrType.CONSTR_CHECK: "CHECK",
+    ConstrType.CONSTR_FOREIGN: "FOREIGN KEY", ConstrType.CONSTR_EXCLUSION: "EXCLUDE",
+}  # fmt: skip
+_CONCURRENT_MISPLACED = "CONCURRENTLY inside a transaction block"
+
+
+# -- tables
+
+
+def create_table(lint: Linter, node: ast.CreateStmt) -> None:
+    table = str(node.relation.relname)
+    lint.rerunnable(bool(node.if_not_exists), "CREATE TABLE without IF NOT EXISTS")
+    lint.new_tables.add(table)
+    lint.op(Phase.EXPAND, f"CREATE TABLE {table}")
+    table_pk: set[str] = set()
+    for element in node.tableElts or ():
+        if isinstance(element, ast.Constraint):
+            if ConstrType(element.contype) is ConstrType.CONSTR_PRIMARY:
+                table_pk.update(str(key.sval) for key in element.keys or ())
+            if ConstrType(element.contype) is ConstrType.CONSTR_FOREIGN and element.pktable:
+                lint.lock(str(element.pktable.relname), SHARE_ROW_EXCLUSIVE)
+    for element in node.tableElts or ():
+        if isinstance(element, ast.ColumnDef):
+            facts = columns.column_facts(element)
+            check_column_type(lint, facts, table, key=facts.primary_key or facts.name in table_pk)
+            for referenced in facts.references:
+                lint.lock(referenced, SHARE_ROW_EXCLUSIVE)
+
+
+def create_table_as(lint: Linter, node: ast.CreateTableAsStmt) -> None:
+    table = str(node.into.rel.relname)
+    lint.new_tables.add(table)
+    lint.op(Phase.EXPAND, f"CREATE TABLE {table} AS")
+
+
+def check_column_type(lint: Linter, facts: columns.ColumnFacts, table: str, *, key: bool) -> None:
+    where = f"{table}.{facts.name}" if facts.name else table
+    if facts.type == "bpchar":
+        lint.flag("char-column", where)
+    if facts.type == "timestamp":
+        lint.flag("timestamp-without-time-zone", where)
+    if facts.serial:
+        lint.flag("serial-column", f"{where} {facts.type}")
+    if facts.type in columns.SMALL_INT_TYPES and (key or facts.identity or facts.serial):
+        lint.flag("int-primary-key", f"{where} {facts.type}")
+
+
+def alter_table(lint: Linter, node: ast.AlterTableStmt) -> None:
+    if ObjectType(node.objtype) is not ObjectType.OBJECT_TABLE:
+        return
+    table = str(node.relation.relname)
+    for cmd in node.cmds or ():
+        subtype = AT(cmd.subtype)
+        handler = ALTERS.get(subtype)
+        if handler is not None:
+            handler(lint, table, cmd)
+        if subtype is not AT.AT_AddConstraint:
+            lint.lock(table, _WEAKER_ALTERS.get(subtype, ACCESS_EXCLUSIVE))
+
+
+def add_column(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    facts = columns.column_facts(cmd.def_)
+    where = f"{table}.{facts.name}"
+    lint.op(Phase.EXPAND, f"ADD COLUMN {where}")
+    check_column_type(lint, facts, table, key=facts.primary_key)
+    lint.rerunnable(bool(cmd.missing_ok), "ADD COLUMN without IF NOT EXISTS")
+    for referenced in facts.references:
+        lint.lock(referenced, SHARE_ROW_EXCLUSIVE)
+    if lint.is_new(table):
+        return
+    lint.new_columns.add((table, facts.name))
+    fills_itself = facts.has_default or facts.identity or facts.serial or facts.stored_generated
+    if facts.not_null and not fills_itself:
+        lint.flag("add-not-null-column-without-default", where)
+    if facts.computed_per_row or (facts.has_default and lint.opts.pg_version < 11):
+        lint.flag("add-column-volatile-default", where)
+    if facts.has_default and facts.not_null:
+        lint.added_with_default.add((table, facts.name))
+    if facts.references:
+        lint.flag("add-foreign-key-without-not-valid", f"{where} REFERENCES {', '.join(facts.references)}")
+    if facts.check:
+        lint.flag("add-check-without-not-valid", where)
+    if facts.primary_key:
+        lint.flag("add-primary-key-without-index", where)
+    elif facts.unique:
+        lint.flag("add-unique-constraint-without-index", where)
+
+
+def only_new_columns(lint: Linter, table: str, names: list[str]) -> bool:
+    return bool(names) and all((table, name) in lint.new_columns for name in names)
+
+
+def drop_column(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    where = f"{table}.{cmd.name}"
+    lint.rerunnable(bool(cmd.missing_ok), "DROP COLUMN without IF EXISTS")
+    if lint.is_new(table):
+        return
+    lint.op(Phase.CONTRACT, f"DROP COLUMN {where}")
+    if not lint.in_contract():
+        lint.flag("drop-column-outside-contract", where)
+
+
+def alter_column_type(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    facts = columns.column_facts(cmd.def_)
+    where = f"{table}.{cmd.name}"
+    widening = facts.type in columns.WIDENING_TARGETS and cmd.def_.raw_default is None
+    if lint.is_new(table):
+        lint.op(Phase.EXPAND, f"ALTER COLUMN {where} TYPE {facts.type}")
+        return
+    if facts.type == "timestamp":
+        lint.flag("timestamp-without-time-zone", where)
+    if facts.type == "bpchar":
+        lint.flag("char-column", where)
+    lint.op(Phase.EXPAND if widening else Phase.CONTRACT, f"ALTER COLUMN {where} TYPE {facts.type}")
+    lint.flag("change-column-type-widening" if widening else "change-column-type", f"{where} -> {facts.type}")
+
+
+def set_not_null(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    if lint.is_new(table):
+        return
+    lint.op(Phase.CONTRACT, f"SET NOT NULL {table}.{cmd.name}")
+    if (table, str(cmd.name)) not in lint.validated_not_null:
+        lint.flag("set-not-null-without-check", f"{table}.{cmd.name}")
+
+
+def drop_not_null(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    lint.op(Phase.EXPAND, f"DROP NOT NULL {table}.{cmd.name}")
+
+
+def column_default(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    if cmd.def_ is None and (table, str(cmd.name)) in lint.added_with_default:
+        lint.flag("add-default-then-drop-default", f"{table}.{cmd.name}")
+
+
+def add_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    con: ast.Constraint = cmd.def_
+    kind = ConstrType(con.contype)
+    name = str(con.conname or "") or _CONSTRAINT_LABELS.get(kind, "constraint")
+    new = lint.is_new(table)
+    lint.rerunnable(False, "ADD CONSTRAINT (it has no IF NOT EXISTS)")
+    # A constraint on columns added by this same migration restricts nothing the running code writes.
+    phase = Phase.EXPAND if new or only_new_columns(lint, table, columns.constraint_columns(con)) else Phase.CONTRACT
+    lint.constraint_phases[(table, name)] = phase
+    lint.op(phase, f"ADD CONSTRAINT {name} ON {table}")
+    if kind is ConstrType.CONSTR_FOREIGN:
+        lint.lock(table, SHARE_ROW_EXCLUSIVE)
+        if con.pktable is not None:
+            lint.lock(str(con.pktable.relname), SHARE_ROW_EXCLUSIVE)
+    else:
+        lint.lock(table, ACCESS_EXCLUSIVE)
+    if new:
+        return
+    checked_column = columns.not_null_column(con.raw_expr) if kind is ConstrType.CONSTR_CHECK else None
+    if kind in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK):
+        if con.skip_validation:
+            lint.not_valid_in_tx.add((table, name))
+            if checked_column:
+                lint.pending_not_null_checks[(table, name)] = checked_column
+        else:
+            rule = (
+                "add-foreign-key-without-not-valid"
+                if kind is ConstrType.CONSTR_FOREIGN
+                else ("add-check-without-not-valid")
+            )
+            lint.flag(rule, f"{name} on {table}")
+            if checked_column:
+                lint.validated_not_null.add((table, checked_column))
+    elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not con.indexname:
+        rule = (
+            "add-unique-constraint-without-index"
+            if kind is ConstrType.CONSTR_UNIQUE
+            else ("add-primary-key-without-index")
+        )
+        lint.flag(rule, f"{name} on {table}")
+
+
+def validate_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    key = (table, str(cmd.name))
+    if not lint.is_new(table):
+        lint.op(lint.constraint_phases.get(key, Phase.CONTRACT), f"VALIDATE CONSTRAINT {cmd.name} ON {table}")
+    if key in lint.not_valid_in_tx and lint.in_tx:
+        lint.flag("validate-constraint-in-same-transaction", f"{cmd.name} on {table}")
+    if key in lint.pending_not_null_checks:
+        lint.validated_not_null.add((table, lint.pending_not_null_checks[key]))
+
+
+def drop_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    lint.rerunnable(bool(cmd.missing_ok), "DROP CONSTRAINT without IF EXISTS")
+    if not lint.is_new(table):
+        lint.op(Phase.CONTRACT, f"DROP CONSTRAINT {cmd.name} ON {table}")
+
+
+def rename(lint: Linter, node: ast.RenameStmt) -> None:
+    kind = ObjectType(node.renameType)
+    if kind not in (ObjectType.OBJECT_TABLE, ObjectType.OBJECT_COLUMN) or node.relation is None:
+        return
+    if kind is ObjectType.OBJECT_COLUMN and ObjectType(node.relationType) is not ObjectType.OBJECT_TABLE:
+        return
+    table = str(node.relation.relname)
+    lint.rerunnable(False, "RENAME")
+    if lint.is_new(table):
+        if kind is ObjectType.OBJECT_TABLE:
+            lint.new_tables.add(str(node.newname))
+        return
+    lint.lock(table, ACCESS_EXCLUSIVE)
+    if kind is ObjectType.OBJECT_TABLE:
+        lint.op(Phase.CONTRACT, f"RENAME TABLE {table} TO {node.newname}")
+        lint.flag("rename-table", f"{table} -> {node.newname}")
+    else:
+        lint.op(Phase.CONTRACT, f"RENAME COLUMN {table}.{node.subname} TO {node.newname}")
+        lint.flag("rename-column", f"{table}.{node.subname} -> {node.newname}")
+
+
+def drop(lint: Linter, node: ast.DropStmt) -> None:
+    kind = ObjectType(node.removeType)
+    names = [str(parts[-1].sval) for parts in node.objects or () if isinstance(parts, tuple | list) and parts]
+    lint.rerunnable(bool(node.missing_ok), f"DROP {kind.name[7:]} without IF EXISTS")
+    if kind is ObjectType.OBJECT_INDEX:
+        drop_index(lint, names, bool(node.concurrent))
+        return
+    for name in names:
+        if kind is ObjectType.OBJECT_TABLE and lint.is_new(name):
+            continue
+        lint.op(Phase.CONTRACT, f"DROP {kind.name[7:]} {name}")
+        if kind is ObjectType.OBJECT_TABLE:
+            lint.lock(name, ACCESS_EXCLUSIVE)
+            if not lint.in_contract():
+                lint.flag("drop-table-outside-contract", name)
+
+
+def drop_index(lint: Linter, names: list[str], concurrent: bool) -> None:
+    if concurrent and lint.in_tx:
+        lint.flag("concurrent-index-in-transaction", f"DROP INDEX {_CONCURRENT_MISPLACED}")
+    for name in names:
+        if name in lint.new_indexes:
+            continue
+        lint.op(Phase.CONTRACT, f"DROP INDEX {name}")
+        if not concurrent:
+            lint.flag("drop-index-non-concurrently", name)
+            lint.lock(f"the table of index {name}", ACCESS_EXCLUSIVE)
+
+
+def drop_database(lint: Linter, node: ast.DropdbStmt) -> None:
+    lint.op(Phase.CONTRACT, f"DROP DATABASE {node.dbname}")
+    lint.flag("drop-database", str(node.dbname))
+
+
+def truncate(lint: Linter, node: ast.TruncateStmt) -> None:
+    tables = [str(rel.relname) for rel in node.relations or ()]
+    if DropBehavior(node.behavior) is DropBehavior.DROP_CASCADE:
+        lint.flag("truncate-cascade", ", ".join(tables))
+    for table in tables:
+        lint.lock(table, ACCESS_EXCLUSIVE)
+
+
+# -- indexes
+
+
+def create_index(lint: Linter, node: ast.IndexStmt) -> None:
+    table = str(node.relation.relname)
+    if node.idxname:
+        lint.new_indexes.add(str(node.idxname))
+    new = lint.is_new(table)
+    indexed = [str(elem.name) for elem in node.indexParams or () if getattr(elem, "name", None)]
+    tightening = bool(node.unique) and not new and not only_new_columns(lint, table, indexed)
+    lint.op(
+        Phase.CONTRACT if tightening else Phase.EXPAND,
+        f"CREATE {'UNIQUE ' if node.unique else ''}INDEX {node.idxname or ''} ON {table}".replace("  ", " "),
+    )
+    lint.rerunnable(bool(node.if_not_exists), "CREATE INDEX without IF NOT EXISTS")
+    if node.concurrent:
+        if lint.in_tx:
+            lint.flag("concurrent-index-in-transaction", f"CREATE INDEX {_CONCURRENT_MISPLACED}")
+    elif not new:
+        lint.flag("create-index-non-concurrently", f"{node.idxname or '(unnamed)'} on {table}")
+        lint.lock(table, SHARE)
+
+
+def reindex(lint: Linter, node: ast.ReindexStmt) -> None:
+    concurrent = any(str(p.defname).lower() == "concurrently" for p in node.params or ())
+    target = str(node.relation.relname) if node.relation else str(node.name or "")
+    if concurrent and lint.in_tx:
+        lint.flag("concurrent-index-in-transaction", f"REINDEX {_CONCURRENT_MISPLACED}")
+    elif not concurrent and not (lint.is_new(target) or target in lint.new_indexes):
+        lint.flag("reindex-non-concurrently", target)
+        lint.lock(target, SHARE)
+
+
+# -- other statements that lock or change the schema
+
+
+def lock_table(lint: Linter, node: ast.LockStmt) -> None:
+    for rel in node.relations or ():
+        lint.lock(str(rel.relname), int(node.mode))
+
+
+def create_trigger(lint: Linter, node: ast.CreateTrigStmt) -> None:
+    lint.op(Phase.EXPAND, f"CREATE TRIGGER {node.trigname}")
+    lint.lock(str(node.relation.relname), SHARE_ROW_EXCLUSIVE)
+
+
+def alter_enum(lint: Linter, node: ast.AlterEnumStmt) -> None:
+    if node.newVal:
+        lint.op(Phase.EXPAND, f"ADD VALUE {node.newVal!r}")
+
+
+def vacuum(lint: Linter, node: ast.VacuumStmt) -> None:
+    if any(str(o.defname).lower() == "full" for o in node.options or ()):
+        for rel in node.rels or ():
+            lint.lock(str(rel.relation.relname), ACCESS_EXCLUSIVE)
+
+
+def cluster(lint: Linter, node: ast.ClusterStmt) -> None:
+    if node.relation is not None:
+        lint.lock(str(node.relation.relname), ACCESS_EXCLUSIVE)
+
+
+def create_object(lint: Linter, node: ast.Node) -> None:
+    lint.op(Phase.EXPAND, f"CREATE {CREATES[type(node)]}")
+
+
+ALTERS: dict[AT, Callable[[Linter, str, ast.AlterTableCmd], None]] = {
+    AT.AT_AddColumn: add_column,
+    AT.AT_DropColumn: drop_column,
+    AT.AT_AlterColumnType: alter_column_type,
+    AT.AT_SetNotNull: set_not_null,
+    AT.AT_DropNotNull: drop_not_null,
+    AT.AT_ColumnDefault: column_default,
+    AT.AT_AddConstraint: add_constraint,
+    AT.AT_ValidateConstraint: validate_constraint,
+    AT.AT_DropConstraint: drop_constraint,
+}
+HANDLERS: dict[type, Callable[[Linter, ast.Node], None]] = {
+    ast.CreateStmt: create_table,
+    ast.CreateTableAsStmt: create_table_as,
+    ast.AlterTableStmt: alter_table,
+    ast.RenameStmt: rename,
+    ast.DropStmt: drop,
+    ast.DropdbStmt: drop_database,
+    ast.TruncateStmt: truncate,
+    ast.IndexStmt: create_index,
+    ast.ReindexStmt: reindex,
+    ast.LockStmt: lock_table,
+    ast.CreateTrigStmt: create_trigger,
+    ast.AlterEnumStmt: alter_enum,
+    ast.VacuumStmt: vacuum,
+    ast.ClusterStmt: cluster,
+    **dict.fromkeys(CREATES, create_object),
+}

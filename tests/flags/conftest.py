@@ -1,0 +1,44 @@
+"""Fixtures for the flag SDK: a local portal stub and clients pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from govctl.sdk import FlagClient
+
+from tests.flags.portal_stub import SECRET, TOKEN, PortalStub
+
+
+@pytest.fixture
+def portal() -> Iterator[PortalStub]:
+    stub = PortalStub()
+    yield stub
+    stub.close()
+
+
+@pytest.fixture
+def make_client(portal: PortalStub, tmp_path: Path) -> Iterator[Callable[..., FlagClient]]:
+    clients: list[FlagClient] = []
+
+    def make(**overrides: Any) -> FlagClient:
+        settings: dict[str, Any] = {
+            "url": portal.url,
+            "token": TOKEN,
+            "service": "shop",
+            "environment": "production",
+            "lkg_path": tmp_path / "flags-lkg.json",
+            "signing_secret": SECRET,
+            "timeout": 0.5,
+            "background": False,
+        }
+        settings.update(overrides)
+        client = FlagClient(**settings)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.stop()

@@ -1,0 +1,5 @@
+-- expect: create-index-non-concurrently
+BEGIN;
+SET LOCAL lock_timeout = '5s';
+CREATE INDEX orders_customer_idx ON orders (customer_id);
+COMMIT;

@@ -1,0 +1,4 @@
+-- expect: uncommitted-transaction
+BEGIN;
+SET LOCAL lock_timeout = '5s';
+ALTER TABLE orders ADD COLUMN gift_message text;

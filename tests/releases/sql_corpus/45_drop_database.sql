@@ -1,0 +1,3 @@
+-- emc: contract plan=retire-legacy-db
+-- expect: drop-database
+DROP DATABASE legacy;

@@ -1,0 +1,4 @@
+-- expect: parse-error
+BEGIN;
+ALTER TABLE orders ADD COLUMN;
+COMMIT;
