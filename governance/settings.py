@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # after whitenoise (static files never reach it), before everything else it measures
+    "observability.middleware.SelfMeasurementMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -170,6 +172,25 @@ API_TOKEN_ROTATION_GRACE_HOURS = env.int("API_TOKEN_ROTATION_GRACE_HOURS", defau
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 HEARTBEAT_MAX_AGE_SECONDS = env.int("HEARTBEAT_MAX_AGE_SECONDS", default=180)
 SYSTEM_USERNAME = "system"
+
+# Observability (docs/SLOs.md)
+SLI_RETENTION_DAYS = env.int("SLI_RETENTION_DAYS", default=35)
+SLO_CHECK_INTERVAL_MINUTES = env.int("SLO_CHECK_INTERVAL_MINUTES", default=60)
+SLO_CHECK_NIGHTLY_CRON = env.str("SLO_CHECK_NIGHTLY_CRON", default="15 2 * * *")
+SLO_CHECK_GRACE_MINUTES = env.int("SLO_CHECK_GRACE_MINUTES", default=15)
+SLO_SNAPSHOT_AFTER_MINUTES = env.int("SLO_SNAPSHOT_AFTER_MINUTES", default=60)
+SLO_SNAPSHOT_RETENTION_DAYS = env.int("SLO_SNAPSHOT_RETENTION_DAYS", default=90)
+SLO_OVERRIDE_MAX_HOURS = env.int("SLO_OVERRIDE_MAX_HOURS", default=168)
+SLO_SELF_MEASURE = env.bool("SLO_SELF_MEASURE", default=True)
+SLO_SELF_SERVICE = env.str("SLO_SELF_SERVICE", default="portal")
+SLO_SELF_ENVIRONMENT = env.str("SLO_SELF_ENVIRONMENT", default="production")
+SLO_SELF_FLUSH_SECONDS = env.int("SLO_SELF_FLUSH_SECONDS", default=30)
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="")
+PORTAL_URL = env.str("PORTAL_URL", default="")
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=4)
+if SLO_CHECK_INTERVAL_MINUTES < 1 or SLO_SELF_FLUSH_SECONDS < 1 or SLI_RETENTION_DAYS < 8:
+    raise ImproperlyConfigured("SLO_CHECK_INTERVAL_MINUTES and SLO_SELF_FLUSH_SECONDS must be >= 1, "
+                               "SLI_RETENTION_DAYS >= 8 (the default SLOs look back 7 days)")
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
