@@ -31,21 +31,24 @@ class _PointsField(serializers.ListField):
                                                for k, v in detail.items()]) from None
 
 
+class SliPointInput(serializers.Serializer):
+    """One minute of SLI aggregates (the OpenAPI shape; validated by sli.parse_points)."""
+
+    minute = serializers.DateTimeField(help_text="Start of the minute, seconds = 0, with a time zone.")
+    total = serializers.IntegerField(min_value=0, help_text="Requests served in the minute.")
+    errors = serializers.IntegerField(min_value=0, required=False, help_text="Failed requests (5xx); <= total.")
+    latency_buckets = serializers.DictField(
+        child=serializers.IntegerField(min_value=0), required=False,
+        help_text="Cumulative Prometheus-style `le` buckets: {upper bound in ms: requests at or under it}. "
+                  "Counts never decrease with the bound and never exceed total.")
+    db_queries = serializers.IntegerField(min_value=0, required=False)
+    db_errors = serializers.IntegerField(min_value=0, required=False, help_text="<= db_queries.")
+
+
 class SliIngestApi(APIView):
     """Per-minute SLI aggregates; a minute already stored for the same source is replaced (never added to)."""
 
     required_scopes = Scope.SLI_WRITE.value
-
-    class Point(serializers.Serializer):
-        minute = serializers.DateTimeField(help_text="Start of the minute, seconds = 0, with a time zone.")
-        total = serializers.IntegerField(min_value=0, help_text="Requests served in the minute.")
-        errors = serializers.IntegerField(min_value=0, required=False, help_text="Failed requests (5xx); <= total.")
-        latency_buckets = serializers.DictField(
-            child=serializers.IntegerField(min_value=0), required=False,
-            help_text="Cumulative Prometheus-style `le` buckets: {upper bound in ms: requests at or under it}. "
-                      "Counts never decrease with the bound and never exceed total.")
-        db_queries = serializers.IntegerField(min_value=0, required=False)
-        db_errors = serializers.IntegerField(min_value=0, required=False, help_text="<= db_queries.")
 
     class Input(serializers.Serializer):
         service = serializers.SlugField(max_length=63)
@@ -53,7 +56,7 @@ class SliIngestApi(APIView):
         source = serializers.CharField(
             max_length=100, required=False, default="default",
             help_text="Who measured (e.g. 'gateway', 'lb-eu-1'). Points are stored per source and minute.")
-        points = _PointsField(child=serializers.DictField(), help_text=f"1 to {sli.MAX_POINTS_PER_REQUEST:,} points.")
+        points = _PointsField(child=SliPointInput(), help_text=f"1 to {sli.MAX_POINTS_PER_REQUEST:,} points.")
 
     class Output(serializers.Serializer):
         accepted = serializers.IntegerField()

@@ -9,7 +9,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from observability import queries, services, slo_math
-from observability.models import SloAlert, SloCheckRun, SliPoint, SloSnapshot
+from observability.models import SliPoint, SloAlert, SloCheckRun, SloSnapshot
 from tests.observability.conftest import slo_named, steady
 
 
