@@ -47,3 +47,23 @@ def steady(end: datetime, minutes: int, total: int, errors: int = 0, **extra) ->
 def slo_named(service, environment, name: str) -> Slo:
     return Slo.objects.select_related("service", "environment").get(service=service, environment=environment,
                                                                      name=name)
+
+
+@pytest.fixture
+def webhook_receiver():
+    """The real HTTP receiver of the notification tests (signature-checking, on 127.0.0.1)."""
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    from tests.observability.test_notifications import Receiver, _handler
+
+    recv = Receiver(url="")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(recv))
+    recv.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
+    thread.start()
+    try:
+        yield recv
+    finally:
+        server.shutdown()
+        server.server_close()
