@@ -92,69 +92,83 @@ class _Sql:
         return f"%({name})s"
 
 
-def _sli_source(sql: _Sql, definitions: Sequence[slo_math.SloDefinition], service_id: int, environment_id: int,
-                start: datetime, end: datetime) -> tuple[str, list[tuple[str, str]]]:
-    """A sub-select of per-minute columns and, per definition, its (good, total) expressions over them.
+def _sli_source(sql: _Sql, definitions: Sequence[slo_math.SloDefinition], *, service_id: int,
+                environment_id: int, start: datetime, end: datetime) -> tuple[str, list[tuple[str, str]]]:
+    """A sub-select of per-minute columns of one service in one environment and, per definition, its
+    (good, total) expressions over them. Only the columns the definitions read are computed.
 
     Sources are summed per minute only when an availability SLO needs whole-minute slices; the
     other SLIs are additive, so they read the rows directly.
     """
     thresholds = sorted({d.threshold_ms for d in definitions if d.sli_type is slo_math.SliType.LATENCY})
     grouped = any(d.sli_type is slo_math.SliType.AVAILABILITY for d in definitions)
-    lat_total = "CASE WHEN cardinality(latency_bounds) > 0 THEN total ELSE 0 END"
-    columns = {"total": "total", "errors": "errors", "dbq": "db_queries", "dbe": "db_errors", "lat_total": lat_total}
-    for i, threshold in enumerate(thresholds):
-        columns[f"lat_good_{i}"] = (f"coalesce(latency_counts[width_bucket({sql.param(float(threshold))}::float8, "
-                                    f"latency_bounds)], 0)")
-    if grouped:
-        select = ", ".join(f"sum({expr})::bigint AS {name}" for name, expr in columns.items())
-        tail = " GROUP BY minute"
-    else:
-        select = ", ".join(f"{expr} AS {name}" for name, expr in columns.items())
-        tail = ""
-    source = (f"SELECT minute, {select} FROM observability_slipoint WHERE service_id = {sql.param(service_id)} "
-              f"AND environment_id = {sql.param(environment_id)} AND minute >= {sql.param(start)} "
-              f"AND minute < {sql.param(end)}{tail}")
+    needed: dict[str, str] = {}
     expressions = []
     for d in definitions:
         if d.sli_type is slo_math.SliType.REQUEST_SUCCESS:
+            needed.update(total="total", errors="errors")
             expressions.append(("total - errors", "total"))
         elif d.sli_type is slo_math.SliType.LATENCY:
-            expressions.append((f"lat_good_{thresholds.index(d.threshold_ms)}", "lat_total"))
+            i = thresholds.index(d.threshold_ms)
+            needed["lat_total"] = "CASE WHEN cardinality(latency_bounds) > 0 THEN total ELSE 0 END"
+            needed[f"lat_good_{i}"] = (f"coalesce(latency_counts[width_bucket({sql.param(float(d.threshold_ms))}"
+                                       f"::float8, latency_bounds)], 0)")
+            expressions.append((f"lat_good_{i}", "lat_total"))
         elif d.sli_type is slo_math.SliType.DATABASE_ERRORS:
+            needed.update(dbq="db_queries", dbe="db_errors")
             expressions.append(("dbq - dbe", "dbq"))
         else:
-            # Exact: errors / total < threshold  <=>  errors < threshold * total, in numeric.
-            threshold = sql.param(d.slice_error_threshold or slo_math.DEFAULT_SLICE_ERROR_THRESHOLD)
-            expressions.append((f"CASE WHEN total > 0 AND errors < {threshold}::numeric * total THEN 1 ELSE 0 END",
+            # Exact in integers: errors / total < p / q  <=>  errors * q < p * total (counts are capped at
+            # sli.MAX_COUNT, so the products stay far inside bigint).
+            ratio = Fraction(d.slice_error_threshold or slo_math.DEFAULT_SLICE_ERROR_THRESHOLD)
+            p, q = sql.param(ratio.numerator), sql.param(ratio.denominator)
+            needed.update(total="total", errors="errors")
+            expressions.append((f"CASE WHEN total > 0 AND errors * {q}::bigint < {p}::bigint * total THEN 1 ELSE 0 END",
                                 "CASE WHEN total > 0 THEN 1 ELSE 0 END"))
+    if grouped:
+        select = ", ".join(f"sum({expr})::bigint AS {name}" for name, expr in needed.items())
+        tail = " GROUP BY minute"
+    else:
+        select = ", ".join(f"{expr} AS {name}" for name, expr in needed.items())
+        tail = ""
+    # An index range scan of (service, environment, minute, source), already ordered by minute.
+    source = (f"SELECT minute, {select} FROM observability_slipoint WHERE service_id = {sql.param(service_id)} "
+              f"AND environment_id = {sql.param(environment_id)} AND minute >= {sql.param(start)} "
+              f"AND minute < {sql.param(end)}{tail}")
     return source, expressions
 
 
 def window_counts(definitions: Sequence[slo_math.SloDefinition], *, service_id: int, environment_id: int,
                   end: datetime) -> list[dict[timedelta, tuple[int, int]]]:
-    """For each definition (all of one service and environment), (good, total) per needed window: ONE query."""
+    """For each definition (all of one service and environment), (good, total) per needed window: ONE query.
+
+    Minutes are summed into buckets between consecutive window starts (`width_bucket` over the sorted
+    starts), so each (good, total) is summed once per row whatever the number of windows; each window's
+    counts are then the exact integer sum of its buckets.
+    """
     if not definitions:
         return []
     needed = [slo_math.windows_needed(d) for d in definitions]
-    longest = max(w for windows in needed for w in windows)
+    lengths = sorted({w for windows in needed for w in windows}, reverse=True)  # longest first = earliest start
     sql = _Sql()
-    source, expressions = _sli_source(sql, definitions, service_id, environment_id, end - longest, end)
-    starts = {w: sql.param(end - w) for w in sorted({w for windows in needed for w in windows})}
-    aggregates = []
-    for (good, total), windows in zip(expressions, needed, strict=True):
-        for w in windows:
-            aggregates.append(f"coalesce(sum({good}) FILTER (WHERE minute >= {starts[w]}), 0)::bigint")
-            aggregates.append(f"coalesce(sum({total}) FILTER (WHERE minute >= {starts[w]}), 0)::bigint")
-    query = f"SELECT {', '.join(aggregates)} FROM ({source}) AS m"
+    source, expressions = _sli_source(sql, definitions, service_id=service_id, environment_id=environment_id,
+                                      start=end - lengths[0], end=end)
+    starts = sql.param([end - w for w in lengths])
+    sums = ", ".join(f"coalesce(sum({g}), 0)::bigint, coalesce(sum({t}), 0)::bigint" for g, t in expressions)
+    query = f"SELECT width_bucket(minute, {starts}::timestamptz[]) AS bucket, {sums} FROM ({source}) AS m GROUP BY 1"
     with connection.cursor() as cursor:
         cursor.execute(query, sql.params)
-        row = cursor.fetchone()
-    values = iter(row)
-    result = []
-    for windows in needed:
-        result.append({w: (int(next(values)), int(next(values))) for w in windows})
-    return result
+        # Bucket b (1-based) holds the minutes from the start of lengths[b - 1] up to the next start (or `end`).
+        buckets = {row[0]: tuple(int(v) for v in row[1:]) for row in cursor.fetchall()}
+    position = {w: i + 1 for i, w in enumerate(lengths)}
+    counts = []
+    for i, windows in enumerate(needed):
+        per_window = {}
+        for w in windows:
+            inside = [v for b, v in buckets.items() if b >= position[w]]
+            per_window[w] = (sum(v[2 * i] for v in inside), sum(v[2 * i + 1] for v in inside))
+        counts.append(per_window)
+    return counts
 
 
 def burndown_step(windows: Iterable[timedelta]) -> timedelta:
@@ -172,7 +186,8 @@ def burndown_buckets(definitions: Sequence[slo_math.SloDefinition], *, service_i
         return []
     longest = max(d.window for d in definitions)
     sql = _Sql()
-    source, expressions = _sli_source(sql, definitions, service_id, environment_id, end - longest, end)
+    source, expressions = _sli_source(sql, definitions, service_id=service_id, environment_id=environment_id,
+                                      start=end - longest, end=end)
     end_param = sql.param(end)
     step_param = sql.param(int(step.total_seconds()))
     bucket = f"(ceil(extract(epoch FROM ({end_param} - minute)) / {step_param})::int - 1)"

@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 MAX_POINTS_PER_REQUEST = 10_000
 MAX_BUCKETS = 64
+MAX_COUNT = 10**12  # per minute and source: keeps exact integer products in SQL inside bigint
 SOURCE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,99}$")
 RESERVED_SOURCE_PREFIX = "portal:"  # the portal's own per-process sources (observability.middleware)
 POINT_FIELDS = {"minute", "total", "errors", "latency_buckets", "db_queries", "db_errors"}
@@ -60,8 +61,8 @@ def _count(raw: Mapping[str, Any], name: str, where: str, errors: dict[str, str]
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         errors[f"{where}.{name}"] = f"must be a whole number >= 0, got {value!r}"
         return 0
-    if value >= 2**62:
-        errors[f"{where}.{name}"] = "is too large"
+    if value > MAX_COUNT:
+        errors[f"{where}.{name}"] = f"is larger than {MAX_COUNT:,} per minute"
         return 0
     return value
 
