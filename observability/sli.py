@@ -88,7 +88,31 @@ def _minute(raw: Any, where: str, errors: dict[str, str], now: datetime, oldest:
     return value
 
 
-def _buckets(raw: Any, total: int, where: str, errors: dict[str, str]) -> tuple[tuple[float, ...], tuple[int, ...]]:
+_Layout = tuple[tuple[float, ...], tuple[Any, ...]]  # ascending bounds, and the raw key of each
+
+
+def _layout(keys: tuple[Any, ...]) -> _Layout | str:
+    """Parse and order one set of bucket keys (senders repeat the same keys on every point, so it is cached)."""
+    pairs: list[tuple[float, Any]] = []
+    for bound_text in keys:
+        if str(bound_text).lower() in ("+inf", "inf"):
+            continue  # implicit: requests above the largest bound are total - the last count
+        try:
+            bound = float(bound_text)
+        except (TypeError, ValueError):
+            return f"bounds must be numbers of milliseconds, got {bound_text!r}"
+        if not math.isfinite(bound) or bound <= 0:
+            return f"bounds must be finite and positive, got {bound_text!r}"
+        pairs.append((bound, bound_text))
+    pairs.sort(key=lambda pair: pair[0])
+    for index in range(1, len(pairs)):
+        if pairs[index][0] == pairs[index - 1][0]:
+            return f"bound {pairs[index][0]:g} is given twice"
+    return tuple(b for b, _ in pairs), tuple(k for _, k in pairs)
+
+
+def _buckets(raw: Any, total: int, where: str, errors: dict[str, str],
+             layouts: dict[tuple[Any, ...], _Layout | str]) -> tuple[tuple[float, ...], tuple[int, ...]]:
     if raw is None or raw == {}:
         return (), ()
     key = f"{where}.latency_buckets"
@@ -98,40 +122,35 @@ def _buckets(raw: Any, total: int, where: str, errors: dict[str, str]) -> tuple[
     if len(raw) > MAX_BUCKETS:
         errors[key] = f"at most {MAX_BUCKETS} buckets, got {len(raw)}"
         return (), ()
-    pairs: list[tuple[float, int]] = []
-    for bound_text, count in raw.items():
-        if str(bound_text).lower() in ("+inf", "inf"):
-            if count != total:
-                errors[key] = f"the +Inf bucket must equal total ({total}), got {count!r}"
-                return (), ()
-            continue  # implicit: requests above the largest bound are total - the last count
-        try:
-            bound = float(bound_text)
-        except (TypeError, ValueError):
-            errors[key] = f"bounds must be numbers of milliseconds, got {bound_text!r}"
+    keys = tuple(raw)
+    layout = layouts.get(keys)
+    if layout is None:
+        layout = layouts[keys] = _layout(keys)
+    if isinstance(layout, str):
+        errors[key] = layout
+        return (), ()
+    for inf in ("+Inf", "+inf", "inf", "Inf"):
+        if inf in raw and raw[inf] != total:
+            errors[key] = f"the +Inf bucket must equal total ({total}), got {raw[inf]!r}"
             return (), ()
-        if not math.isfinite(bound) or bound <= 0:
-            errors[key] = f"bounds must be finite and positive, got {bound_text!r}"
-            return (), ()
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            errors[key] = f"counts must be whole numbers >= 0, got {count!r} for bound {bound_text}"
-            return (), ()
-        pairs.append((bound, count))
-    pairs.sort()
+    bounds, raw_keys = layout
+    counts = []
     previous = 0
-    for index, (bound, count) in enumerate(pairs):
-        if index and bound == pairs[index - 1][0]:
-            errors[key] = f"bound {bound:g} is given twice"
+    for bound, raw_key in zip(bounds, raw_keys, strict=True):
+        count = raw[raw_key]
+        if type(count) is not int or count < 0:
+            errors[key] = f"counts must be whole numbers >= 0, got {count!r} for bound {raw_key}"
             return (), ()
         if count < previous:
             errors[key] = (f"cumulative counts must not decrease with the bound: {count} at {bound:g} ms "
                            f"after {previous}")
             return (), ()
-        if count > total:
-            errors[key] = f"count {count} at {bound:g} ms exceeds total {total}"
-            return (), ()
         previous = count
-    return tuple(b for b, _ in pairs), tuple(c for _, c in pairs)
+        counts.append(count)
+    if previous > total:
+        errors[key] = f"count {previous} at {bounds[-1]:g} ms exceeds total {total}"
+        return (), ()
+    return bounds, tuple(counts)
 
 
 def parse_points(raw_points: Any, *, now: datetime | None = None) -> list[Point]:
@@ -148,6 +167,7 @@ def parse_points(raw_points: Any, *, now: datetime | None = None) -> list[Point]
     errors: dict[str, str] = {}
     points: list[Point] = []
     seen: dict[datetime, int] = {}
+    layouts: dict[tuple[Any, ...], _Layout | str] = {}
     for index, raw in enumerate(raw_points):
         where = f"points[{index}]"
         if not isinstance(raw, Mapping):
@@ -169,7 +189,7 @@ def parse_points(raw_points: Any, *, now: datetime | None = None) -> list[Point]
             errors[f"{where}.errors"] = f"{failed} exceeds total {total}"
         if db_errors > db_queries:
             errors[f"{where}.db_errors"] = f"{db_errors} exceeds db_queries {db_queries}"
-        bounds, counts = _buckets(raw.get("latency_buckets"), total, where, errors)
+        bounds, counts = _buckets(raw.get("latency_buckets"), total, where, errors, layouts)
         if minute is not None:
             if minute in seen:
                 errors[f"{where}.minute"] = f"{raw['minute']} is already given by points[{seen[minute]}]"
@@ -184,16 +204,17 @@ def parse_points(raw_points: Any, *, now: datetime | None = None) -> list[Point]
 
 
 # One statement per batch: the rows travel as one jsonb parameter and PostgreSQL unpacks them
-# (jsonb_to_recordset turns JSON arrays into float8[]/bigint[]). `xmax = 0` tells inserted rows from
+# (jsonb_to_recordset turns JSON arrays into float8[]/bigint[]; minutes travel as Unix seconds, exact for
+# whole minutes). `xmax = 0` tells inserted rows from
 # replaced ones. The conflict target is the unique (service, environment, minute, source) index.
 _UPSERT = """
 INSERT INTO observability_slipoint
     (service_id, environment_id, source, minute, total, errors, latency_bounds, latency_counts,
      db_queries, db_errors, received_at)
-SELECT %(service)s, %(environment)s, %(source)s, p.minute, p.total, p.errors,
+SELECT %(service)s, %(environment)s, %(source)s, to_timestamp(p.m), p.total, p.errors,
        coalesce(p.lb, '{}'), coalesce(p.lc, '{}'), p.dbq, p.dbe, %(now)s
 FROM jsonb_to_recordset(%(rows)s::jsonb)
-     AS p(minute timestamptz, total bigint, errors bigint, lb float8[], lc bigint[], dbq bigint, dbe bigint)
+     AS p(m bigint, total bigint, errors bigint, lb float8[], lc bigint[], dbq bigint, dbe bigint)
 ON CONFLICT (service_id, environment_id, minute, source) DO UPDATE SET
     total = EXCLUDED.total, errors = EXCLUDED.errors,
     latency_bounds = EXCLUDED.latency_bounds, latency_counts = EXCLUDED.latency_counts,
@@ -207,7 +228,7 @@ def upsert_points(*, service_id: int, environment_id: int, source: str, points: 
     if not points:
         return UpsertResult(0, 0)
     rows = json.dumps([
-        {"minute": p.minute.isoformat(), "total": p.total, "errors": p.errors, "lb": list(p.latency_bounds),
+        {"m": int(p.minute.timestamp()), "total": p.total, "errors": p.errors, "lb": list(p.latency_bounds),
          "lc": list(p.latency_counts), "dbq": p.db_queries, "dbe": p.db_errors}
         for p in points
     ])
