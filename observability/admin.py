@@ -155,6 +155,11 @@ class SloAlertAdmin(AuditedAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # alerts are opened by the checker
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The change form is read-only (the checker owns the figures); the acknowledge action needs the
+        # model-wide change permission, asked with obj=None.
+        return obj is None and super().has_change_permission(request)
+
     @admin.action(description="Acknowledge selected alerts (someone is on it)", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return confirm_with_reason(
@@ -266,12 +271,14 @@ class ErrorBudgetOverrideAdmin(AuditedAdmin):
         return ["service", "release_id", "justification", "granted_by", "created_at", "expires_at", "revoked_at"]
 
     def save_via_service(self, request: HttpRequest, obj: Any, form: Any, change: bool, reason: str) -> None:
-        if change:
-            return  # read-only once granted: revoke it and grant a new one
         override = services.grant_error_budget_override(
             service=form.cleaned_data["service"], release_id=form.cleaned_data.get("release_id"),
             expires_at=form.cleaned_data["expires_at"], actor=request.user, reason=reason)
         obj.pk = override.pk
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Read-only once granted (revoke it and grant a new one); the revoke action asks with obj=None.
+        return obj is None and super().has_change_permission(request)
 
     @admin.display(description="state")
     def state(self, override: ErrorBudgetOverride) -> str:

@@ -157,3 +157,48 @@ def test_snapshot_link_from_the_page__filters_by_slo(client, auditor, service, b
     response = client.get(reverse("admin:observability_slosnapshot_changelist") + f"?slo__id__exact={slo.pk}")
     assert response.status_code == 200
     assert [snapshot.slo_id for snapshot in response.context["cl"].result_list] == [slo.pk]
+
+
+def test_release_manager__adds_an_slo_in_the_admin(client, release_manager, service, production):
+    client.force_login(release_manager)
+    response = client.post(reverse("admin:observability_slo_add"), {
+        "service": service.pk, "environment": production.pk, "name": "checkout-latency",
+        "display_name": "Checkout p99", "description": "", "sli_type": "latency", "objective": "0.99",
+        "window_minutes": 1440, "min_events": 100, "threshold_ms": 800, "slice_error_threshold": "",
+        "source": "points", "prometheus_good_query": "", "prometheus_total_query": "", "enabled": "on",
+        "reason": "checkout needs its own objective"})
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    slo = slo_named(service, production, "checkout-latency")
+    assert slo.threshold_ms == 800
+    record = slo.history.latest()
+    assert (record.history_user, record.history_change_reason) == (release_manager, "checkout needs its own objective")
+
+
+def test_administrator__adds_a_webhook_channel_naming_its_secret_variable(client, administrator):
+    client.force_login(administrator)
+    response = client.post(reverse("admin:observability_notificationchannel_add"), {
+        "name": "ops", "kind": "webhook", "url": "https://ops.example.com/hook", "secret_env": "OPS_HOOK_SECRET",
+        "severities": ["critical", "warning"], "service": "", "enabled": "on", "reason": "page the ops team"})
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    from observability.models import NotificationChannel
+
+    channel = NotificationChannel.objects.get(name="ops")
+    assert channel.severities == ["critical", "warning"] and channel.secret_env == "OPS_HOOK_SECRET"
+    assert channel.history.latest().history_change_reason == "page the ops team"
+
+
+def test_webhook_channel_without_secret_variable__is_a_form_error(client, administrator):
+    client.force_login(administrator)
+    response = client.post(reverse("admin:observability_notificationchannel_add"), {
+        "name": "ops", "kind": "webhook", "url": "https://ops.example.com/hook", "secret_env": "",
+        "severities": ["critical"], "enabled": "on", "reason": "x"})
+    assert response.status_code == 200 and "needs the name of the environment variable" in response.content.decode()
+
+
+def test_alert_change_form__is_read_only(client, operator, service, burning):
+    alert = SloAlert.objects.first()
+    client.force_login(operator)
+    response = client.get(reverse("admin:observability_sloalert_change", args=[alert.pk]))
+    assert response.status_code == 200 and 'name="_save"' not in response.content.decode()
