@@ -16,6 +16,7 @@ rest of the middleware chain and the view; a flush runs after the response is bu
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import secrets
@@ -81,6 +82,9 @@ class Recorder:
         self._dirty: set[datetime] = set()
         self._current: datetime | None = None
         self._last_flush = monotonic()
+        # A graceful stop (gunicorn's worker exit, a recycle) flushes what is left; a crash loses at most the
+        # last SLO_SELF_FLUSH_SECONDS.
+        atexit.register(self.flush)
 
     def record(self, *, status: int, elapsed_ms: float, db_queries: int, db_errors: int) -> bool:
         """Count one request in the minute it finished; True when a flush is due."""
