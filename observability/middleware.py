@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import secrets
 import socket
@@ -81,7 +82,7 @@ class Recorder:
         self._minutes: dict[datetime, MinuteCounts] = {}
         self._dirty: set[datetime] = set()
         self._current: datetime | None = None
-        self._last_flush = monotonic()
+        self._last_flush = -math.inf  # the first request flushes at once: the portal's SLOs exist from the start
         # A graceful stop (gunicorn's worker exit, a recycle) flushes what is left; a crash loses at most the
         # last SLO_SELF_FLUSH_SECONDS.
         atexit.register(self.flush)

@@ -97,6 +97,8 @@ def _recorder(clock: Clock, writes: list, flush_seconds: float = 30, fail: list 
 def test_flush__is_due_at_the_interval_or_when_the_minute_changes():
     clock = Clock(datetime(2025, 3, 10, 12, 0, 10, tzinfo=UTC))
     recorder = _recorder(clock, [])
+    assert recorder.record(status=200, elapsed_ms=12, db_queries=1, db_errors=0) is True  # the first one
+    recorder.flush()
     assert recorder.record(status=200, elapsed_ms=12, db_queries=1, db_errors=0) is False
     clock.mono = 10
     assert recorder.record(status=200, elapsed_ms=12, db_queries=1, db_errors=0) is False
