@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 
 from governance.admin import ReadOnlyAdmin, ServiceFilter
 from governance.admin_tools import AuditedAdmin, confirm_with_reason
-from governance.models import Environment, Service
+from governance.models import Service
 from observability import queries, services, slo_math
 from observability.burndown import render_burndown_svg
 from observability.models import (
@@ -134,7 +134,6 @@ class SloAdmin(AuditedAdmin):
             "window_end": statuses[0].window_end if statuses else slo_math.window_end(timezone.now()),
             "last_run": last_run,
             "opts": self.model._meta,
-            "environments": Environment.objects.order_by("order"),
         }
         return TemplateResponse(request, "admin/observability/slo_service.html", context)
 

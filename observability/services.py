@@ -404,7 +404,8 @@ def check_staleness(*, now: datetime | None = None) -> list[Staleness]:
                 stale, detail = True, f"the {kind} check is not scheduled (run manage.py ensure_schedules)"
             else:
                 stale = schedule.next_run is not None and schedule.next_run < now - grace
-                detail = f"the {kind} check has never completed (next run {schedule.next_run:%Y-%m-%d %H:%M})"
+                due = f"{schedule.next_run:%Y-%m-%d %H:%M}" if schedule.next_run else "not set"
+                detail = f"the {kind} check has never completed (next run {due})"
         results.append(Staleness(kind, stale, detail))
         _reconcile_missed_run(kind=kind, stale=stale, detail=detail, actor=actor, now=now)
     return results
