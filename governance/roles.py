@@ -31,6 +31,8 @@ MATRIX: dict[str, dict[str, set[str]]] = {
 # Per-model exceptions, as "app_label.codename".
 EXTRA: dict[str, set[str]] = {
     AUDITOR: {"governance.export_auditevent"},
+    # On call: acknowledging an SLO alert is the runbook's first step (docs/SLOs.md).
+    OPERATOR: {"observability.change_sloalert"},
     ADMINISTRATOR: {"governance.export_auditevent", "auth.view_user", "auth.add_user", "auth.change_user",
                     "auth.view_group"},
     RELEASE_MANAGER: {"releases.add_backfill", "releases.change_backfill"},

@@ -42,6 +42,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # after whitenoise (static files never reach it), before everything else it measures
+    "observability.middleware.SelfMeasurementMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -195,6 +197,25 @@ if DR_ALERT_WEBHOOK_URL and not DR_ALERT_WEBHOOK_URL.startswith(("http://", "htt
     raise ImproperlyConfigured("DR_ALERT_WEBHOOK_URL must be an http:// or https:// URL")
 if DR_ALERT_WEBHOOK_URL and not DR_ALERT_WEBHOOK_SECRET:
     raise ImproperlyConfigured("DR_ALERT_WEBHOOK_SECRET is required when DR_ALERT_WEBHOOK_URL is set (alerts are signed)")
+
+# Observability (docs/SLOs.md)
+SLI_RETENTION_DAYS = env.int("SLI_RETENTION_DAYS", default=35)
+SLO_CHECK_INTERVAL_MINUTES = env.int("SLO_CHECK_INTERVAL_MINUTES", default=60)
+SLO_CHECK_NIGHTLY_CRON = env.str("SLO_CHECK_NIGHTLY_CRON", default="15 2 * * *")
+SLO_CHECK_GRACE_MINUTES = env.int("SLO_CHECK_GRACE_MINUTES", default=15)
+SLO_SNAPSHOT_AFTER_MINUTES = env.int("SLO_SNAPSHOT_AFTER_MINUTES", default=60)
+SLO_SNAPSHOT_RETENTION_DAYS = env.int("SLO_SNAPSHOT_RETENTION_DAYS", default=90)
+SLO_OVERRIDE_MAX_HOURS = env.int("SLO_OVERRIDE_MAX_HOURS", default=168)
+SLO_SELF_MEASURE = env.bool("SLO_SELF_MEASURE", default=True)
+SLO_SELF_SERVICE = env.str("SLO_SELF_SERVICE", default="portal")
+SLO_SELF_ENVIRONMENT = env.str("SLO_SELF_ENVIRONMENT", default="production")
+SLO_SELF_FLUSH_SECONDS = env.int("SLO_SELF_FLUSH_SECONDS", default=30)
+PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="")
+PORTAL_URL = env.str("PORTAL_URL", default="")
+NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=4)
+if SLO_CHECK_INTERVAL_MINUTES < 1 or SLO_SELF_FLUSH_SECONDS < 1 or SLI_RETENTION_DAYS < 8:
+    raise ImproperlyConfigured("SLO_CHECK_INTERVAL_MINUTES and SLO_SELF_FLUSH_SECONDS must be >= 1, "
+                               "SLI_RETENTION_DAYS >= 8 (the default SLOs look back 7 days)")
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -7,3 +7,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 Q_CLUSTER["sync"] = True  # read at import time: override_settings has no effect (PITFALLS.md)
 AXES_ENABLED = True
 REST_FRAMEWORK_THROTTLE_DISABLED = False
+SLO_SELF_MEASURE = False  # tests that measure the portal enable it themselves

@@ -48,8 +48,14 @@ def render_burndown_svg(
     width: int = 640,
     height: int = 260,
     title: str = "Error budget burn-down",
+    element_id: str = "burndown",
 ) -> str:
-    """An SVG document (as text) of remaining budget over time; `series` is sorted by time."""
+    """An SVG document (as text) of remaining budget over time; `series` is sorted by time.
+
+    `element_id` prefixes the ids of the title and description, so several charts can be inlined in one page.
+    """
+    if not element_id.replace("-", "").replace("_", "").isalnum():
+        raise ValueError(f"element_id: letters, digits, - and _ only, got {element_id!r}")
     if width < MARGIN_LEFT + MARGIN_RIGHT + 40 or height < MARGIN_TOP + MARGIN_BOTTOM + 40:
         raise ValueError(f"width/height too small for a readable chart: {width}x{height}")
     times = [moment for moment, _ in series]
@@ -84,10 +90,10 @@ def render_burndown_svg(
 
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="burndown-title burndown-desc" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-labelledby="{element_id}-title {element_id}-desc" '
         f'font-family="sans-serif" font-size="11">',
-        f'<title id="burndown-title">{escape(title)}</title>',
-        f'<desc id="burndown-desc">{escape(summary)}</desc>',
+        f'<title id="{element_id}-title">{escape(title)}</title>',
+        f'<desc id="{element_id}-desc">{escape(summary)}</desc>',
         f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
         f'<text x="{MARGIN_LEFT}" y="20" font-size="14" font-weight="bold" fill="{COLOUR_TEXT}">{escape(title)}</text>',
         f'<rect class="plot-area" x="{plot_x}" y="{plot_y}" width="{plot_w}" height="{plot_h}" '

@@ -364,13 +364,30 @@ def budget_burndown(
     window start and ends at the current `remaining_fraction`; bad events spent earlier pull it down
     at the time they happened. Empty when the window has no events yet.
     """
-    if step < MINUTE:
-        raise ValueError(f"step: must be at least one minute, got {step!r}")
     end = window_end(now)
     start = end - slo.window
     rows = [row for row in _minute_counts(slo, points_by_minute) if start <= row[0] < end]
+    return burndown_from_rows(slo.objective, start, end, rows, step)
+
+
+def burndown_from_rows(
+    objective: Decimal,
+    start: datetime,
+    end: datetime,
+    rows: Iterable[tuple[datetime, int, int]],
+    step: timedelta = timedelta(hours=1),
+) -> list[tuple[datetime, Fraction]]:
+    """The burn-down series from (time, good, total) rows within `[start, end)`.
+
+    Rows may be single minutes or pre-aggregated buckets `[t, t + step)` aligned so that every
+    plotted moment (start, start + step, ..., end) is a bucket boundary: a row counts as spent
+    from the first moment after its time. The database path feeds hourly buckets aligned on `end`.
+    """
+    if step < MINUTE:
+        raise ValueError(f"step: must be at least one minute, got {step!r}")
+    rows = sorted(rows, key=lambda row: row[0])
     total = sum(t for _, _, t in rows)
-    allowed_bad = (1 - Fraction(slo.objective)) * total
+    allowed_bad = (1 - Fraction(objective)) * total
     if not allowed_bad:
         return []
     series: list[tuple[datetime, Fraction]] = []
@@ -498,10 +515,27 @@ def evaluate_burn_alerts(
     """
     rows = _minute_counts(slo, points_by_minute)
     end = window_end(now)
+    counts = {length: _sum_between(rows, end - length, end) for length in windows_needed(slo)}
+    return decide_burn_alerts(slo, counts)
+
+
+def windows_needed(slo: SloDefinition) -> list[timedelta]:
+    """Every window length whose (good, total) the budget and the burn-rate alerts of `slo` read, longest first."""
+    lengths = {slo.window}
+    for pair in pairs_for_window(slo.window):
+        lengths.update((pair.long_window, pair.short_window))
+    return sorted(lengths, reverse=True)
+
+
+def decide_burn_alerts(slo: SloDefinition, counts: Mapping[timedelta, tuple[int, int]]) -> list[AlertDecision]:
+    """The alert decisions from (good, total) per window length, e.g. summed by one SQL aggregate.
+
+    `counts` must hold every length of `windows_needed(slo)`; this is the one place the firing rule lives.
+    """
     decisions = []
     for pair in pairs_for_window(slo.window):
-        long_counts = _sum_between(rows, end - pair.long_window, end)
-        short_counts = _sum_between(rows, end - pair.short_window, end)
+        long_counts = counts[pair.long_window]
+        short_counts = counts[pair.short_window]
         factor = pair.factor(slo.window)
         long_rate = burn_rate(*long_counts, slo.objective)
         short_rate = burn_rate(*short_counts, slo.objective)
@@ -515,8 +549,8 @@ def evaluate_burn_alerts(
                 factor=factor,
                 long_burn_rate=long_rate,
                 short_burn_rate=short_rate,
-                long_counts=long_counts,
-                short_counts=short_counts,
+                long_counts=tuple(long_counts),  # type: ignore[arg-type]  # (good, total)
+                short_counts=tuple(short_counts),  # type: ignore[arg-type]
                 firing=long_rate > factor and short_rate > factor,
             )
         )

@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from observability.api import views
+
+urlpatterns = [
+    path("sli", views.SliIngestApi.as_view(), name="api-sli"),
+]

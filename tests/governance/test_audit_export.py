@@ -11,8 +11,11 @@ from governance import services
 
 @pytest.fixture
 def exported(tmp_path, operator, system_user):
-    since = timezone.now()
     service = services.create_service(slug="shop", name="Shop", actor=system_user, reason="export fixture")
+    # From here on: other apps' SERVICE_CREATED hooks (default SLOs, built-in flags) add records above.
+    since = timezone.now()
+    service.name = "Shop (renamed)"
+    services.save_audited(instance=service, actor=system_user, reason="rename", update_fields=["name"])
     for i in range(4):
         service.owners = f"team-{i}"
         services.save_audited(instance=service, actor=operator, reason=f"owner change {i}", update_fields=["owners"])
@@ -27,7 +30,7 @@ def _lines(path):
 
 def test_export__chains_every_record(exported, capsys):
     lines = [json.loads(x) for x in _lines(exported)]
-    assert len(lines) == 5  # service created + 4 changes
+    assert len(lines) == 5  # rename + 4 owner changes
     assert lines[0]["prev_hash"] == "0" * 64
     assert all(b["prev_hash"] == a["hash"] for a, b in zip(lines, lines[1:], strict=False))
     assert lines[-1]["reason"] == "owner change 3" and lines[-1]["actor"] == "olga"
