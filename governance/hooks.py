@@ -8,6 +8,8 @@ Apps register callables in their AppConfig.ready():
   the contract-migration check). A gate lists every input with its verdict.
 - DEPLOYMENT_RECORDED: f(*, deployment) -> None, run on commit after a deployment is recorded
   (observability takes the SLO snapshots before/after a production deployment).
+- SUMMARY_SECTIONS: f(*, release, deployments) -> str, Markdown appended to a release's deploy summary
+  (observability adds the SLO snapshots taken around its production deployments).
 """
 
 from __future__ import annotations
@@ -33,3 +35,4 @@ class GateInput:
 SERVICE_CREATED: list[Callable[..., None]] = []
 GATE_INPUTS: dict[str, Callable[..., GateInput]] = {}
 DEPLOYMENT_RECORDED: list[Callable[..., None]] = []
+SUMMARY_SECTIONS: list[Callable[..., str]] = []

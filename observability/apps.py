@@ -13,13 +13,15 @@ class ObservabilityConfig(AppConfig):
     def ready(self) -> None:
         from governance import hooks
         from governance.schedules import SCHEDULES
-        from observability import gates, services
+        from observability import gates, queries, services
 
         if services.on_service_created not in hooks.SERVICE_CREATED:
             hooks.SERVICE_CREATED.append(services.on_service_created)
         hooks.GATE_INPUTS[gates.NAME] = gates.error_budget_gate
         if services.on_deployment_recorded not in hooks.DEPLOYMENT_RECORDED:
             hooks.DEPLOYMENT_RECORDED.append(services.on_deployment_recorded)
+        if queries.deploy_summary_section not in hooks.SUMMARY_SECTIONS:
+            hooks.SUMMARY_SECTIONS.append(queries.deploy_summary_section)
 
         names = {entry["name"] for entry in SCHEDULES}
         for entry in [

@@ -344,3 +344,27 @@ def snapshots_for_deployment(deployment_id: int) -> dict[str, Any]:
         "after_pending": bool(before) and not after,
         "changes": changes,
     }
+
+
+def _percent(fraction: float | None) -> str:
+    return "—" if fraction is None else f"{fraction * 100:.1f}%"
+
+
+def deploy_summary_section(*, release: Any, deployments: list[Any]) -> str:
+    """governance.hooks.SUMMARY_SECTIONS: the error budget before and after each production deployment."""
+    rows = []
+    for deployment in deployments:
+        if not deployment.environment.is_production:
+            continue
+        figures = snapshots_for_deployment(deployment.pk)
+        for change in figures["changes"]:
+            after = _percent(change["after"]) if change["after"] is not None else "pending"
+            delta = "—" if change["delta"] is None else f"{change['delta'] * 100:+.1f} pts"
+            rows.append(f"| {deployment.pk} | {change['slo']} | {_percent(change['before'])} "
+                        f"({change['verdict_before']}) | {after} | {delta} |")
+    if not rows:
+        return ""
+    header = ["## SLOs around production deployments", "",
+              "Error budget remaining before the deployment and SLO_SNAPSHOT_AFTER_MINUTES after it.", "",
+              "| deployment | SLO | before | after | change |", "|---|---|---|---|---|"]
+    return "\n".join(header + rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from governance import hooks
 from governance.models import Environment
 from releases import gates, queries
 from releases.models import Release
@@ -84,4 +85,8 @@ def render(release: Release, environment: Environment | None = None) -> str:
                          f"{_cell(d.reason)} |")
     else:
         lines.append("Not deployed yet.")
+    for section in hooks.SUMMARY_SECTIONS:
+        text = section(release=release, deployments=deployments)
+        if text:
+            lines += ["", text.rstrip()]
     return "\n".join(lines) + "\n"
