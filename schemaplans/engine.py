@@ -241,8 +241,11 @@ class Engine:
         target_s = bf.target_batch_ms / 1000
         deadline = time.monotonic() + budget_s
         outcome = Outcome("done")
+        waited = False
         while lo < upper:
-            if time.monotonic() > deadline:
+            # Leave for a fresh task when the budget is used, but only after some batch or throttle wait:
+            # a zero budget must not re-enqueue forever without doing anything.
+            if (outcome.batches or waited) and time.monotonic() > deadline:
                 return Outcome("budget", f"time budget used; continuing from key {lo}", outcome.batches, outcome.rows)
             current = self.status()
             if current != Backfill.Status.RUNNING:
@@ -251,6 +254,7 @@ class Engine:
             if reason:
                 self.sleep(THROTTLE_SLEEP_S)
                 self.note_throttle(reason, THROTTLE_SLEEP_S)
+                waited = True
                 continue
             attempts, try_size = 0, size
             while True:
@@ -269,6 +273,8 @@ class Engine:
                                        f"{_describe(exc, bf.database)}") from None
                         try_size, attempts = max(1, try_size // 2), 0
                         splits += 1
+                        if self.status() != Backfill.Status.RUNNING:  # paused or cancelled while it struggled
+                            return Outcome("stopped", "stopped while retrying", outcome.batches, outcome.rows)
                     self.sleep(backoff_seconds(max(attempts, 1), self.rng))
             if self.observer:
                 self.observer(lo, hi, rows, seconds)
@@ -316,7 +322,7 @@ def run(backfill_id: int, *, budget_s: float = DEFAULT_BUDGET_S, sleep: Callable
         services.complete_backfill(backfill=backfill, actor=actor, reason="backfill engine: reached the upper bound")
     elif outcome.state == "paused":
         try:
-            services.pause_backfill(backfill=backfill, actor=actor, reason=f"backfill engine: {outcome.message}"[:1000],
+            services.pause_backfill(backfill=backfill, actor=actor, reason=f"backfill engine: {outcome.message}",
                                     error=outcome.message)
         except ValidationError:  # paused or cancelled meanwhile: the operator's decision stands
             pass

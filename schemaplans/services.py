@@ -30,6 +30,14 @@ PLAN_TRANSITIONS: dict[str, set[str]] = {
     Status.CONTRACTED: set(),
 }
 VERIFICATION_STATEMENT_TIMEOUT = "60s"
+# simple-history's history_change_reason is varchar(100): longer reasons (derived ones that quote an error)
+# are clipped rather than failing the change; the full text is kept on the row (status_reason, last_error).
+HISTORY_REASON_MAX = 100
+
+
+def _clip(reason: str) -> str:
+    reason = require_reason(reason)
+    return reason if len(reason) <= HISTORY_REASON_MAX else reason[: HISTORY_REASON_MAX - 1] + "…"
 ADVISORY_PLAN_NAMESPACE = 0x53504C  # "SPL": pg_try_advisory_xact_lock(namespace, plan id)
 
 
@@ -41,7 +49,7 @@ def create_plan(*, service: Any, slug: str, table: str, actor: Any, reason: str,
     if SchemaPlan.objects.filter(slug=slug).exists():
         raise ValidationError({"slug": f"A schema plan with id '{slug}' already exists."})
     plan = SchemaPlan(service=service, slug=slug, table=table, **fields)
-    plan.stamp(actor=actor, reason=require_reason(reason))
+    plan.stamp(actor=actor, reason=_clip(reason))
     plan.full_clean()
     plan.save()
     return plan
@@ -61,7 +69,7 @@ def _move_plan(plan: SchemaPlan, to: str, *, actor: Any, reason: str, **changes:
     plan.status_changed_at = timezone.now()
     for field, value in changes.items():
         setattr(plan, field, value)
-    plan.stamp(actor=actor, reason=require_reason(reason))
+    plan.stamp(actor=actor, reason=_clip(reason))
     plan.save(update_fields=["status", "status_changed_at", *changes])
     return plan
 
@@ -187,7 +195,7 @@ def create_backfill(*, name: str, table: str, actor: Any, reason: str, **fields:
     if plan is not None and service is None:
         fields["service"] = plan.service
     backfill = Backfill(name=name, table=table, **fields)
-    backfill.stamp(actor=actor, reason=require_reason(reason))
+    backfill.stamp(actor=actor, reason=_clip(reason))
     backfill.full_clean()
     backfill.save()
     BackfillProgress.objects.create(backfill=backfill, batch_size=backfill.initial_batch_size)
@@ -206,14 +214,17 @@ def _move_backfill(backfill: Backfill, allowed_from: set[str], to: str, *, actor
     backfill.status = to
     for field, value in changes.items():
         setattr(backfill, field, value)
-    backfill.stamp(actor=actor, reason=require_reason(reason))
+    backfill.stamp(actor=actor, reason=_clip(reason))
     backfill.save(update_fields=["status", *changes])
     return backfill
 
 
 @transaction.atomic
-def start_backfill(*, backfill: Backfill, actor: Any, reason: str) -> Backfill:
-    """pending → running; a worker picks it up after commit. An expanded plan moves to backfilling."""
+def start_backfill(*, backfill: Backfill, actor: Any, reason: str, enqueue: bool = True) -> Backfill:
+    """pending → running; a worker picks it up after commit (enqueue=False: the caller runs the engine itself).
+
+    An expanded plan moves to backfilling.
+    """
     backfill = _locked(backfill)
     backfill.full_clean()  # the callable may have gone since it was registered
     _move_backfill(backfill, {Backfill.Status.PENDING}, Backfill.Status.RUNNING, actor=actor, reason=reason,
@@ -223,7 +234,8 @@ def start_backfill(*, backfill: Backfill, actor: Any, reason: str) -> Backfill:
         _move_plan(SchemaPlan.objects.select_for_update().get(pk=plan.pk), Status.BACKFILLING, actor=actor,
                    reason=f"backfill #{backfill.pk} started: {reason}")
     BackfillProgress.objects.get_or_create(backfill=backfill, defaults={"batch_size": backfill.initial_batch_size})
-    _enqueue_run(backfill)
+    if enqueue:
+        _enqueue_run(backfill)
     return backfill
 
 
@@ -239,14 +251,15 @@ def pause_backfill(*, backfill: Backfill, actor: Any, reason: str, error: str = 
 
 
 @transaction.atomic
-def resume_backfill(*, backfill: Backfill, actor: Any, reason: str) -> Backfill:
-    """paused → running from the last checkpoint."""
+def resume_backfill(*, backfill: Backfill, actor: Any, reason: str, enqueue: bool = True) -> Backfill:
+    """paused → running from the last checkpoint (enqueue=False: the caller runs the engine itself)."""
     backfill = _locked(backfill)
     backfill.full_clean()
     _move_backfill(backfill, {Backfill.Status.PAUSED}, Backfill.Status.RUNNING, actor=actor, reason=reason,
                    status_reason="")
     BackfillProgress.objects.filter(pk=backfill.pk).update(last_error="", throttle_reason="")
-    _enqueue_run(backfill)
+    if enqueue:
+        _enqueue_run(backfill)
     return backfill
 
 

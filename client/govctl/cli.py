@@ -7,9 +7,9 @@ import sys
 
 from govctl import __version__
 from govctl.api import GovctlError
-from govctl.commands import commits, migrations, schema, semver, whoami
+from govctl.commands import backfill, commits, migrations, schema, semver, whoami
 
-COMMANDS = [whoami, commits, semver, migrations, schema]
+COMMANDS = [whoami, commits, semver, migrations, schema, backfill]
 
 
 def build_parser() -> argparse.ArgumentParser:
