@@ -4,7 +4,9 @@
   code's business (it writes both columns after the expand step).
 - Each batch runs with `SET LOCAL lock_timeout` and `statement_timeout`; lock timeouts, deadlocks,
   serialization failures and cancelled statements are retried with exponential backoff and jitter; a batch
-  that keeps failing is halved; one that fails even at a single row pauses the backfill with the error.
+  that keeps failing is halved (one cancelled by the statement timeout at once: it was too big, and the
+  timeout is what bounds how long a batch holds its row locks); one that fails even at a single row pauses
+  the backfill with the error.
 - The batch size adapts towards the target batch duration (at most x1.2 per step up, clamped).
 - The engine waits while a transaction on the target has been open too long or a replica lags too much.
 - The checkpoint (next key, rows done, batch size) is written after every batch: in the batch's own
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,8 +34,10 @@ from schemaplans.models import Backfill, BackfillProgress
 
 ADVISORY_NAMESPACE = 0x42464C  # "BFL": pg_try_advisory_lock(namespace, backfill id)
 # lock_not_available, deadlock_detected, serialization_failure, query_canceled (statement_timeout)
-RETRIABLE_SQLSTATES = {"55P03", "40P01", "40001", "57014"}
+QUERY_CANCELED = "57014"
+RETRIABLE_SQLSTATES = {"55P03", "40P01", "40001", QUERY_CANCELED}
 GROWTH_LIMIT = 1.2
+COST_WINDOW = 3  # batches whose worst per-row cost sizes the next one
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 5.0
 THROTTLE_SLEEP_S = 1.0
@@ -211,9 +216,13 @@ class Engine:
         bf = self.backfill
         started = time.monotonic()
         with self.target.transaction():
+            # On the portal's own database the checkpoint commits with the batch, so the commit need not wait
+            # for the WAL flush: a crash loses the last batches and their checkpoints together (they run again),
+            # and the row locks go sooner. Elsewhere the batch must be durable before its checkpoint is written.
             self.target.execute(
-                "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true)",
-                [f"{bf.lock_timeout_ms}ms", f"{bf.statement_timeout_ms}ms"],
+                "SELECT set_config('lock_timeout', %s, true), set_config('statement_timeout', %s, true), "
+                "set_config('synchronous_commit', %s, true)",
+                [f"{bf.lock_timeout_ms}ms", f"{bf.statement_timeout_ms}ms", "off" if self.same_database else "on"],
             )
             if self.func is not None:
                 rows = int(self.func(self.target, lo, hi) or 0)
@@ -242,6 +251,7 @@ class Engine:
         deadline = time.monotonic() + budget_s
         outcome = Outcome("done")
         waited = False
+        costs: deque[float] = deque(maxlen=COST_WINDOW)
         while lo < upper:
             # Leave for a fresh task when the budget is used, but only after some batch or throttle wait:
             # a zero budget must not re-enqueue forever without doing anything.
@@ -267,20 +277,27 @@ class Engine:
                         raise Stop(f"batch [{lo}, {hi}) failed: {_describe(exc, bf.database)}") from None
                     attempts += 1
                     retries += 1
-                    if attempts >= bf.max_attempts:
-                        if try_size <= 1:
+                    # A statement timeout says the batch is too big: halve at once rather than retry the same size.
+                    too_big = exc.sqlstate == QUERY_CANCELED and try_size > 1
+                    if attempts >= bf.max_attempts or too_big:
+                        if try_size <= 1 and attempts >= bf.max_attempts:
                             raise Stop(f"batch [{lo}, {hi}) failed {attempts} times even as a single row: "
                                        f"{_describe(exc, bf.database)}") from None
                         try_size, attempts = max(1, try_size // 2), 0
                         splits += 1
                         if self.status() != Backfill.Status.RUNNING:  # paused or cancelled while it struggled
                             return Outcome("stopped", "stopped while retrying", outcome.batches, outcome.rows)
-                    self.sleep(backoff_seconds(max(attempts, 1), self.rng))
+                    if not too_big:  # contention: give the other transaction time to finish
+                        self.sleep(backoff_seconds(max(attempts, 1), self.rng))
             if self.observer:
                 self.observer(lo, hi, rows, seconds)
             outcome.batches += 1
             outcome.rows += rows
-            size = next_batch_size(try_size, seconds, target_s=target_s, minimum=bf.min_batch_size,
+            # Size from the worst per-row cost of the last few batches, not the last one alone: on a busy server
+            # the cost per row swings by 2-3x, and a batch sized on a lucky sample overshoots the target (and the
+            # statement timeout, which wastes the whole batch).
+            costs.append(seconds / max(try_size, 1))
+            size = next_batch_size(try_size, try_size * max(costs), target_s=target_s, minimum=bf.min_batch_size,
                                    maximum=bf.max_batch_size)
             lo = hi
         return outcome

@@ -145,7 +145,11 @@ class Backfill(Audited):
     min_batch_size = models.PositiveIntegerField(default=100, validators=[MinValueValidator(1)])
     max_batch_size = models.PositiveIntegerField(default=50000, validators=[MinValueValidator(1)])
     lock_timeout_ms = models.PositiveIntegerField(default=1000, validators=[MinValueValidator(1)])
-    statement_timeout_ms = models.PositiveIntegerField(default=10000, validators=[MinValueValidator(1)])
+    statement_timeout_ms = models.PositiveIntegerField(
+        default=225, validators=[MinValueValidator(1)],
+        help_text="A batch statement still running after this is cancelled, rolled back and halved: it bounds how "
+                  "long a batch holds its row locks. Keep it above the target (the commit adds a few ms).",
+    )
     max_attempts = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(1)], help_text="Tries per batch before it is halved."
     )
@@ -197,6 +201,8 @@ class Backfill(Audited):
                 "Outside the portal's database a batch can run again after a crash (at-least-once): make the batch "
                 "idempotent (e.g. WHERE new IS DISTINCT FROM old) and tick this box."
             )
+        if self.statement_timeout_ms <= self.target_batch_ms:
+            errors["statement_timeout_ms"] = "The statement timeout must exceed the target batch duration."
         if self.min_batch_size > self.max_batch_size:
             errors["min_batch_size"] = "The minimum batch size cannot exceed the maximum."
         elif not self.min_batch_size <= self.initial_batch_size <= self.max_batch_size:

@@ -95,7 +95,7 @@ def test_add_backfill__creates_its_progress_row(admin_client, administrator, pla
         "name": "copy status", "plan": plan.pk, "database": "default", "table": "orders", "key_column": "id",
         "sql": "UPDATE orders SET status_code = status WHERE id >= %(lo)s AND id < %(hi)s", "callable_path": "",
         "target_batch_ms": 200, "initial_batch_size": 1000, "min_batch_size": 100, "max_batch_size": 50000,
-        "lock_timeout_ms": 1000, "statement_timeout_ms": 10000, "max_attempts": 5, "max_transaction_age_s": 300,
+        "lock_timeout_ms": 1000, "statement_timeout_ms": 225, "max_attempts": 5, "max_transaction_age_s": 300,
         "max_replication_lag_s": 30, "reason": "move status to status_code",
     })
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -307,3 +307,24 @@ def test_concurrent_runners__never_apply_a_batch_twice(items, make_backfill, out
         thread.join()
     assert sorted(outcomes) in (["busy", "done"], ["done", "idle"])
     assert counters(outside_db) == {1: 3000}
+
+
+def test_statement_timeout__halves_the_batch_at_once(items, make_backfill, outside_db):
+    items(400)
+    slow_when_big = ("UPDATE bf_items SET new = old, counter = counter + 1 "
+                     "FROM (SELECT pg_sleep(CASE WHEN %(hi)s - %(lo)s > 50 THEN 2 ELSE 0 END)) AS pause "
+                     "WHERE id >= %(lo)s AND id < %(hi)s")
+    backfill = make_backfill(sql=slow_when_big, target_batch_ms=100, statement_timeout_ms=300)
+    sleeps = []
+    assert engine.run(backfill.pk, sleep=sleeps.append).state == "done"
+    assert sleeps == []  # no backoff: a timeout is not contention
+    assert counters(outside_db) == {1: 400}
+    p = progress(backfill)
+    assert p.splits >= 1 and p.retries == p.splits
+    assert p.max_batch_ms < 300
+
+
+def test_statement_timeout_not_above_the_target__is_refused(make_backfill):
+    with pytest.raises(ValidationError) as exc:
+        make_backfill(start=False, target_batch_ms=200, statement_timeout_ms=200)
+    assert "must exceed the target" in exc.value.message_dict["statement_timeout_ms"][0]
