@@ -82,6 +82,9 @@ def p99(values: list[float]) -> float:
     return statistics.quantiles(values, n=100)[98] if len(values) >= 100 else max(values)
 
 
+KNOBS: dict[str, int] = {}  # --max-batch-size etc.: defaults unless given
+
+
 def backfill_run(conn, rows: int, writer: Writer | None = None, quiet_s: float = 0.0
                  ) -> tuple[float, list[float], list[float], list[float]]:
     """One engine run on a fresh table: (seconds, batch transaction durations, writer latencies without the
@@ -89,7 +92,7 @@ def backfill_run(conn, rows: int, writer: Writer | None = None, quiet_s: float =
     build(conn, rows)
     actor = system_user()
     backfill = services.create_backfill(name=f"bench: {TABLE}", table=TABLE, sql=SQL, actor=actor,
-                                        reason="bench/backfill.py")
+                                        reason="bench/backfill.py", **KNOBS)
     services.start_backfill(backfill=backfill, actor=actor, reason="bench/backfill.py", enqueue=False)
     batches: list[float] = []
     if writer:
@@ -120,7 +123,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="plain/backfill pairs, alternated")
     parser.add_argument("--writer-seconds", type=float, default=5.0,
                         help="how long the writer runs alone before and after the backfill")
+    parser.add_argument("--max-batch-size", type=int, help="override the knob's default")
+    parser.add_argument("--target-batch-ms", type=int, help="override the knob's default")
     args = parser.parse_args()
+    KNOBS.update({k: v for k, v in (("max_batch_size", args.max_batch_size),
+                                    ("target_batch_ms", args.target_batch_ms)) if v is not None})
     with databases.connect("default", application_name="bench") as conn:
         try:
             # Alternate the baseline and the backfill: the machine's background load drifts between runs.
@@ -142,7 +149,7 @@ def main() -> None:
             conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
 
     ms = 1000
-    print(f"rows: {args.rows:,}   (2 cores; each phase on a fresh table)")
+    print(f"rows: {args.rows:,}   (2 cores; each phase on a fresh table)   knobs: {KNOBS or 'defaults'}")
     print(f"plain UPDATE of every row:        {plain:7.2f} s  ({args.rows / plain:,.0f} rows/s)  median of "
           f"{', '.join(f'{x:.2f}' for x in plains)}")
     print(f"backfill, default knobs:          {quiet_s:7.2f} s  ({args.rows / quiet_s:,.0f} rows/s)  median of "

@@ -138,7 +138,7 @@ class BackfillAddForm(forms.ModelForm):
         model = Backfill
         fields = ["name", "service", "plan", "database", "table", "key_column", "sql", "callable_path",
                   "sql_is_idempotent", "target_batch_ms", "initial_batch_size", "min_batch_size", "max_batch_size",
-                  "lock_timeout_ms", "statement_timeout_ms", "max_attempts", "max_transaction_age_s",
+                  "lock_timeout_ms", "statement_timeout_ms", "rest_ratio", "max_attempts", "max_transaction_age_s",
                   "max_replication_lag_s"]
 
 

@@ -7,7 +7,8 @@
   that keeps failing is halved (one cancelled by the statement timeout at once: it was too big, and the
   timeout is what bounds how long a batch holds its row locks); one that fails even at a single row pauses
   the backfill with the error.
-- The batch size adapts towards the target batch duration (at most x1.2 per step up, clamped).
+- The batch size adapts towards the target batch duration (at most x1.2 per step up, clamped); after each
+  batch the engine rests a fraction of its duration (`rest_ratio`) so the application's writes keep room.
 - The engine waits while a transaction on the target has been open too long or a replica lags too much.
 - The checkpoint (next key, rows done, batch size) is written after every batch: in the batch's own
   transaction on the portal's database (exactly once), right after the commit elsewhere (at least once).
@@ -291,6 +292,8 @@ class Engine:
                         self.sleep(backoff_seconds(max(attempts, 1), self.rng))
             if self.observer:
                 self.observer(lo, hi, rows, seconds)
+            if bf.rest_ratio > 0:
+                self.sleep(seconds * bf.rest_ratio)
             outcome.batches += 1
             outcome.rows += rows
             # Size from the worst per-row cost of the last few batches, not the last one alone: on a busy server

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from govctl.migration_lint.annotations import PLAN_ID
@@ -143,12 +143,20 @@ class Backfill(Audited):
     target_batch_ms = models.PositiveIntegerField(default=200, validators=[MinValueValidator(1)])
     initial_batch_size = models.PositiveIntegerField(default=1000, validators=[MinValueValidator(1)])
     min_batch_size = models.PositiveIntegerField(default=100, validators=[MinValueValidator(1)])
-    max_batch_size = models.PositiveIntegerField(default=50000, validators=[MinValueValidator(1)])
+    max_batch_size = models.PositiveIntegerField(
+        default=10000, validators=[MinValueValidator(1)],
+        help_text="Keeps the share of rows locked at any moment small (random writes to them wait for the batch).",
+    )
     lock_timeout_ms = models.PositiveIntegerField(default=1000, validators=[MinValueValidator(1)])
     statement_timeout_ms = models.PositiveIntegerField(
         default=225, validators=[MinValueValidator(1)],
         help_text="A batch statement still running after this is cancelled, rolled back and halved: it bounds how "
                   "long a batch holds its row locks. Keep it above the target (the commit adds a few ms).",
+    )
+    rest_ratio = models.FloatField(
+        default=0.3, validators=[MinValueValidator(0.0), MaxValueValidator(10.0)],
+        help_text="After each batch, wait this fraction of its duration: room for the application's own writes "
+                  "(and for replicas and the WAL writer) at the cost of throughput. 0 runs flat out.",
     )
     max_attempts = models.PositiveSmallIntegerField(
         default=5, validators=[MinValueValidator(1)], help_text="Tries per batch before it is halved."

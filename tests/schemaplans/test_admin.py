@@ -94,7 +94,8 @@ def test_add_backfill__creates_its_progress_row(admin_client, administrator, pla
     response = admin_client.post(reverse("admin:schemaplans_backfill_add"), {
         "name": "copy status", "plan": plan.pk, "database": "default", "table": "orders", "key_column": "id",
         "sql": "UPDATE orders SET status_code = status WHERE id >= %(lo)s AND id < %(hi)s", "callable_path": "",
-        "target_batch_ms": 200, "initial_batch_size": 1000, "min_batch_size": 100, "max_batch_size": 50000,
+        "target_batch_ms": 200, "initial_batch_size": 1000, "min_batch_size": 100, "max_batch_size": 10000,
+        "rest_ratio": 0.3,
         "lock_timeout_ms": 1000, "statement_timeout_ms": 225, "max_attempts": 5, "max_transaction_age_s": 300,
         "max_replication_lag_s": 30, "reason": "move status to status_code",
     })

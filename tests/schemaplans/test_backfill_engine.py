@@ -25,7 +25,7 @@ def items(committed_table):
 def make_backfill(system_user):
     def make(*, start=True, **fields):
         values = {"name": "copy old to new", "table": "bf_items", "sql": COUNTING_SQL, "initial_batch_size": 100,
-                  "min_batch_size": 10, "max_batch_size": 400, **fields}
+                  "min_batch_size": 10, "max_batch_size": 400, "rest_ratio": 0, **fields}
         backfill = services.create_backfill(actor=system_user, reason="test", **values)
         if start:
             services.start_backfill(backfill=backfill, actor=system_user, reason="test", enqueue=False)
@@ -262,6 +262,14 @@ def test_service_database__needs_idempotent_sql(make_backfill):
     with pytest.raises(ValidationError) as exc:
         make_backfill(database="SHOP_DATABASE_URL")
     assert "at-least-once" in exc.value.message_dict["sql_is_idempotent"][0]
+
+
+def test_rest_ratio__waits_a_share_of_each_batch(items, make_backfill, outside_db):
+    items(300)
+    backfill = make_backfill(rest_ratio=0.5, max_batch_size=100)
+    batches, sleeps = [], []
+    engine.run(backfill.pk, sleep=sleeps.append, observer=lambda lo, hi, rows, seconds: batches.append(seconds))
+    assert sleeps == pytest.approx([seconds * 0.5 for seconds in batches])
 
 
 def test_callable__runs_in_the_batch_transaction(items, make_backfill, outside_db):
