@@ -56,7 +56,8 @@ class AuditedQuerySet(models.QuerySet):
 class Audited(models.Model):
     """Base of every governed model: history with actor and reason, and no silent bulk writes."""
 
-    history = HistoricalRecords(inherit=True)
+    # A text column: simple-history's default varchar(100) would turn a long reason into a 500.
+    history = HistoricalRecords(inherit=True, history_change_reason_field=models.TextField(null=True))
     objects = AuditedQuerySet.as_manager()
 
     _history_user: object | None

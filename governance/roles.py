@@ -16,16 +16,19 @@ MAINTENANCE_ADMIN = "Maintenance admin"
 ADMINISTRATOR = "Administrator"
 ROLES = [OPERATOR, RELEASE_MANAGER, AUDITOR, MAINTENANCE_ADMIN, ADMINISTRATOR]
 
-GOVERNED_APPS = ["governance", "flags", "releases", "recovery", "observability"]
+GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability"]
 VIEW = {"view"}
 EDIT = {"view", "add", "change"}
 ALL = {"view", "add", "change", "delete"}
 
 MATRIX: dict[str, dict[str, set[str]]] = {
-    OPERATOR: {"governance": VIEW, "flags": EDIT, "releases": VIEW, "recovery": VIEW, "observability": VIEW},
-    RELEASE_MANAGER: {"governance": VIEW, "flags": VIEW, "releases": EDIT, "recovery": VIEW, "observability": EDIT},
+    OPERATOR: {"governance": VIEW, "flags": EDIT, "releases": VIEW, "schemaplans": VIEW, "recovery": VIEW,
+               "observability": VIEW},
+    RELEASE_MANAGER: {"governance": VIEW, "flags": VIEW, "releases": EDIT, "schemaplans": EDIT, "recovery": VIEW,
+                      "observability": EDIT},
     AUDITOR: {app: VIEW for app in GOVERNED_APPS},
-    MAINTENANCE_ADMIN: {"governance": VIEW, "flags": VIEW, "releases": VIEW, "recovery": EDIT, "observability": VIEW},
+    MAINTENANCE_ADMIN: {"governance": VIEW, "flags": VIEW, "releases": VIEW, "schemaplans": EDIT, "recovery": EDIT,
+                        "observability": VIEW},
     ADMINISTRATOR: {app: ALL for app in GOVERNED_APPS},
 }
 # Per-model exceptions, as "app_label.codename".
@@ -35,8 +38,6 @@ EXTRA: dict[str, set[str]] = {
     OPERATOR: {"observability.change_sloalert"},
     ADMINISTRATOR: {"governance.export_auditevent", "auth.view_user", "auth.add_user", "auth.change_user",
                     "auth.view_group"},
-    RELEASE_MANAGER: {"releases.add_backfill", "releases.change_backfill"},
-    MAINTENANCE_ADMIN: {"releases.view_backfill", "releases.add_backfill", "releases.change_backfill"},
 }
 # Tokens and the audit timeline are read-only or admin-only whatever the app-wide grant says.
 EXCLUDE: dict[str, set[str]] = {

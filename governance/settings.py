@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "governance",
     "flags",
     "releases",
+    "schemaplans",
     "recovery",
     "observability",
 ]

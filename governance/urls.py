@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("governance.api.urls")),
     path("", include("flags.api.urls")),
     path("", include("releases.api.urls")),
+    path("", include("schemaplans.api.urls")),
     path("", include("recovery.api.urls")),
     path("", include("observability.api.urls")),
 ]

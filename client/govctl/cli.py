@@ -7,9 +7,22 @@ import sys
 
 from govctl import __version__
 from govctl.api import GovctlError
-from govctl.commands import check, commits, deploy, drill, flags, gate, migrations, release, schema, semver, whoami
+from govctl.commands import (
+    backfill,
+    check,
+    commits,
+    deploy,
+    drill,
+    flags,
+    gate,
+    migrations,
+    release,
+    schema,
+    semver,
+    whoami,
+)
 
-COMMANDS = [whoami, commits, semver, migrations, schema, flags, drill, release, check, gate, deploy]
+COMMANDS = [whoami, commits, semver, migrations, schema, flags, drill, release, check, gate, deploy, backfill]
 
 
 def build_parser() -> argparse.ArgumentParser:

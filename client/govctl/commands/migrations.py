@@ -103,7 +103,15 @@ def run_lint(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(
             json.dumps(
-                {"ok": not failed, "errors": errors, "warnings": warnings, "files": [r.to_dict() for r in results]},
+                {
+                    "ok": not failed, "errors": errors, "warnings": warnings,
+                    # What a release's artifacts["migrations"] holds (docs/MIGRATIONS.md): the release gate reads it.
+                    "migrations": [
+                        {"name": r.name, "phase": str(r.declared_phase or r.inferred_phase), "plan": r.plan_id}
+                        for r in results
+                    ],
+                    "files": [r.to_dict() for r in results],
+                },
                 indent=2,
             )
         )

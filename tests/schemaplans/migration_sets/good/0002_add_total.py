@@ -1,0 +1,7 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    emc_phase = "expand"
+    dependencies = [("lintapp", "0001_initial")]
+    operations = [migrations.AddField("item", "total", models.BigIntegerField(null=True))]

@@ -1,0 +1,6 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("lintapp", "0001_initial")]
+    operations = [migrations.AddField("item", "right", models.TextField(null=True))]
