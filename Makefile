@@ -26,8 +26,9 @@ run: migrate
 	$(BIN)/python manage.py ensure_schedules
 	exec scripts/run.sh
 
+# --create-db: a test database kept from an earlier run never hides a changed migration.
 test: db
-	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/python -m pytest --create-db $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 lint: venv

@@ -60,3 +60,11 @@ def test_token_secret_digest__never_reaches_the_timeline(make_token):
     make_token("flags:read")
     event = AuditEvent.objects.get(model="governance.apitoken")
     assert "digest" not in {c["field"] for c in event.changes}
+
+
+def test_long_reason__is_kept_whole(service, operator):
+    reason = "incident INC-4711: " + "the payment provider timed out under load; " * 20
+    service.owners = "payments on-call"
+    services.save_audited(instance=service, actor=operator, reason=reason, update_fields=["owners"])
+    assert service.history.latest().history_change_reason == reason.strip()
+    assert AuditEvent.objects.filter(object_id=str(service.pk)).first().reason == reason.strip()
