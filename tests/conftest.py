@@ -124,3 +124,17 @@ def api() -> Callable[[str | None], APIClient]:
         return c
 
     return client
+
+
+@pytest.fixture(autouse=True)
+def _flags_isolated(settings, tmp_path_factory):
+    """Each test starts with no in-process flag snapshots, no cached tokens and its own LKG directory."""
+    from flags import delivery
+    from flags.api import auth
+
+    settings.FLAGS_LKG_DIR = tmp_path_factory.mktemp("flags-lkg")
+    delivery.reset()
+    auth.forget_tokens()
+    yield
+    delivery.reset()
+    auth.forget_tokens()

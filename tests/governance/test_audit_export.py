@@ -6,11 +6,12 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from governance import services
+from governance import hooks, services
 
 
 @pytest.fixture
-def exported(tmp_path, operator, system_user):
+def exported(tmp_path, operator, system_user, monkeypatch):
+    monkeypatch.setattr(hooks, "SERVICE_CREATED", [])  # only the service's own records (no per-app rows)
     since = timezone.now()
     service = services.create_service(slug="shop", name="Shop", actor=system_user, reason="export fixture")
     for i in range(4):
