@@ -457,34 +457,39 @@ def _expiry(expires_in: timedelta | None) -> datetime | None:
 
 
 def engage_kill_switch(*, state: FlagState, actor: Any, reason: str, expires_in: timedelta | None = None,
-                       expires_at: datetime | None = None, break_glass: bool = False) -> Outcome:
+                       expires_at: datetime | None = None, break_glass: bool = False,
+                       expected_revision: int | None = None) -> Outcome:
     """Turn a kill switch on at once (it reduces exposure); with an expiry it turns itself off again."""
     if state.flag.kind != Kind.KILL_SWITCH:
         raise ValidationError(f"{state.flag} is not a kill switch.")
     until = expires_at or _expiry(expires_in)
     return change_state(state=state, operation=Operation.SET_ENABLED, payload={"enabled": True}, actor=actor,
-                        reason=reason, break_glass=break_glass, expires_at=until,
+                        reason=reason, break_glass=break_glass, expires_at=until, expected_revision=expected_revision,
                         revert_to={"enabled": False} if until else None)
 
 
-def disengage_kill_switch(*, state: FlagState, actor: Any, reason: str, break_glass: bool = False) -> Outcome:
+def disengage_kill_switch(*, state: FlagState, actor: Any, reason: str, break_glass: bool = False,
+                          expected_revision: int | None = None) -> Outcome:
     if state.flag.kind != Kind.KILL_SWITCH:
         raise ValidationError(f"{state.flag} is not a kill switch.")
     return change_state(state=state, operation=Operation.SET_ENABLED, payload={"enabled": False}, actor=actor,
-                        reason=reason, break_glass=break_glass)
+                        reason=reason, break_glass=break_glass, expected_revision=expected_revision)
 
 
 def enter_maintenance(*, service: Service, environment: Environment, actor: Any, reason: str,
-                      expires_in: timedelta | None = DEFAULT_MAINTENANCE_EXPIRY, break_glass: bool = False) -> Outcome:
+                      expires_in: timedelta | None = DEFAULT_MAINTENANCE_EXPIRY, break_glass: bool = False,
+                      expected_revision: int | None = None) -> Outcome:
     """Maintenance mode with an expiry (30 minutes unless told otherwise)."""
     state = state_for(service=service, environment=environment, key=MAINTENANCE)
-    return engage_kill_switch(state=state, actor=actor, reason=reason, expires_in=expires_in, break_glass=break_glass)
+    return engage_kill_switch(state=state, actor=actor, reason=reason, expires_in=expires_in, break_glass=break_glass,
+                              expected_revision=expected_revision)
 
 
 def exit_maintenance(*, service: Service, environment: Environment, actor: Any, reason: str,
-                     break_glass: bool = False) -> Outcome:
+                     break_glass: bool = False, expected_revision: int | None = None) -> Outcome:
     state = state_for(service=service, environment=environment, key=MAINTENANCE)
-    return disengage_kill_switch(state=state, actor=actor, reason=reason, break_glass=break_glass)
+    return disengage_kill_switch(state=state, actor=actor, reason=reason, break_glass=break_glass,
+                                 expected_revision=expected_revision)
 
 
 def revert_expired(*, now: datetime | None = None, service_id: int | None = None,
