@@ -36,6 +36,12 @@ def _error(status: int, key: str | None, code: str, details: str) -> JsonRespons
     return JsonResponse(body, status=status)
 
 
+def _first(detail: Any) -> str:
+    while isinstance(detail, dict | list) and detail:
+        detail = next(iter(detail.values())) if isinstance(detail, dict) else detail[0]
+    return str(detail)
+
+
 def _context(request: Request) -> Mapping[str, Any] | None:
     data = request.data if isinstance(request.data, Mapping) else None
     if data is None:
@@ -46,8 +52,9 @@ def _context(request: Request) -> Mapping[str, Any] | None:
 
 def _success(result: Result, snapshot: delivery.Snapshot) -> dict[str, Any]:
     body: dict[str, Any] = {"key": result.key, "reason": result.reason, "variant": result.variant.name,
+                            # where it came from is in the X-Flags-Source header (and CACHED/STALE reasons), so
+                            # the bulk ETag only moves when answers do
                             "metadata": {"revision": snapshot.revision if snapshot.revision is not None else "",
-                                         "source": snapshot.source,
                                          "valueType": snapshot.state.value_type(result.key) or "boolean"}}
     if result.value is not None:
         body["value"] = result.value
@@ -63,7 +70,7 @@ def _evaluate(request: Request, key: str | None) -> tuple[Any, delivery.Snapshot
     try:
         service, environment = common.target_from(request, context)
     except exceptions.ValidationError as exc:
-        return _error(400, key, ErrorCode.INVALID_CONTEXT, str(exc.detail["target"][0])), None  # type: ignore[index]
+        return _error(400, key, ErrorCode.INVALID_CONTEXT, _first(exc.detail)), None
     try:
         snapshot = common.snapshot_for(request, service, environment)
     except common.NoFlagData as exc:
