@@ -283,7 +283,7 @@ def _run_ops_action(state: FlagState, action: str, data: dict[str, Any], actor: 
 
 
 class OpsToggleForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=1000,
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=services.HISTORY_REASON_MAX,
                              help_text="Why? Recorded in the audit trail with your name.")
     expires_in_minutes = forms.IntegerField(
         required=False, min_value=1, max_value=30 * 24 * 60, label="Expires in (minutes)",
@@ -293,7 +293,7 @@ class OpsToggleForm(forms.Form):
 
 class OpsNumberForm(forms.Form):
     number = forms.FloatField()
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=1000,
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=services.HISTORY_REASON_MAX,
                              help_text="Why? Recorded in the audit trail with your name.")
     revision = forms.IntegerField(widget=forms.HiddenInput)
 

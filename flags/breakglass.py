@@ -92,7 +92,8 @@ def _write(items: list[dict[str, Any]]) -> None:
 
 
 def add(*, service: str, environment: str, flag: str, action: str, reason: str,
-        expires_in: timedelta | None = None, operator: str | None = None) -> dict[str, Any]:
+        expires_in: timedelta | None = None, operator: str | None = None,
+        actor_username: str | None = None) -> dict[str, Any]:
     """Write an override; it is in force on every portal process reading this directory at once."""
     if action not in ACTIONS:
         raise ValueError(f"action must be one of {', '.join(ACTIONS)}")
@@ -106,6 +107,7 @@ def add(*, service: str, environment: str, flag: str, action: str, reason: str,
         "enabled": action == "engage",
         "reason": reason,
         "operator": operator or f"{getpass.getuser()}@{socket.gethostname()}",
+        "actor": actor_username,  # the portal user to record, if any (else the system user)
         "created_at": now.isoformat(),
         "expires_at": (now + expires_in).isoformat() if expires_in else None,
     }
@@ -144,8 +146,10 @@ def _replay_one(entry: dict[str, Any], actor: Any) -> str:
         service = Service.objects.get(slug=entry["service"])
         environment = Environment.objects.get(slug=entry["environment"])
         state = services.state_for(service=service, environment=environment, key=entry["flag"])
-        reason = (f"break-glass {entry['action']} by {entry.get('operator', '?')} at {entry['created_at']} "
-                  f"(override {entry['id'][:8]}, applied while the database was unreachable): {entry['reason']}")
+        created = datetime.fromisoformat(entry["created_at"])
+        # The full story (operator, reason, override id) is on the BreakGlassRecord; history keeps the gist.
+        reason = services.fit_reason(f"break-glass {entry['action']} {created:%H:%M} UTC by "
+                                     f"{entry.get('operator', '?').split('@')[0]}: {entry['reason']}")
         if entry["action"] == "engage":
             expires_at = datetime.fromisoformat(entry["expires_at"]) if entry.get("expires_at") else None
             outcome = services.engage_kill_switch(state=state, actor=actor, reason=reason, expires_at=expires_at,
@@ -159,6 +163,7 @@ def _replay_one(entry: dict[str, Any], actor: Any) -> str:
 
 def replay(*, actor: Any = None) -> list[tuple[dict[str, Any], str]]:
     """Write pending overrides into the database (in order); returns (entry, outcome) for each."""
+    from django.contrib.auth import get_user_model
     from django.core.exceptions import ObjectDoesNotExist, ValidationError
 
     from governance.services import system_user
@@ -166,12 +171,12 @@ def replay(*, actor: Any = None) -> list[tuple[dict[str, Any], str]]:
     pending = [dict(e) for e in entries()]
     if not pending:
         return []
-    actor = actor or system_user()
     results: list[tuple[dict[str, Any], str]] = []
     done: set[str] = set()
     for entry in pending:
+        named = entry.get("actor") and get_user_model().objects.filter(username=entry["actor"]).first()
         try:
-            outcome = _replay_one(entry, actor)
+            outcome = _replay_one(entry, actor or named or system_user())
         except (ValidationError, ObjectDoesNotExist) as exc:
             message = "; ".join(getattr(exc, "messages", [str(exc)]))
             log.error("flags: break-glass override %s (%s %s/%s@%s) cannot be recorded: %s", entry["id"],

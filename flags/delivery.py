@@ -164,8 +164,6 @@ def _build_from_database(service: str, environment: str) -> dict[str, Any]:
     environment_row = Environment.objects.filter(slug=environment).first()
     if service_row is None or environment_row is None:
         raise UnknownTarget(f"no service '{service}'" if service_row is None else f"no environment '{environment}'")
-    if breakglass.entries():
-        breakglass.replay()  # the database is back: record what was switched while it was away
     payload = snapshots.build(service_row, environment_row)
     if payload["overdue"]:
         # Read-time expiry: the job has not run (worker down?); revert now and serve the result.
@@ -211,6 +209,11 @@ def _read_lkg(service: str, environment: str) -> _Base | None:
 def _refresh(service: str, environment: str, held: _Base | None) -> tuple[_Base, str]:
     """Confirm or replace the in-process copy through the shared cache, then the database."""
     key = (service, environment)
+    if breakglass.entries() and not _circuit_open("db"):
+        try:
+            breakglass.replay()  # the database may be back: record what was switched while it was away
+        except DB_ERRORS as exc:
+            _trip("db", exc)
     generation = None
     if not _circuit_open("cache"):
         try:

@@ -65,6 +65,15 @@ KNOWN_OPERATORS = {"IN", "NOT_IN", "STR_STARTS_WITH", "STR_ENDS_WITH", "STR_CONT
                    "SEMVER_LT", "SEMVER_LTE", "REGEX", "IN_CIDR"}
 
 
+# simple-history stores the reason in a 100-character column (its default; the core's require_reason allows
+# 1000, see the report): reasons this module composes are cut to fit, the full text stays on the request rows.
+HISTORY_REASON_MAX = 100
+
+
+def fit_reason(text: str) -> str:
+    return text if len(text) <= HISTORY_REASON_MAX else text[: HISTORY_REASON_MAX - 1] + "…"
+
+
 class StaleRevision(Exception):
     """The change was based on a revision that is no longer current (answered as 409)."""
 
@@ -200,7 +209,7 @@ def ensure_builtin_flags(*, service: Service, actor: Any, reason: str) -> list[F
 
 
 def on_service_created(*, service: Service, actor: Any, reason: str) -> None:
-    ensure_builtin_flags(service=service, actor=actor, reason=f"built-in flags: {reason}")
+    ensure_builtin_flags(service=service, actor=actor, reason=fit_reason(f"built-in flags: {reason}"))
 
 
 # --- validation -------------------------------------------------------------------------------------
@@ -542,8 +551,8 @@ def approve_change_request(*, change_request: ChangeRequest, actor: Any, reason:
             request.status, request.message = ChangeRequest.Status.FAILED, stale_message
         else:
             fields = _normalise(state, request.operation, request.payload)
-            _apply(state, fields, actor=actor, reason=f"{request.reason} (change request #{request.pk} by "
-                                                      f"{request.author}; approved: {reason})")
+            _apply(state, fields, actor=actor, reason=fit_reason(
+                f"change request #{request.pk} by {request.author}, approved: {reason} / {request.reason}"))
             request.status, request.message = ChangeRequest.Status.APPLIED, f"applied as revision {state.revision}"
         request.stamp(actor=actor, reason=reason)
         request.save(update_fields=["status", "decided_by", "decided_at", "message"])
@@ -636,7 +645,7 @@ def apply_due_scheduled_changes(*, now: datetime | None = None) -> list[Schedule
                 change.status, change.message = ScheduledChange.Status.FAILED, failure
             else:
                 _apply(state, fields, actor=change.author,
-                       reason=f"scheduled change #{change.pk}: {change.reason}")
+                       reason=fit_reason(f"scheduled change #{change.pk}: {change.reason}"))
                 change.status = ScheduledChange.Status.APPLIED
                 change.message = f"applied as revision {state.revision}"
             change.stamp(actor=system_user(), reason=f"scheduled change at {now:%Y-%m-%d %H:%M} UTC")

@@ -37,6 +37,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
                                         requires_second_person=second, actor=services.system_user(),
                                         reason="test set-up: re-seed")
         roles.sync_roles(apps)
+        if not Service.objects.filter(slug="portal").exists():  # the portal's own flags (flags 0002)
+            services.create_service(slug="portal", name="Governance portal", actor=services.system_user(),
+                                    reason="test set-up: re-seed")
+        # Django serialised the database for serialized_rollback before this re-seed: serialise again, or
+        # every transactional test after the first would start without environments.
+        from django.db import connection
+
+        connection._test_serialized_contents = connection.creation.serialize_db_to_string()
 
 
 @pytest.fixture

@@ -79,3 +79,18 @@ def state_of():
 @pytest.fixture
 def reader(make_token) -> str:
     return make_token("flags:read")
+
+
+@pytest.fixture
+def force(system_user):
+    """Set a state's fields directly (set-up only: bypasses the exposure rules, still audited)."""
+    from django.db import transaction
+
+    from flags import services as flag_services
+
+    def apply(state, fields, **toggle):
+        with transaction.atomic():
+            return flag_services._apply(flag_services._lock(state), fields, actor=system_user,
+                                        reason="test set-up", **toggle)
+
+    return apply
