@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -34,11 +35,16 @@ log = logging.getLogger("flags.breakglass")
 FILE_NAME = "break-glass.json"
 ACTIONS = ("engage", "disengage")
 
-_seen: dict[str, Any] = {"signature": None, "entries": []}
+RECHECK_SECONDS = 0.02
+_seen: dict[str, Any] = {"checked": float("-inf"), "signature": None, "entries": []}
+_path: dict[str, Any] = {"dir": None, "path": None}
 
 
 def path() -> Path:
-    return Path(settings.FLAGS_LKG_DIR) / FILE_NAME
+    directory = settings.FLAGS_LKG_DIR
+    if _path["dir"] != directory:  # stat()ed on every request: build the path once per setting
+        _path.update(dir=directory, path=Path(directory) / FILE_NAME)
+    return _path["path"]
 
 
 @contextlib.contextmanager
@@ -63,9 +69,15 @@ def _parse(raw: bytes) -> list[dict[str, Any]]:
 
 
 def entries() -> list[dict[str, Any]]:
-    """The overrides on disk (re-read only when the file changes: one stat per call)."""
+    """The overrides on disk. The file is stat()ed at most every RECHECK_SECONDS (a request reads flags
+    several times; an override written by another process is seen within that) and re-read when it changed.
+    """
+    now = time.monotonic()
+    if now - _seen["checked"] < RECHECK_SECONDS:
+        return _seen["entries"]
+    _seen["checked"] = now
     try:
-        stat = path().stat()
+        stat = os.stat(path())
     except FileNotFoundError:
         _seen.update(signature=None, entries=[])
         return []
@@ -78,6 +90,10 @@ def entries() -> list[dict[str, Any]]:
             parsed = []
         _seen.update(signature=signature, entries=parsed)
     return _seen["entries"]
+
+
+def _forget() -> None:
+    _seen.update(checked=float("-inf"), signature=None, entries=[])
 
 
 def active(service: str, environment: str, now: float) -> list[dict[str, Any]]:
@@ -114,6 +130,7 @@ def add(*, service: str, environment: str, flag: str, action: str, reason: str,
     with _locked():
         current = _parse(path().read_bytes()) if path().exists() else []
         _write([*current, entry])
+    _forget()  # this process sees it on its very next read
     return entry
 
 
@@ -126,6 +143,7 @@ def _remove(ids: set[str]) -> None:
         else:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path())
+    _forget()
 
 
 def _replay_one(entry: dict[str, Any], actor: Any) -> str:

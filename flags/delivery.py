@@ -82,10 +82,18 @@ class Snapshot:
     source: str  # database | cache | memory | lkg-file | break-glass
     degraded: bool
     overridden: frozenset[str]
+    _constants: dict[str, Result] = dataclasses.field(default_factory=dict, compare=False, repr=False)
 
     @property
     def revision(self) -> Any:
         return self.body.get("revision")
+
+    def constant(self, key: str) -> Result:
+        """The answer for an empty context (the portal's guards read these on every request): once per snapshot."""
+        result = self._constants.get(key)
+        if result is None:
+            result = self._constants[key] = resolve(self, key, None)
+        return result
 
 
 _lock = threading.Lock()
@@ -112,6 +120,7 @@ def reset() -> None:
         _missing.clear()
         _open_until.update(cache=0.0, db=0.0)
         _namespace["value"] = uuid.uuid4().hex
+    breakglass._forget()
 
 
 def invalidate() -> None:

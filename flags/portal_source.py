@@ -23,7 +23,9 @@ class PortalFlagSource:
             snapshot = delivery.get_snapshot(settings.FLAGS_PORTAL_SERVICE, settings.FLAGS_PORTAL_ENVIRONMENT)
         except delivery.UnknownTarget:
             return False, None  # no "portal" service (yet): nothing is switched
-        result = delivery.resolve(snapshot, key, None)
+        if snapshot is None:
+            return False, None
+        result = snapshot.constant(key)
         return result.enabled, result.value
 
 

@@ -18,13 +18,12 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache.backends.locmem import LocMemCache
 from django.db import InterfaceError, OperationalError
-from rest_framework import authentication, exceptions
+from rest_framework import authentication, exceptions, throttling
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 
 from governance import services as core
-from governance.api.throttling import TokenRateThrottle
 from governance.models import ApiToken
 
 log = logging.getLogger("flags.auth")
@@ -43,6 +42,7 @@ class Unavailable(exceptions.APIException):
 def forget_tokens() -> None:
     with _tokens_lock:
         _tokens.clear()
+    forget_throttles()
 
 
 def _verify(secret: str) -> ApiToken | None:
@@ -99,6 +99,53 @@ class FlagTokenAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
-class FlagReadThrottle(TokenRateThrottle):
-    scope = "flags"
-    cache = LocMemCache("flags-throttle", {"OPTIONS": {"MAX_ENTRIES": 10_000}})
+class FlagReadThrottle(throttling.BaseThrottle):
+    """Per token and per process, a token bucket of FLAGS_THROTTLE_RATE scaled by the portal's
+    rate_limit_multiplier: O(1) per request (DRF's SimpleRateThrottle keeps and copies a timestamp per
+    request in the window), and no shared cache to lose with the database.
+    """
+
+    _buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens left, time.monotonic() of the last request)
+    _lock = threading.Lock()
+    MAX_KEYS = 10_000
+
+    def __init__(self) -> None:
+        self._wait: float | None = None
+
+    def _rate(self) -> tuple[int, float]:
+        from govctl.django_middleware import rate_limit_multiplier
+        from govctl.guards import scaled_rate
+
+        from flags.portal_source import source
+
+        rate = scaled_rate(api_settings.DEFAULT_THROTTLE_RATES["flags"], rate_limit_multiplier(source))
+        count, period = rate.split("/")  # type: ignore[union-attr]  # a configured rate is never None
+        return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period.strip()[0].lower()]
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        count, seconds = self._rate()
+        if count == 0:
+            self._wait = seconds
+            return False
+        token = request.auth
+        key = f"token-{token.pk}" if isinstance(token, ApiToken) else f"ip-{self.get_ident(request)}"
+        now = time.monotonic()
+        with self._lock:
+            left, last = self._buckets.get(key, (float(count), now))
+            left = min(float(count), left + (now - last) * count / seconds)
+            if left < 1:
+                self._wait = (1 - left) * seconds / count
+                self._buckets[key] = (left, now)
+                return False
+            if len(self._buckets) >= self.MAX_KEYS and key not in self._buckets:
+                self._buckets.clear()  # forgetting lets a few extra requests through, nothing worse
+            self._buckets[key] = (left - 1, now)
+        return True
+
+    def wait(self) -> float | None:
+        return self._wait
+
+
+def forget_throttles() -> None:
+    with FlagReadThrottle._lock:
+        FlagReadThrottle._buckets.clear()

@@ -142,3 +142,14 @@ def test_missing_parameters__are_a_400_problem(api, reader, db):
 def test_unknown_service__is_404(api, reader, db):
     response = api(reader).get(URL, {"service": "nope", "environment": "production"})
     assert response.status_code == 404 and "nope" in response.json()["detail"]
+
+
+def test_over_the_flag_rate__is_429_with_retry_after(api, reader, make_token, rollout, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
+        **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "flags": "3/min"}}
+    client = api(reader)
+    codes = [client.get(URL, SHOP_PROD).status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    blocked = client.get(URL, SHOP_PROD)
+    assert blocked.json()["title"] == "Too many requests" and int(blocked["Retry-After"]) > 0
+    assert api(make_token("flags:read")).get(URL, SHOP_PROD).status_code == 200  # per token
