@@ -19,10 +19,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from govctl.django_middleware import rate_limit_multiplier
+from govctl.guards import scaled_rate
 from rest_framework import authentication, exceptions, throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings
 
+from flags.portal_source import source
 from governance import services as core
 from governance.models import ApiToken
 
@@ -115,11 +118,6 @@ class FlagReadThrottle(throttling.BaseThrottle):
         self._wait: float | None = None
 
     def _rate(self) -> tuple[int, float]:
-        from govctl.django_middleware import rate_limit_multiplier
-        from govctl.guards import scaled_rate
-
-        from flags.portal_source import source
-
         key = (api_settings.DEFAULT_THROTTLE_RATES["flags"], rate_limit_multiplier(source))
         parsed = self._parsed.get(key)
         if parsed is None:

@@ -51,12 +51,29 @@ class FlagSnapshotApi(FlagDeliveryApi):
         summary="The flag snapshot of a service in an environment, for local evaluation",
     )
     def get(self, request: Request) -> HttpResponse:
-        params = request.query_params
-        service, environment = params.get("service", ""), params.get("environment", "")
-        if not (0 < len(service) <= 63 and 0 < len(environment) <= 63):
-            self.Input(data=params).is_valid(raise_exception=True)  # the standard 400 (the polled path skips it)
+        service, environment = _target(request, self.Input)
         snapshot = common.snapshot_for(request, service, environment)
         return common.conditional(request, snapshot.content, snapshot.etag, headers=common.source_headers(snapshot))
+
+
+_targets: dict[str, tuple[str, str]] = {}
+
+
+def _target(request: Request, input_class: type[serializers.Serializer]) -> tuple[str, str]:
+    """(service, environment) of a snapshot poll. SDKs poll with the same query string over and over:
+    remember its parse (parsing a QueryDict costs more than serving the snapshot from memory)."""
+    query = request._request.META.get("QUERY_STRING", "")
+    known = _targets.get(query)
+    if known is not None:
+        return known
+    params = request.query_params
+    service, environment = params.get("service", ""), params.get("environment", "")
+    if not (0 < len(service) <= 63 and 0 < len(environment) <= 63):
+        input_class(data=params).is_valid(raise_exception=True)  # the standard 400
+    if len(_targets) >= 1024:
+        _targets.clear()
+    _targets[query] = (service, environment)
+    return service, environment
 
 
 class FlagEvaluateApi(FlagDeliveryApi):
