@@ -2,50 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import json
-from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Case, QuerySet, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from flags import queries, services
+from flags import ops_console, queries, services
 from flags.models import (
     BreakGlassRecord,
     ChangeRequest,
     Flag,
     FlagState,
-    Kind,
     ScheduledChange,
     SdkInstance,
     Segment,
-    ValueType,
 )
 from governance.admin_tools import AuditedAdmin, confirm_with_reason
-from governance.models import Environment, Service
-
-
-def _summary(state: FlagState) -> str:
-    """One environment's state in a few words: off, on, on 30%, 1.5 …"""
-    if not state.enabled:
-        return "off"
-    if state.flag.value_type == ValueType.NUMBER and state.number is not None:
-        return f"{state.number:g}"
-    rollouts = [s.get("parameters", {}).get("rollout") for s in state.strategies or []
-                if s.get("name") == "flexibleRollout"]
-    if rollouts:
-        return "on " + "/".join(f"{r}%" for r in rollouts)
-    return "on (targeted)" if state.strategies else "on"
-
+from governance.models import Environment
 
 # --- filters -------------------------------------------------------------------------------------------
+
 
 class EnvironmentStateFilter(admin.SimpleListFilter):
     title = "environment state"
@@ -93,6 +76,7 @@ class ArchivedFilter(admin.SimpleListFilter):
 
 # --- flags ---------------------------------------------------------------------------------------------
 
+
 class FlagStateInline(admin.TabularInline):
     model = FlagState
     extra = 0
@@ -109,7 +93,7 @@ class FlagStateInline(admin.TabularInline):
 
     @admin.display(description="state")
     def summary(self, state: FlagState) -> str:
-        return _summary(state)
+        return ops_console.summary(state)
 
     @admin.display(description="")
     def edit(self, state: FlagState) -> str:
@@ -138,7 +122,7 @@ class FlagAdmin(AuditedAdmin):
     @admin.display(description="environments")
     def environments(self, flag: Flag) -> str:
         states = sorted(flag.states.all(), key=lambda s: s.environment.order)
-        return format_html_join(" · ", "{}: {}", ((s.environment.slug, _summary(s)) for s in states))
+        return format_html_join(" · ", "{}: {}", ((s.environment.slug, ops_console.summary(s)) for s in states))
 
     @admin.display(description="stale", boolean=True)
     def stale(self, flag: Flag) -> bool:
@@ -180,125 +164,21 @@ class FlagAdmin(AuditedAdmin):
     # --- ops console and reports ---------------------------------------------------------------
 
     def get_urls(self) -> list[Any]:
-        wrap = self.admin_site.admin_view
+        def view(function: Any) -> Any:
+            return self.admin_site.admin_view(functools.partial(function, self))
+
         return [
-            path("ops/", wrap(self.ops_index_view), name="flags_ops_index"),
-            path("ops/<slug:service>/", wrap(self.ops_console_view), name="flags_ops_console"),
-            path("ops/<slug:service>/<int:state_id>/<str:action>/", wrap(self.ops_action_view),
+            path("ops/", view(ops_console.ops_index), name="flags_ops_index"),
+            path("ops/<slug:service>/", view(ops_console.ops_console), name="flags_ops_console"),
+            path("ops/<slug:service>/<int:state_id>/<str:action>/", view(ops_console.ops_action),
                  name="flags_ops_action"),
-            path("stale/", wrap(self.stale_report_view), name="flags_stale_report"),
+            path("stale/", view(ops_console.stale_report), name="flags_stale_report"),
             *super().get_urls(),
         ]
 
-    def _context(self, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
-        return {**self.admin_site.each_context(request), "title": title, "opts": self.model._meta, **extra}
-
-    def ops_index_view(self, request: HttpRequest) -> HttpResponse:
-        if not request.user.has_perm("flags.view_flagstate"):
-            raise PermissionDenied
-        return TemplateResponse(request, "admin/flags/ops_index.html",
-                                self._context(request, "Ops console", services=Service.objects.all()))
-
-    def ops_console_view(self, request: HttpRequest, service: str) -> HttpResponse:
-        if not request.user.has_perm("flags.view_flagstate"):
-            raise PermissionDenied
-        service_row = get_object_or_404(Service, slug=service)
-        if services.revert_expired(service_id=service_row.pk):
-            messages.info(request, "Expired emergency toggles were reverted.")  # read-time check
-        rows: dict[int, dict[str, Any]] = {}
-        for state in queries.operational_states(service=service_row):
-            env = rows.setdefault(state.environment_id, {
-                "environment": state.environment, "states": [],
-                "applied": queries.applied(service=service_row, environment=state.environment)})
-            env["states"].append({"state": state, "summary": _summary(state), "last": queries.last_change(state),
-                                  "actions": _ops_actions(state)})
-        return TemplateResponse(request, "admin/flags/ops_console.html", self._context(
-            request, f"Ops console: {service_row.slug}", service=service_row, environments=list(rows.values()),
-            can_change=request.user.has_perm("flags.change_flagstate")))
-
-    def ops_action_view(self, request: HttpRequest, service: str, state_id: int, action: str) -> HttpResponse:
-        if not request.user.has_perm("flags.change_flagstate"):
-            raise PermissionDenied
-        state = get_object_or_404(FlagState.objects.select_related("flag", "environment", "flag__service"),
-                                  pk=state_id, flag__service__slug=service)
-        if action not in _ops_actions(state):
-            messages.error(request, f"'{action}' does not apply to {state}.")
-            return HttpResponseRedirect(reverse("admin:flags_ops_console", args=[service]))
-        form_class = OpsNumberForm if action == "set_number" else OpsToggleForm
-        initial = {"revision": state.revision}
-        if action == "engage" and state.flag.key == services.MAINTENANCE:
-            initial["expires_in_minutes"] = int(services.DEFAULT_MAINTENANCE_EXPIRY.total_seconds() // 60)
-        if action == "set_number":
-            initial["number"] = state.number
-        form = form_class(request.POST or None, initial=initial)
-        if request.method == "POST" and form.is_valid():
-            try:
-                outcome = _run_ops_action(state, action, form.cleaned_data, request.user)
-            except services.StaleRevision as exc:
-                messages.error(request, str(exc))
-            except ValidationError as exc:
-                form.add_error(None, "; ".join(exc.messages))
-            else:
-                messages.success(request, outcome.message)
-                return HttpResponseRedirect(reverse("admin:flags_ops_console", args=[service]))
-            if not form.errors:
-                return HttpResponseRedirect(reverse("admin:flags_ops_console", args=[service]))
-        return TemplateResponse(request, "admin/flags/ops_confirm.html", self._context(
-            request, f"{_ACTION_TITLES[action]}: {state.flag.key} in {state.environment.slug}", state=state,
-            action=action, form=form, summary=_summary(state), service=state.flag.service,
-            widens=state.environment.requires_second_person and action == "disengage"))
-
-    def stale_report_view(self, request: HttpRequest) -> HttpResponse:
-        if not request.user.has_perm("flags.view_flag"):
-            raise PermissionDenied
-        return TemplateResponse(request, "admin/flags/stale_report.html",
-                                self._context(request, "Stale flags", stale=queries.stale_flags()))
-
-
-_ACTION_TITLES = {"engage": "Engage", "disengage": "Disengage", "set_number": "Set value"}
-
-
-def _ops_actions(state: FlagState) -> list[str]:
-    if state.flag.kind == Kind.KILL_SWITCH:
-        return ["disengage", "engage"] if state.enabled else ["engage"]
-    if state.flag.value_type == ValueType.NUMBER:
-        return ["set_number"]
-    return []
-
-
-def _run_ops_action(state: FlagState, action: str, data: dict[str, Any], actor: Any) -> services.Outcome:
-    minutes = data.get("expires_in_minutes")
-    expires_in = timedelta(minutes=minutes) if minutes else None
-    common = {"actor": actor, "reason": data["reason"], "expected_revision": data["revision"]}
-    if action == "set_number":
-        return services.set_number(state=state, number=data["number"], **common)
-    if state.flag.key == services.MAINTENANCE:
-        if action == "engage":
-            return services.enter_maintenance(service=state.flag.service, environment=state.environment,
-                                              expires_in=expires_in, **common)
-        return services.exit_maintenance(service=state.flag.service, environment=state.environment, **common)
-    if action == "engage":
-        return services.engage_kill_switch(state=state, expires_in=expires_in, **common)
-    return services.disengage_kill_switch(state=state, **common)
-
-
-class OpsToggleForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=services.HISTORY_REASON_MAX,
-                             help_text="Why? Recorded in the audit trail with your name.")
-    expires_in_minutes = forms.IntegerField(
-        required=False, min_value=1, max_value=30 * 24 * 60, label="Expires in (minutes)",
-        help_text="Engaging only: it reverts on its own after this (empty = until someone turns it off).")
-    revision = forms.IntegerField(widget=forms.HiddenInput)
-
-
-class OpsNumberForm(forms.Form):
-    number = forms.FloatField()
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=services.HISTORY_REASON_MAX,
-                             help_text="Why? Recorded in the audit trail with your name.")
-    revision = forms.IntegerField(widget=forms.HiddenInput)
-
 
 # --- per-environment states ---------------------------------------------------------------------------
+
 
 class FlagStateForm(forms.ModelForm):
     seen_revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -321,7 +201,7 @@ class FlagStateAdmin(AuditedAdmin):
 
     @admin.display(description="state")
     def summary(self, state: FlagState) -> str:
-        return _summary(state)
+        return ops_console.summary(state)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # states are created with their flag
@@ -373,6 +253,7 @@ class FlagStateAdmin(AuditedAdmin):
 
 
 # --- change requests and scheduled changes ------------------------------------------------------------
+
 
 class ReadOnlyMixin:
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
