@@ -3,4 +3,24 @@ from django.apps import AppConfig
 
 class FlagsConfig(AppConfig):
     name = "flags"
+    verbose_name = "Flags and kill switches"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from flags import services
+        from flags.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from governance import hooks, schedules
+
+        if services.on_service_created not in hooks.SERVICE_CREATED:
+            hooks.SERVICE_CREATED.append(services.on_service_created)
+        names = {s["name"] for s in schedules.SCHEDULES}
+        for entry in [
+            {"name": "flags: revert expired emergency toggles", "func": "flags.tasks.revert_expired",
+             "schedule_type": "I", "minutes": 1},
+            {"name": "flags: apply scheduled changes", "func": "flags.tasks.apply_scheduled_changes",
+             "schedule_type": "I", "minutes": 1},
+            {"name": "flags: replay break-glass overrides", "func": "flags.tasks.replay_break_glass",
+             "schedule_type": "I", "minutes": 1},
+        ]:
+            if entry["name"] not in names:
+                schedules.SCHEDULES.append(entry)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 import environ
@@ -52,6 +54,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # The portal honours its own operational flags (service "portal"): see docs/FLAGS.md
+    "govctl.django_middleware.GovernanceFlagsMiddleware",
     # last: lockout after repeated failed logins
     "axes.middleware.AxesMiddleware",
 ]
@@ -130,7 +134,11 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["governance.api.auth.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["governance.api.permissions.HasTokenScope"],
     "DEFAULT_THROTTLE_CLASSES": ["governance.api.throttling.TokenRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"token": env.str("API_THROTTLE_RATE", default="6000/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "token": env.str("API_THROTTLE_RATE", default="6000/min"),
+        # flag delivery counts per process, in memory: it must keep answering with the database down
+        "flags": env.str("FLAGS_THROTTLE_RATE", default="6000/min"),
+    },
     "EXCEPTION_HANDLER": "governance.api.errors.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "governance.api.schema.PortalAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -217,6 +225,38 @@ NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=4)
 if SLO_CHECK_INTERVAL_MINUTES < 1 or SLO_SELF_FLUSH_SECONDS < 1 or SLI_RETENTION_DAYS < 8:
     raise ImproperlyConfigured("SLO_CHECK_INTERVAL_MINUTES and SLO_SELF_FLUSH_SECONDS must be >= 1, "
                                "SLI_RETENTION_DAYS >= 8 (the default SLOs look back 7 days)")
+
+# Flags (docs/FLAGS.md)
+FLAGS_SIGNING_SECRET = env.str("FLAGS_SIGNING_SECRET", default="") or hmac.new(
+    SECRET_KEY.encode(), b"governance flag snapshots", hashlib.sha256).hexdigest()
+FLAGS_SNAPSHOT_MAX_AGE = env.int("FLAGS_SNAPSHOT_MAX_AGE", default=300)
+FLAGS_LKG_DIR = env.path("FLAGS_LKG_DIR", default=str(BASE_DIR / "var" / "flags"))
+FLAGS_MEMORY_TTL_SECONDS = env.float("FLAGS_MEMORY_TTL_SECONDS", default=2.0)
+FLAGS_CACHE_TIMEOUT = 24 * 3600
+FLAGS_DB_RETRY_SECONDS = env.int("FLAGS_DB_RETRY_SECONDS", default=5)
+FLAGS_TOKEN_CACHE_SECONDS = env.int("FLAGS_TOKEN_CACHE_SECONDS", default=10)
+FLAGS_STALE_DAYS = env.int("FLAGS_STALE_DAYS", default=30)
+FLAGS_INSTANCE_WINDOW_MINUTES = env.int("FLAGS_INSTANCE_WINDOW_MINUTES", default=15)
+FLAGS_PORTAL_SERVICE = "portal"
+FLAGS_PORTAL_ENVIRONMENT = env.str("FLAGS_PORTAL_ENVIRONMENT", default="production")
+GOVERNANCE_FLAGS = {
+    "FLAG_SOURCE": "flags.portal_source.source",
+    "API_PREFIXES": ["/api/", "/ofrep/"],
+    # Health checks, the admin login and flag delivery stay up in portal maintenance: governed services
+    # keep reading their flags, and an operator can log in to switch maintenance off.
+    "HEALTH_PATHS": ["/healthz", "/readyz", f"/{ADMIN_PATH}login/"],
+    "EXEMPT_PREFIXES": ["/api/v1/flags/", "/ofrep/", "/api/client/"],
+    "RETRY_AFTER": 300,
+    # kill_switch_database keeps these writable: the flags themselves (so the switch can be turned off),
+    # the audit trail, logins and sessions, and the caches/telemetry the portal needs to answer.
+    "ALWAYS_WRITABLE_TABLES": [
+        "flags_flag", "flags_historicalflag", "flags_flagstate", "flags_historicalflagstate",
+        "flags_segment", "flags_historicalsegment", "flags_changerequest", "flags_historicalchangerequest",
+        "flags_scheduledchange", "flags_historicalscheduledchange", "flags_sdkinstance", "flags_breakglassrecord",
+        "governance_auditevent", "governance_apitoken", "django_session", "django_admin_log", "auth_user",
+        "axes_accessattempt", "axes_accesslog", "axes_accessfailurelog", "portal_cache",
+    ],
+}
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

@@ -37,13 +37,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
                                         requires_second_person=second, actor=services.system_user(),
                                         reason="test set-up: re-seed")
         roles.sync_roles(apps)
-        # serialized_rollback restores what was serialized when the test database was set up, which was before
-        # this re-seed: serialize again, or the first transactional test's flush loses the environments for good.
-        from django.db import connections
+        if not Service.objects.filter(slug="portal").exists():  # the portal's own flags (flags 0002)
+            services.create_service(slug="portal", name="Governance portal", actor=services.system_user(),
+                                    reason="test set-up: re-seed")
+        # Django serialised the database for serialized_rollback before this re-seed: serialise again, or
+        # every transactional test after the first would start without environments.
+        from django.db import connection
 
-        for connection in connections.all():
-            if hasattr(connection, "_test_serialized_contents"):
-                connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+        connection._test_serialized_contents = connection.creation.serialize_db_to_string()
 
 
 @pytest.fixture
@@ -131,3 +132,17 @@ def api() -> Callable[[str | None], APIClient]:
         return c
 
     return client
+
+
+@pytest.fixture(autouse=True)
+def _flags_isolated(settings, tmp_path_factory):
+    """Each test starts with no in-process flag snapshots, no cached tokens and its own LKG directory."""
+    from flags import delivery
+    from flags.api import auth
+
+    settings.FLAGS_LKG_DIR = tmp_path_factory.mktemp("flags-lkg")
+    delivery.reset()
+    auth.forget_tokens()
+    yield
+    delivery.reset()
+    auth.forget_tokens()

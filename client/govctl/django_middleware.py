@@ -6,6 +6,7 @@
         "FLAG_SOURCE": "myapp.flags.source",   # object or dotted path with get_flag(key) -> (enabled, value)
         "API_PREFIXES": ["/api/"],
         "HEALTH_PATHS": ["/healthz", "/readyz"],
+        "EXEMPT_PREFIXES": [],                 # paths under these skip every guard (like health checks)
         "RETRY_AFTER": 300,                    # seconds, sent with 503s
         "ALWAYS_WRITABLE_TABLES": ["flags_flag", "flags_flagstate"],
         "PROBLEM_TYPE_BASE": "https://governance.invalid/problems/",
@@ -61,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "FLAG_SOURCE": None,
     "API_PREFIXES": ("/api/",),
     "HEALTH_PATHS": ("/healthz", "/readyz"),
+    "EXEMPT_PREFIXES": (),
     "RETRY_AFTER": 300,
     "ALWAYS_WRITABLE_TABLES": (),
     "PROBLEM_TYPE_BASE": "https://governance.invalid/problems/",
@@ -144,13 +146,14 @@ class GovernanceFlagsMiddleware:
         self.source = _source(config["FLAG_SOURCE"])
         self.api_prefixes = tuple(config["API_PREFIXES"])
         self.health_paths = {p.rstrip("/") for p in config["HEALTH_PATHS"]}
+        self.exempt_prefixes = tuple(config["EXEMPT_PREFIXES"])
         self.retry_after = int(config["RETRY_AFTER"]) if config["RETRY_AFTER"] else None
         self.type_base = str(config["PROBLEM_TYPE_BASE"])
         self.blocker = make_write_blocker(tuple(config["ALWAYS_WRITABLE_TABLES"]))
 
     def __call__(self, request: Any) -> Any:
         path = request.path
-        if path.rstrip("/") in self.health_paths:
+        if path.rstrip("/") in self.health_paths or path.startswith(self.exempt_prefixes):
             return self.get_response(request)
         enabled, value = self.source.get_flag(MAINTENANCE)
         if enabled and not _is_staff(request):

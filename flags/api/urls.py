@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from flags.api import views
+
+urlpatterns = [
+    path("flags/snapshot", views.FlagSnapshotApi.as_view(), name="api-flags-snapshot"),
+    path("flags/evaluate", views.FlagEvaluateApi.as_view(), name="api-flags-evaluate"),
+    path("flags/heartbeat", views.FlagHeartbeatApi.as_view(), name="api-flags-heartbeat"),
+]

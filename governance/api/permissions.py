@@ -39,15 +39,24 @@ def check_token_target(request: Request, *, service: Service | None = None,
     if not isinstance(token, ApiToken):
         raise exceptions.NotAuthenticated()
     if service is not None:
-        allowed = {s.pk for s in token.services.all()}
+        allowed = _restriction(token, "services")
         if allowed and service.pk not in allowed:
             raise exceptions.PermissionDenied(f"This token is restricted to other services than '{service.slug}'.")
     if environment is not None:
-        allowed = {e.pk for e in token.environments.all()}
+        allowed = _restriction(token, "environments")
         if allowed and environment.pk not in allowed:
             raise exceptions.PermissionDenied(
                 f"This token is restricted to other environments than '{environment.slug}'."
             )
+
+
+def _restriction(token: ApiToken, relation: str) -> frozenset[int]:
+    """The token's allowed ids, computed once per token instance (flag reads keep verified tokens a few
+    seconds: this runs on every snapshot poll)."""
+    cached = token.__dict__.setdefault("_restrictions", {})
+    if relation not in cached:
+        cached[relation] = frozenset(item.pk for item in getattr(token, relation).all())
+    return cached[relation]
 
 
 def token_services(request: Request) -> set[int] | None:

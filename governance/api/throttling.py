@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from govctl.django_middleware import FlagScaledThrottleMixin
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 from governance.models import ApiToken
 
 
-class TokenRateThrottle(SimpleRateThrottle):
+class TokenRateThrottle(FlagScaledThrottleMixin, SimpleRateThrottle):
+    """Rates are scaled by the portal's own `rate_limit_multiplier` flag (docs/FLAGS.md)."""
+
     scope = "token"
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:

@@ -1,0 +1,148 @@
+"""The ops console: operational flags per environment, engage/disengage with a confirmation and a reason.
+
+Views of FlagAdmin (its get_urls mounts them under /admin/flags/flag/ops/ and /stale/); they only read
+through flags.queries and change through flags.services.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from flags import queries, services
+from flags.models import FlagState, Kind, ValueType
+from governance.models import Service
+
+
+def summary(state: FlagState) -> str:
+    """One environment's state in a few words: off, on, on 30%, 1.5 …"""
+    if not state.enabled:
+        return "off"
+    if state.flag.value_type == ValueType.NUMBER and state.number is not None:
+        return f"{state.number:g}"
+    rollouts = [s.get("parameters", {}).get("rollout") for s in state.strategies or []
+                if s.get("name") == "flexibleRollout"]
+    if rollouts:
+        return "on " + "/".join(f"{r}%" for r in rollouts)
+    return "on (targeted)" if state.strategies else "on"
+
+
+def _context(model_admin: Any, request: HttpRequest, title: str, **extra: Any) -> dict[str, Any]:
+    return {**model_admin.admin_site.each_context(request), "title": title, "opts": model_admin.model._meta, **extra}
+
+
+def ops_index(model_admin: Any, request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("flags.view_flagstate"):
+        raise PermissionDenied
+    return TemplateResponse(request, "admin/flags/ops_index.html",
+                            _context(model_admin, request, "Ops console", services=Service.objects.all()))
+
+
+def ops_console(model_admin: Any, request: HttpRequest, service: str) -> HttpResponse:
+    if not request.user.has_perm("flags.view_flagstate"):
+        raise PermissionDenied
+    service_row = get_object_or_404(Service, slug=service)
+    if services.revert_expired(service_id=service_row.pk):
+        messages.info(request, "Expired emergency toggles were reverted.")  # read-time check
+    rows: dict[int, dict[str, Any]] = {}
+    for state in queries.operational_states(service=service_row):
+        env = rows.setdefault(state.environment_id, {
+            "environment": state.environment, "states": [],
+            "applied": queries.applied(service=service_row, environment=state.environment)})
+        env["states"].append({"state": state, "summary": summary(state), "last": queries.last_change(state),
+                              "actions": _ops_actions(state)})
+    return TemplateResponse(request, "admin/flags/ops_console.html", _context(
+        model_admin, request, f"Ops console: {service_row.slug}", service=service_row, environments=list(rows.values()),
+        can_change=request.user.has_perm("flags.change_flagstate")))
+
+
+def ops_action(model_admin: Any, request: HttpRequest, service: str, state_id: int, action: str) -> HttpResponse:
+    if not request.user.has_perm("flags.change_flagstate"):
+        raise PermissionDenied
+    state = get_object_or_404(FlagState.objects.select_related("flag", "environment", "flag__service"),
+                              pk=state_id, flag__service__slug=service)
+    if action not in _ops_actions(state):
+        messages.error(request, f"'{action}' does not apply to {state}.")
+        return HttpResponseRedirect(reverse("admin:flags_ops_console", args=[service]))
+    form_class = OpsNumberForm if action == "set_number" else OpsToggleForm
+    initial = {"revision": state.revision}
+    if action == "engage" and state.flag.key == services.MAINTENANCE:
+        initial["expires_in_minutes"] = int(services.DEFAULT_MAINTENANCE_EXPIRY.total_seconds() // 60)
+    if action == "set_number":
+        initial["number"] = state.number
+    form = form_class(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            outcome = _run_ops_action(state, action, form.cleaned_data, request.user)
+        except services.StaleRevision as exc:
+            messages.error(request, str(exc))
+        except ValidationError as exc:
+            form.add_error(None, "; ".join(exc.messages))
+        else:
+            messages.success(request, outcome.message)
+            return HttpResponseRedirect(reverse("admin:flags_ops_console", args=[service]))
+        if not form.errors:
+            return HttpResponseRedirect(reverse("admin:flags_ops_console", args=[service]))
+    return TemplateResponse(request, "admin/flags/ops_confirm.html", _context(
+        model_admin, request, f"{_ACTION_TITLES[action]}: {state.flag.key} in {state.environment.slug}", state=state,
+        action=action, form=form, summary=summary(state), service=state.flag.service,
+        widens=state.environment.requires_second_person and action == "disengage"))
+
+
+def stale_report(model_admin: Any, request: HttpRequest) -> HttpResponse:
+    if not request.user.has_perm("flags.view_flag"):
+        raise PermissionDenied
+    return TemplateResponse(request, "admin/flags/stale_report.html",
+                            _context(model_admin, request, "Stale flags", stale=queries.stale_flags()))
+
+
+_ACTION_TITLES = {"engage": "Engage", "disengage": "Disengage", "set_number": "Set value"}
+
+
+def _ops_actions(state: FlagState) -> list[str]:
+    if state.flag.kind == Kind.KILL_SWITCH:
+        return ["disengage", "engage"] if state.enabled else ["engage"]
+    if state.flag.value_type == ValueType.NUMBER:
+        return ["set_number"]
+    return []
+
+
+def _run_ops_action(state: FlagState, action: str, data: dict[str, Any], actor: Any) -> services.Outcome:
+    minutes = data.get("expires_in_minutes")
+    expires_in = timedelta(minutes=minutes) if minutes else None
+    common = {"actor": actor, "reason": data["reason"], "expected_revision": data["revision"]}
+    if action == "set_number":
+        return services.set_number(state=state, number=data["number"], **common)
+    if state.flag.key == services.MAINTENANCE:
+        if action == "engage":
+            return services.enter_maintenance(service=state.flag.service, environment=state.environment,
+                                              expires_in=expires_in, **common)
+        return services.exit_maintenance(service=state.flag.service, environment=state.environment, **common)
+    if action == "engage":
+        return services.engage_kill_switch(state=state, expires_in=expires_in, **common)
+    return services.disengage_kill_switch(state=state, **common)
+
+
+class OpsToggleForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=services.HISTORY_REASON_MAX,
+                             help_text="Why? Recorded in the audit trail with your name.")
+    expires_in_minutes = forms.IntegerField(
+        required=False, min_value=1, max_value=30 * 24 * 60, label="Expires in (minutes)",
+        help_text="Engaging only: it reverts on its own after this (empty = until someone turns it off).")
+    revision = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class OpsNumberForm(forms.Form):
+    number = forms.FloatField()
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=services.HISTORY_REASON_MAX,
+                             help_text="Why? Recorded in the audit trail with your name.")
+    revision = forms.IntegerField(widget=forms.HiddenInput)
+

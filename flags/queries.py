@@ -1,0 +1,94 @@
+"""Reads that encode a rule: stale flags, SDK instances on the current revision, the ops console."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Max, QuerySet
+from django.utils import timezone
+
+from flags.models import Flag, FlagState, Kind, SdkInstance
+from governance.models import Environment, Service
+
+
+@dataclass(frozen=True)
+class StaleFlag:
+    flag: Flag
+    why: str
+
+
+def _state_signature(state: FlagState) -> str:
+    return json.dumps([state.enabled, state.strategies, state.variants, state.dependencies, state.number],
+                      sort_keys=True)
+
+
+def stale_flags(*, now: datetime | None = None, unchanged_days: int | None = None,
+                service: Service | None = None) -> list[StaleFlag]:
+    """Active flags past their expected lifetime, or (temporary flags) unchanged and identical in
+    every environment for `unchanged_days` (FLAGS_STALE_DAYS): the rollout is over, remove the flag.
+
+    Permanent flags (no expected lifetime: kill switches, permissions) are never stale.
+    """
+    now = now or timezone.now()
+    unchanged = timedelta(days=unchanged_days if unchanged_days is not None else settings.FLAGS_STALE_DAYS)
+    flags = (Flag.objects.filter(archived_at__isnull=True, expected_lifetime_days__isnull=False)
+             .select_related("service").prefetch_related("states").annotate(last_change=Max("states__updated_at")))
+    if service is not None:
+        flags = flags.filter(service=service)
+    stale = []
+    for flag in flags:
+        due = flag.created_at + timedelta(days=flag.expected_lifetime_days)
+        if due <= now:
+            stale.append(StaleFlag(flag, f"past its expected lifetime ({flag.expected_lifetime_days} days, "
+                                         f"due {due:%Y-%m-%d})"))
+            continue
+        states = list(flag.states.all())
+        if (states and flag.last_change is not None and flag.last_change <= now - unchanged
+                and len({_state_signature(s) for s in states}) == 1):
+            stale.append(StaleFlag(flag, f"identical in every environment and unchanged since "
+                                         f"{flag.last_change:%Y-%m-%d}"))
+    return stale
+
+
+def stale_flag_ids(**kwargs: Any) -> set[int]:
+    return {s.flag.pk for s in stale_flags(**kwargs)}
+
+
+@dataclass(frozen=True)
+class Applied:
+    revision: int
+    current: int
+    seen: int
+
+    def __str__(self) -> str:
+        return f"applied on {self.current}/{self.seen} instances" if self.seen else "no SDK instance seen"
+
+
+def current_revision(*, service: Service, environment: Environment) -> int:
+    return FlagState.objects.filter(flag__service=service, environment=environment).aggregate(
+        r=Max("revision"))["r"] or 0
+
+
+def applied(*, service: Service, environment: Environment, now: datetime | None = None) -> Applied:
+    """SDK instances seen in the last FLAGS_INSTANCE_WINDOW_MINUTES, and how many serve the current revision."""
+    now = now or timezone.now()
+    revision = current_revision(service=service, environment=environment)
+    recent = SdkInstance.objects.filter(service=service, environment=environment,
+                                        last_seen__gte=now - timedelta(minutes=settings.FLAGS_INSTANCE_WINDOW_MINUTES))
+    return Applied(revision=revision, current=recent.filter(revision__gte=revision).count(), seen=recent.count())
+
+
+def operational_states(*, service: Service) -> QuerySet[FlagState]:
+    """The ops console's rows: kill switches and operational flags in every environment."""
+    return (FlagState.objects.filter(flag__service=service, flag__archived_at__isnull=True,
+                                     flag__kind__in=[Kind.KILL_SWITCH, Kind.OPERATIONAL])
+            .select_related("flag", "environment").order_by("environment__order", "flag__key"))
+
+
+def last_change(state: FlagState) -> Any:
+    """The latest history record of a state: who changed it, when and why."""
+    return state.history.select_related("history_user").order_by("-history_date", "-history_id").first()

@@ -1,0 +1,78 @@
+"""Constants, outcomes and the revision sequence shared by the flag services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+
+from flags.models import ChangeRequest, FlagState, Kind, ValueType
+
+MAINTENANCE = "maintenance_mode"
+KILL_API = "kill_switch_api"
+KILL_DATABASE = "kill_switch_database"
+RATE_MULTIPLIER = "rate_limit_multiplier"
+DEFAULT_MAINTENANCE_EXPIRY = timedelta(minutes=30)
+
+# key, kind, value type, description, enabled, number, bounds (min, max, step)
+BUILTIN_FLAGS: list[dict[str, Any]] = [
+    {"key": MAINTENANCE, "kind": Kind.KILL_SWITCH, "value_type": ValueType.BOOLEAN, "enabled": False,
+     "description": "Maintenance mode: 503 for everyone but staff and health checks."},
+    {"key": KILL_API, "kind": Kind.KILL_SWITCH, "value_type": ValueType.BOOLEAN, "enabled": False,
+     "description": "Kill switch: the API answers 503."},
+    {"key": KILL_DATABASE, "kind": Kind.KILL_SWITCH, "value_type": ValueType.BOOLEAN, "enabled": False,
+     "description": "Kill switch: database writes are refused (reads keep working)."},
+    {"key": RATE_MULTIPLIER, "kind": Kind.OPERATIONAL, "value_type": ValueType.NUMBER, "enabled": True,
+     "number": 1.0, "min_value": 0.1, "max_value": 10.0, "max_step": 2.0,
+     "description": "Scales API rate limits (1 = as configured)."},
+]
+
+KNOWN_STRATEGIES = {"default", "userWithId", "flexibleRollout", "gradualRolloutRandom", "gradualRolloutUserId",
+                    "gradualRolloutSessionId", "remoteAddress", "applicationHostname"}
+KNOWN_OPERATORS = {"IN", "NOT_IN", "STR_STARTS_WITH", "STR_ENDS_WITH", "STR_CONTAINS", "NUM_EQ", "NUM_GT", "NUM_GTE",
+                   "NUM_LT", "NUM_LTE", "DATE_AFTER", "DATE_BEFORE", "SEMVER_EQ", "SEMVER_GT", "SEMVER_GTE",
+                   "SEMVER_LT", "SEMVER_LTE", "REGEX", "IN_CIDR"}
+
+
+# simple-history stores the reason in a 100-character column (its default; the core's require_reason allows
+# 1000, see the report): reasons this module composes are cut to fit, the full text stays on the request rows.
+HISTORY_REASON_MAX = 100
+
+
+def fit_reason(text: str) -> str:
+    return text if len(text) <= HISTORY_REASON_MAX else text[: HISTORY_REASON_MAX - 1] + "…"
+
+
+class StaleRevision(Exception):
+    """The change was based on a revision that is no longer current (answered as 409)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: FlagState
+    applied: bool
+    change_request: ChangeRequest | None = None
+
+    @property
+    def message(self) -> str:
+        if self.applied:
+            return f"{self.state}: applied (revision {self.state.revision})."
+        return (f"{self.state}: widens exposure in {self.state.environment.slug}; change request "
+                f"#{self.change_request.pk} waits for a second person's approval.")  # type: ignore[union-attr]
+
+
+def next_revision() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('flags_revision_seq')")
+        return int(cursor.fetchone()[0])
+
+
+def _invalidate() -> None:
+    from flags import delivery
+
+    # Now for this process (what it serves next), and again after commit for every process: a
+    # snapshot rebuilt by another process before our commit would otherwise be cached stale.
+    delivery.invalidate()
+    transaction.on_commit(delivery.invalidate)

@@ -1,0 +1,105 @@
+"""Snapshot bodies in the Unleash client-API format, built from the database.
+
+`{version: 2, features, segments}` plus the portal's `revision`, `generated_at`, `service`,
+`environment` and, per feature, `failureMode` and `valueType` (what govctl's SDK reads). The
+signature is added by `flags.delivery` after break-glass overrides are applied.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from flags.models import Flag, FlagState, Kind, Segment, ValueType
+from governance.models import Environment, Service
+
+UNLEASH_TYPES = {Kind.RELEASE: "release", Kind.EXPERIMENT: "experiment", Kind.OPERATIONAL: "operational",
+                 Kind.KILL_SWITCH: "kill-switch", Kind.PERMISSION: "permission"}
+NUMBER_VARIANT = "value"
+
+
+def number_variant(number: float) -> dict[str, Any]:
+    """The one variant that carries a number flag's value (a float, so OFREP clients get a float)."""
+    return {"name": NUMBER_VARIANT, "weight": 1000, "weightType": "variable", "stickiness": "default",
+            "payload": {"type": "number", "value": repr(float(number))}}
+
+
+def feature(flag: Flag, state: FlagState, *, enabled: bool | None = None, number: float | None = None) -> dict[str, Any]:
+    """One feature as SDKs read it; `enabled`/`number` override the state's (expiry reverts)."""
+    on = state.enabled if enabled is None else enabled
+    value = state.number if number is None else number
+    variants = list(state.variants or [])
+    if flag.value_type == ValueType.NUMBER and value is not None:
+        variants = [number_variant(value)]
+    return {
+        "name": flag.key,
+        "type": UNLEASH_TYPES.get(flag.kind, "release"),
+        "description": flag.description,
+        "project": flag.service.slug if flag.service_id else "default",
+        "enabled": bool(on),
+        "stale": False,
+        "impressionData": False,
+        "strategies": [dict(s) for s in state.strategies or []],
+        "variants": variants,
+        "dependencies": [dict(d) for d in state.dependencies or []],
+        "failureMode": flag.failure_mode,
+        "valueType": flag.value_type,
+    }
+
+
+def segment_dict(segment: Segment) -> dict[str, Any]:
+    return {"id": segment.pk, "name": segment.name, "constraints": list(segment.constraints or [])}
+
+
+def referenced_segment_ids(features: list[dict[str, Any]]) -> set[int]:
+    ids: set[int] = set()
+    for item in features:
+        for strategy in item.get("strategies") or ():
+            for segment_id in strategy.get("segments") or ():
+                if isinstance(segment_id, int):
+                    ids.add(segment_id)
+    return ids
+
+
+def _reverted(state: FlagState, now: datetime) -> dict[str, Any]:
+    """Overrides for an emergency toggle past its expiry that the job has not reverted yet."""
+    if state.expires_at is None or state.expires_at > now or not state.revert_to:
+        return {}
+    return {k: v for k, v in state.revert_to.items() if k in ("enabled", "number")}
+
+
+def build(service: Service, environment: Environment, *, now: datetime | None = None) -> dict[str, Any]:
+    """The unsigned body and the future expiries (so caches know when to look again)."""
+    now = now or timezone.now()
+    states = list(
+        FlagState.objects.filter(flag__service=service, environment=environment)
+        .select_related("flag", "flag__service").order_by("flag__key")
+    )
+    features = []
+    expiries = []
+    overdue = False
+    for state in states:
+        if state.flag.archived_at is not None:
+            continue
+        reverted = _reverted(state, now)
+        overdue = overdue or bool(reverted)
+        features.append(feature(state.flag, state, **reverted))
+        if state.expires_at is not None and state.expires_at > now and state.revert_to:
+            expiries.append({"feature": state.flag.key, "at": state.expires_at.isoformat(),
+                             "revert_to": state.revert_to})
+    wanted = referenced_segment_ids(features)
+    segments = [segment_dict(s) for s in Segment.objects.filter(pk__in=wanted).order_by("pk")] if wanted else []
+    revision = max((s.revision for s in states), default=0)  # archived flags' states count: archiving bumps them
+    body = {
+        "version": 2,
+        "service": service.slug,
+        "environment": environment.slug,
+        "revision": revision,
+        "generated_at": now.isoformat(),
+        "features": features,
+        "segments": segments,
+    }
+    return {"body": body, "expiries": expiries, "service_id": service.pk, "environment_id": environment.pk,
+            "overdue": overdue}

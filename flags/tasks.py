@@ -1,0 +1,20 @@
+"""django-q2 entry points of flags (each runs every minute; all are idempotent)."""
+
+from __future__ import annotations
+
+from flags import breakglass, services
+
+
+def revert_expired() -> int:
+    """Emergency toggles past their expiry go back to what they were (also checked at read time)."""
+    return len(services.revert_expired())
+
+
+def apply_scheduled_changes() -> int:
+    """Due scheduled changes; one whose flag changed since it was planned is marked failed and logged."""
+    return len(services.apply_due_scheduled_changes())
+
+
+def replay_break_glass() -> int:
+    """Break-glass overrides written while the database was down go into the database and the audit trail."""
+    return len(breakglass.replay())

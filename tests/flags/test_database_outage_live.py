@@ -1,0 +1,111 @@
+"""For real: a gunicorn portal loses its PostgreSQL (pg_ctl stop) and keeps serving flags; break glass
+engages maintenance at once; when PostgreSQL returns, the override is in the database with its audit record.
+"""
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.flags.live_portal import Cluster, Portal, manage
+
+
+@pytest.fixture(scope="module")
+def outage_setup():
+    cluster = Cluster()
+    lkg_dir = Path(tempfile.mkdtemp(prefix="gov-lkg-"))
+    portal = None
+    try:
+        cluster.start()
+        cluster.create_database("portal")
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "governance.settings", "DEBUG": "true", "REDIS_URL": "",
+               "DATABASE_URL": cluster.url("portal"), "DATABASE_CONNECT_TIMEOUT": "2", "FLAGS_LKG_DIR": str(lkg_dir),
+               "FLAGS_MEMORY_TTL_SECONDS": "0.5", "FLAGS_DB_RETRY_SECONDS": "1", "CONN_MAX_AGE": "0"}
+        manage(env, "migrate", "--noinput")
+        manage(env, "seed_demo")  # service "shop" with its built-in flags, and the admin user
+        secret = manage(env, "create_token", "--name", "shop sdk", "--owner", "admin", "--scope", "flags:read",
+                        "--reason", "outage test").stdout.strip()
+        portal = Portal(env)
+        yield cluster, portal, env, secret, lkg_dir
+    finally:
+        if portal is not None:
+            portal.stop()
+        cluster.destroy()
+        shutil.rmtree(lkg_dir, ignore_errors=True)
+
+
+def _client(portal, secret):
+    return httpx.Client(base_url=portal.url, timeout=10, headers={
+        "Authorization": f"Bearer {secret}", "X-Governance-Service": "shop", "X-Governance-Environment": "production"})
+
+
+def _features(response):
+    return {f["name"]: f["enabled"] for f in response.json()["features"]}
+
+
+def test_portal__keeps_serving_flags_without_its_database_and_break_glass_is_replayed(outage_setup):
+    cluster, portal, env, secret, lkg_dir = outage_setup
+    shop = {"service": "shop", "environment": "production"}
+    with _client(portal, secret) as client:
+        # Healthy: built from the database (and written to the last-known-good file).
+        first = client.get("/api/v1/flags/snapshot", params=shop)
+        assert first.status_code == 200 and first.headers["X-Flags-Source"] == "database"
+        assert client.post("/api/v1/flags/evaluate", json=shop).json()["degraded"] is False
+        assert client.post("/ofrep/v1/evaluate/flags/kill_switch_api", json={"context": {}}).status_code == 200
+        assert (lkg_dir / "snapshot-shop-production.json").exists()
+
+        cluster.stop()  # PostgreSQL is gone
+        time.sleep(0.6)  # past the in-memory trust period: the next read tries the shared cache/database
+        assert client.get("/readyz").status_code == 503
+        snapshot = client.get("/api/v1/flags/snapshot", params=shop)
+        assert snapshot.status_code == 200 and snapshot.headers["X-Flags-Source"] == "memory"
+        assert snapshot.headers["ETag"] == first.headers["ETag"]
+        answers = client.post("/api/v1/flags/evaluate", json=shop).json()
+        assert answers["degraded"] is True
+        assert {v["reason"] for v in answers["flags"].values()} == {"CACHED"}
+        ofrep = client.post("/ofrep/v1/evaluate/flags/maintenance_mode", json={"context": {"targetingKey": "1"}})
+        assert ofrep.status_code == 200 and ofrep.json()["reason"] == "CACHED" and ofrep.json()["value"] is False
+
+        # 3 a.m.: maintenance mode for shop, and for the portal itself, with the database down.
+        started = time.monotonic()
+        for service in ("shop", "portal"):
+            result = manage(env, "flags_break_glass", "engage", "maintenance_mode", "--service", service,
+                            "--environment", "production", "--reason", "database down, INC-42")
+            assert "IN EFFECT NOW" in result.stdout and "database is unreachable" in result.stdout
+        engaged = client.get("/api/v1/flags/snapshot", params=shop)
+        assert _features(engaged)["maintenance_mode"] is True and engaged.headers["X-Flags-Break-Glass"] == "1"
+        ofrep = client.post("/ofrep/v1/evaluate/flags/maintenance_mode", json={"context": {}}).json()
+        assert ofrep["value"] is True
+        assert time.monotonic() - started < 30  # two commands and the reads: no waiting for a database
+        # The portal honours its own maintenance mode without its database (flag delivery stays up).
+        api = client.get("/api/v1/whoami")
+        assert api.status_code == 503 and api.headers["Content-Type"] == "application/problem+json"
+        page = httpx.get(f"{portal.url}/admin/", headers={"Accept": "text/html"}, timeout=10)
+        assert page.status_code == 503 and "maintenance" in page.text.lower() and page.headers["Retry-After"]
+
+        cluster.start()  # the database returns: the next snapshot build replays the overrides
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            response = client.get("/api/v1/flags/snapshot", params=shop)
+            if response.headers["X-Flags-Source"] in ("database", "cache") and not (lkg_dir / "break-glass.json").exists():
+                break
+            time.sleep(0.3)
+        assert response.headers["X-Flags-Source"] in ("database", "cache")
+        assert _features(response)["maintenance_mode"] is True and "X-Flags-Break-Glass" not in response.headers
+
+    rows = cluster.query("portal", """
+        SELECT s.slug, st.enabled, st.expires_at IS NOT NULL FROM flags_flagstate st
+        JOIN flags_flag f ON f.id = st.flag_id JOIN governance_service s ON s.id = f.service_id
+        JOIN governance_environment e ON e.id = st.environment_id
+        WHERE f.key = 'maintenance_mode' AND e.slug = 'production' ORDER BY s.slug""")
+    assert rows == [("portal", True, True), ("shop", True, True)]  # engaged, with the 30-minute expiry
+    records = cluster.query("portal", "SELECT service_slug, reason FROM flags_breakglassrecord ORDER BY service_slug")
+    assert records == [("portal", "database down, INC-42"), ("shop", "database down, INC-42")]
+    audit = cluster.query("portal", """
+        SELECT actor_name, reason FROM governance_auditevent
+        WHERE model = 'flags.flagstate' AND reason LIKE 'break-glass engage%%' ORDER BY id""")
+    assert len(audit) == 2 and all(actor == "system" and "database down, INC-42" in reason for actor, reason in audit)
