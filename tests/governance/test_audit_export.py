@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from governance import hooks, services
+from governance import services
 
 
 @pytest.fixture
