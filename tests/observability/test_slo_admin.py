@@ -30,9 +30,11 @@ def burning(service, production, preview, write_points, now):
     services.run_slo_check(kind="hourly", now=now)
 
 
-def test_slo_page__loads_for_an_auditor_with_bounded_queries(client, auditor, service, burning):
+def test_slo_page__loads_for_an_auditor_with_bounded_queries(client, auditor, service, burning, settings):
+    settings.FLAGS_MEMORY_TTL_SECONDS = 3600  # the portal's own flag guard: read once, then from memory
     client.force_login(auditor)
     url = reverse("admin:observability_slo_service", args=[service.pk])
+    client.get(url)  # warm-up: the portal's flag snapshot and the session
 
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
@@ -48,9 +50,11 @@ def test_slo_page__loads_for_an_auditor_with_bounded_queries(client, auditor, se
 
 
 def test_slo_page__query_count_does_not_grow_with_data(client, auditor, service, other_service, burning,
-                                                       write_points, production, now):
+                                                       write_points, production, now, settings):
+    settings.FLAGS_MEMORY_TTL_SECONDS = 3600  # the portal's own flag guard: read once, then from memory
     client.force_login(auditor)
     url = reverse("admin:observability_slo_service", args=[service.pk])
+    client.get(url)  # warm-up: the portal's flag snapshot and the session
     with CaptureQueriesContext(connection) as before:
         client.get(url)
     write_points(service, production, steady(slo_math.window_end(now) - timedelta(days=1), 600, total=7),

@@ -74,15 +74,15 @@ def test_vercel_without_a_deployment_id__fails_clearly():
     assert "no Vercel deployment id" in result.error
 
 
-@pytest.mark.parametrize(("settings", "environ", "fragment"), [
+@pytest.mark.parametrize(("deploy_settings", "environ", "fragment"), [
     ({"team_id": "t"}, ENV, "deploy_settings.project_id is required"),
     (VERCEL, {}, "VERCEL_TOKEN_SHOP (deploy_settings.token_env) is not set"),
     ({**VERCEL, "api_url": "http://api.vercel.com"}, ENV, "https://"),
     ({**VERCEL, "retries": 99}, ENV, "deploy_settings.retries must be a number from 0 to 10"),
 ])
-def test_vercel_bad_settings__name_the_setting(settings, environ, fragment):
+def test_vercel_bad_settings__name_the_setting(deploy_settings, environ, fragment):
     with pytest.raises(providers.ProviderConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
-        providers.get_provider("vercel", settings, environ=environ)
+        providers.get_provider("vercel", deploy_settings, environ=environ)
 
 
 def test_unknown_provider__is_a_config_error():
