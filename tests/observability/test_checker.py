@@ -123,7 +123,8 @@ def test_checker__snapshots_every_slo_and_opens_one_alert_per_pair(service, prod
     pairs = {(a.slo.name, a.long_window, a.short_window, a.severity) for a in alerts}
     # 20% errors = burn rate 200 for api-success; 1,400 bad requests > the 1,008 the week allows.
     assert ("api-success", timedelta(hours=1), timedelta(minutes=5), "critical") in pairs
-    snapshot = SloSnapshot.objects.get(check_run=run, slo__name="api-success", slo__environment=production)
+    snapshot = SloSnapshot.objects.get(check_run=run, slo__name="api-success", slo__environment=production,
+                                       slo__service=service)
     assert snapshot.verdict == "breached" and snapshot.budget_remaining < 0
     assert any(b["firing"] and b["long"] == "1h" for b in snapshot.burn_rates)
     record = alerts.first().history.latest()
