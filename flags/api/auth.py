@@ -77,22 +77,42 @@ def _verify(secret: str) -> ApiToken | None:
     return token
 
 
+_MALFORMED = object()
+
+
+def secret_from(meta: dict[str, Any]) -> Any:
+    """The token a flag read sends: None without one, _MALFORMED for an Authorization header we can't read.
+
+    Reads META, not request.headers: building the headers mapping is the costliest step of a poll.
+    """
+    header = meta.get("HTTP_AUTHORIZATION", "").strip()
+    parts = header.split()
+    if len(parts) == 2 and parts[0] == "Bearer":
+        return parts[1]
+    if len(parts) == 1 and parts[0].startswith(core.TOKEN_PREFIX):
+        return parts[0]  # Unleash SDKs: the token without a scheme
+    if not header and meta.get("HTTP_X_API_KEY"):
+        return meta["HTTP_X_API_KEY"].strip()
+    return None if not header else _MALFORMED
+
+
+def verified_token(meta: dict[str, Any]) -> ApiToken | None:
+    """The active token of a request, without raising: None for anything but a valid one (the caller then
+    takes the path that explains why). Raises Unavailable only like _verify does."""
+    secret = secret_from(meta)
+    if secret is None or secret is _MALFORMED:
+        return None
+    return _verify(secret)
+
+
 class FlagTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
-        # META, not DRF's get_authorization_header: that builds request.headers, the costliest step of a poll
-        header = request.META.get("HTTP_AUTHORIZATION", "").strip()
-        parts = header.split()
-        if len(parts) == 2 and parts[0] == self.keyword:
-            secret = parts[1]
-        elif len(parts) == 1 and parts[0].startswith(core.TOKEN_PREFIX):
-            secret = parts[0]  # Unleash SDKs: the token without a scheme
-        elif not header and request.META.get("HTTP_X_API_KEY"):
-            secret = request.META["HTTP_X_API_KEY"].strip()
-        elif not header:
+        secret = secret_from(request.META)
+        if secret is None:
             return None
-        else:
+        if secret is _MALFORMED:
             raise exceptions.AuthenticationFailed("Send one token: 'Authorization: Bearer <token>'.")
         token = _verify(secret)
         if token is None:
@@ -117,34 +137,39 @@ class FlagReadThrottle(throttling.BaseThrottle):
     def __init__(self) -> None:
         self._wait: float | None = None
 
-    def _rate(self) -> tuple[int, float]:
+    @classmethod
+    def _rate(cls) -> tuple[int, int]:
         key = (api_settings.DEFAULT_THROTTLE_RATES["flags"], rate_limit_multiplier(source))
-        parsed = self._parsed.get(key)
+        parsed = cls._parsed.get(key)
         if parsed is None:
             rate = scaled_rate(*key)
             count, period = rate.split("/")  # type: ignore[union-attr]  # a configured rate is never None
-            parsed = self._parsed[key] = (int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0].lower()])
+            parsed = cls._parsed[key] = (int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0].lower()])
         return parsed
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        count, seconds = self._rate()
-        if count == 0:
-            self._wait = seconds
-            return False
         token = request.auth
         key = f"token-{token.pk}" if isinstance(token, ApiToken) else f"ip-{self.get_ident(request)}"
+        self._wait = self.take(key)
+        return self._wait is None
+
+    @classmethod
+    def take(cls, key: str) -> float | None:
+        """Spend one request of `key`'s bucket: None when allowed, else the seconds to wait."""
+        count, seconds = cls._rate()
+        if count == 0:
+            return float(seconds)
         now = time.monotonic()
-        with self._lock:
-            left, last = self._buckets.get(key, (float(count), now))
+        with cls._lock:
+            left, last = cls._buckets.get(key, (float(count), now))
             left = min(float(count), left + (now - last) * count / seconds)
             if left < 1:
-                self._wait = (1 - left) * seconds / count
-                self._buckets[key] = (left, now)
-                return False
-            if len(self._buckets) >= self.MAX_KEYS and key not in self._buckets:
-                self._buckets.clear()  # forgetting lets a few extra requests through, nothing worse
-            self._buckets[key] = (left - 1, now)
-        return True
+                cls._buckets[key] = (left, now)
+                return (1 - left) * seconds / count
+            if len(cls._buckets) >= cls.MAX_KEYS and key not in cls._buckets:
+                cls._buckets.clear()  # forgetting lets a few extra requests through, nothing worse
+            cls._buckets[key] = (left - 1, now)
+        return None
 
     def wait(self) -> float | None:
         return self._wait
