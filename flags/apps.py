@@ -21,6 +21,8 @@ class FlagsConfig(AppConfig):
              "schedule_type": "I", "minutes": 1},
             {"name": "flags: replay break-glass overrides", "func": "flags.tasks.replay_break_glass",
              "schedule_type": "I", "minutes": 1},
+            {"name": "flags: purge silent SDK instances", "func": "flags.tasks.purge_sdk_instances",
+             "schedule_type": "D"},
         ]:
             if entry["name"] not in names:
                 schedules.SCHEDULES.append(entry)

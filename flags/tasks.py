@@ -1,4 +1,4 @@
-"""django-q2 entry points of flags (each runs every minute; all are idempotent)."""
+"""django-q2 entry points of flags (every minute, the purge daily; all are idempotent)."""
 
 from __future__ import annotations
 
@@ -18,3 +18,8 @@ def apply_scheduled_changes() -> int:
 def replay_break_glass() -> int:
     """Break-glass overrides written while the database was down go into the database and the audit trail."""
     return len(breakglass.replay())
+
+
+def purge_sdk_instances() -> int:
+    """SDK instances silent for FLAGS_INSTANCE_RETENTION_DAYS leave the instance list."""
+    return services.purge_sdk_instances()

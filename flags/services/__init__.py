@@ -50,6 +50,7 @@ from flags.services.definitions import (
     create_flag,
     ensure_builtin_flags,
     on_service_created,
+    purge_sdk_instances,
     record_sdk_heartbeat,
     save_segment,
     update_flag,
@@ -62,7 +63,7 @@ __all__ = [
     "_lock", "apply_due_scheduled_changes", "approve_change_request", "approve_scheduled_change", "archive_flag",
     "cancel_scheduled_change", "change_state", "create_flag", "disengage_kill_switch", "engage_kill_switch",
     "ensure_builtin_flags", "enter_maintenance", "exit_maintenance", "fit_reason", "next_revision",
-    "on_service_created", "record_sdk_heartbeat", "reject_change_request", "revert_expired", "save_segment",
+    "on_service_created", "purge_sdk_instances", "record_sdk_heartbeat", "reject_change_request", "revert_expired", "save_segment",
     "schedule_change", "set_enabled", "set_number", "set_strategies", "state_for", "update_flag",
     "validate_definition", "widens_exposure",
 ]

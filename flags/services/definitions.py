@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -273,3 +275,17 @@ def record_sdk_heartbeat(*, instance_id: str, service: Service, environment: Env
         defaults={"revision": revision, "sdk_version": sdk_version[:50], "last_seen": timezone.now()},
     )
     return instance
+
+
+def purge_sdk_instances(*, now: datetime | None = None, batch: int = 5_000) -> int:
+    """Forget SDK instances silent for FLAGS_INSTANCE_RETENTION_DAYS (telemetry: every pod restart adds one).
+
+    Deletes in batches so a first run over a large backlog never holds long locks; returns the count.
+    """
+    cutoff = (now or timezone.now()) - timedelta(days=settings.FLAGS_INSTANCE_RETENTION_DAYS)
+    deleted = 0
+    while True:
+        ids = list(SdkInstance.objects.filter(last_seen__lt=cutoff).values_list("pk", flat=True)[:batch])
+        if not ids:
+            return deleted
+        deleted += SdkInstance.objects.filter(pk__in=ids).delete()[0]

@@ -37,3 +37,22 @@ def test_applied__counts_recent_instances_on_the_current_revision(service, produ
     applied = queries.applied(service=service, environment=production)
     assert (applied.current, applied.seen) == (3, 4)
     assert str(applied) == "applied on 3/4 instances"
+
+
+def test_purge__forgets_instances_silent_past_retention_and_keeps_the_rest(service, production, settings):
+    settings.FLAGS_INSTANCE_RETENTION_DAYS = 7
+    now = timezone.now()
+    for i, age in enumerate([timedelta(days=8), timedelta(days=30), timedelta(days=6), timedelta(minutes=1)]):
+        made = services.record_sdk_heartbeat(instance_id=f"pod-{i}", service=service, environment=production,
+                                             revision=1)
+        SdkInstance.objects.filter(pk=made.pk).update(last_seen=now - age)
+    assert services.purge_sdk_instances(now=now, batch=1) == 2  # several batches
+    assert sorted(SdkInstance.objects.values_list("instance_id", flat=True)) == ["pod-2", "pod-3"]
+    assert services.purge_sdk_instances(now=now) == 0  # idempotent
+
+
+def test_purge__is_scheduled_daily():
+    from governance.schedules import SCHEDULES
+
+    entry = next(s for s in SCHEDULES if s["func"] == "flags.tasks.purge_sdk_instances")
+    assert entry["schedule_type"] == "D"
