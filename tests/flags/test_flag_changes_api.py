@@ -159,6 +159,13 @@ def test_multiplier__lower_applies_higher_waits_out_of_bounds_is_refused(change,
     ("set_strategies", {"payload": {"strategies": [{"name": "flexibleRolout"}]}}, "unknown strategy 'flexibleRolout'"),
     ("set_strategies", {"payload": {"strategies": "default"}}, "'strategies' must be a list of objects"),
     ("set_strategies", {"payload": {}}, "Give strategies, variants or dependencies"),
+    # malformed JSON the validator used to trip over (TypeError → 500)
+    ("set_strategies", {"payload": {"strategies": [{"name": ["default"]}]}}, "unknown strategy ['default']"),
+    ("set_strategies", {"payload": {"strategies": [{"name": "default", "segments": [[1]]}]}},
+     "'segments' must be a list of segment ids"),
+    ("set_strategies", {"payload": {"strategies": [{"name": "default", "constraints": [
+        {"contextName": "plan", "operator": ["IN"], "values": ["pro"]}]}]}}, "unknown constraint operator"),
+    ("set_strategies", {"payload": {"dependencies": [{"feature": ["parent"]}]}}, "needs a 'feature'"),
     ("set_number", {"payload": {"number": 2}}, "is a boolean flag, not a number flag"),
     ("set_number", {"payload": {"number": True}}, "needs {\"number\": <a number>}"),
     ("enable", {"payload": {"enabled": True}}, "enable takes no payload (got enabled)"),
