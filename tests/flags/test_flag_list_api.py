@@ -85,18 +85,3 @@ def test_change_request_status__follows_the_decision(api, reader, make_token, fl
         "rejected", "ada", "freeze week", "new-checkout")
     assert api(make_token("flags:read", services_=[other_service])).get(path).status_code == 403
     assert api(reader).get("/api/v1/flags/change-requests/999999").status_code == 404
-
-
-def test_portal_in_maintenance__the_flag_api_still_answers_so_it_can_be_switched_off(api, make_token, production,
-                                                                                     system_user):
-    from governance.models import Service
-
-    portal = Service.objects.get(slug="portal")
-    writer = make_token("flags:write", "flags:read")
-    services.enter_maintenance(service=portal, environment=production, actor=system_user, reason="upgrade")
-    assert api(writer).get("/api/v1/whoami").status_code == 503  # the rest of the API is in maintenance
-    assert api(writer).get("/api/v1/flags", {"service": "portal", "environment": "production"}).status_code == 200
-    response = api(writer).post("/api/v1/flags/portal/production/maintenance_mode/changes",
-                                {"operation": "exit_maintenance", "reason": "upgrade done"}, format="json")
-    # leaving maintenance widens exposure in production: a second person approves the request
-    assert response.status_code == 202
