@@ -47,6 +47,13 @@ MAX_EXPIRY_MINUTES = 30 * 24 * 60  # the services refuse emergency toggles longe
 MAX_REASON = 880
 
 
+def _token(request: Request) -> ApiToken:
+    token = request.auth
+    if not isinstance(token, ApiToken):  # HasTokenScope let nothing else through; say so to the type checker
+        raise exceptions.NotAuthenticated()
+    return token
+
+
 def _service(request: Request, slug: str) -> Service:
     service = Service.objects.filter(slug=slug).first()
     if service is None:
@@ -130,7 +137,7 @@ class FlagListApi(APIView):
         if "environment" in data.validated_data:
             environments: list[Environment] | None = [_environment(request, data.validated_data["environment"])]
         else:
-            environments = list(request.auth.environments.all()) or None
+            environments = list(_token(request).environments.all()) or None
         services.revert_expired(service_id=service.pk)  # read-time expiry, as the snapshot build and ops console do
         states = queries.states_for_api(service=service, environments=environments)
         return Response(self.Output({"service": service.slug, "flags": states}).data)
@@ -207,7 +214,7 @@ def _run(state: FlagState, values: dict[str, Any], *, actor: Any, reason: str) -
     operation, payload = values["operation"], values["payload"]
     common = {"actor": actor, "reason": reason, "expected_revision": values.get("expected_revision")}
     minutes = values.get("expires_in_minutes")
-    expiry = {"expires_in": timedelta(minutes=minutes)} if minutes else {}
+    expires_in = timedelta(minutes=minutes) if minutes else None
     if operation in ("enable", "disable"):
         return services.set_enabled(state=state, enabled=operation == "enable", **common)
     if operation == "set_strategies":
@@ -221,10 +228,10 @@ def _run(state: FlagState, values: dict[str, Any], *, actor: Any, reason: str) -
                               f"disengage_kill_switch for {state.flag.key}."})
         if operation == "enter_maintenance":
             return services.enter_maintenance(service=state.flag.service, environment=state.environment,
-                                              **expiry, **common)
+                                              expires_in=expires_in or services.DEFAULT_MAINTENANCE_EXPIRY, **common)
         return services.exit_maintenance(service=state.flag.service, environment=state.environment, **common)
     if operation == "engage_kill_switch":
-        return services.engage_kill_switch(state=state, **expiry, **common)
+        return services.engage_kill_switch(state=state, expires_in=expires_in, **common)
     return services.disengage_kill_switch(state=state, **common)
 
 
@@ -260,8 +267,7 @@ class FlagChangeApi(APIView):
         if state is None:
             raise exceptions.NotFound(f"{target.slug} has no flag '{key}' in {env.slug}.")
         services.revert_expired(service_id=target.pk, environment_id=env.pk)  # an overdue toggle has ended
-        token: ApiToken = request.auth
-        reason = f"api ({token.name}): {data.validated_data['reason']}"
+        reason = f"api ({_token(request).name}): {data.validated_data['reason']}"
         try:
             outcome = _run(state, data.validated_data, actor=request.user, reason=reason)
         except services.StaleRevision as exc:

@@ -245,6 +245,7 @@ def test_applied_change__is_audited_with_the_token_owner_and_the_reason(change, 
     expected_reason = "api (pager): turn on after deploy 1.4.2"
     assert (record.history_user, record.history_change_reason) == (operator, expected_reason)
     event = AuditEvent.objects.filter(model="flags.flagstate", object_id=str(state.pk)).order_by("-at", "-pk").first()
+    assert event is not None
     assert (event.actor, event.reason, event.service_id) == (operator, expected_reason, flag.service_id)
     assert {"field": "enabled", "old": False, "new": True} in event.changes
 

@@ -77,6 +77,7 @@ def test_change_request_status__follows_the_decision(api, reader, make_token, fl
                                                       administrator, other_service):
     pending = services.set_enabled(state=state_of(flag, "production"), enabled=True, actor=operator,
                                    reason="launch").change_request
+    assert pending is not None
     path = f"/api/v1/flags/change-requests/{pending.pk}"
     assert api(reader).get(path).json()["status"] == "pending"
     services.reject_change_request(change_request=pending, actor=administrator, reason="freeze week")

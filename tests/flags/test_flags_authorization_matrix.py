@@ -79,7 +79,9 @@ def test_ofrep_api_key_header__is_accepted(api, make_token, service):
 def writers(make_token, service, other_service, system_user, preview, production):
     expired = make_token("flags:write", expires_in=timedelta(seconds=1))
     revoked = make_token("flags:write")
-    core.revoke_token(token=core.authenticate_secret(revoked), actor=system_user, reason="test")
+    to_revoke = core.authenticate_secret(revoked)
+    assert to_revoke is not None
+    core.revoke_token(token=to_revoke, actor=system_user, reason="test")
     time.sleep(1.1)
     return {
         "anonymous": None,
@@ -123,6 +125,7 @@ def test_change_request_status__needs_flags_read_and_the_target(api, make_token,
                                   environment__slug="production")
     flag_services.engage_kill_switch(state=state, actor=operator, reason="x")
     pending = flag_services.disengage_kill_switch(state=state, actor=operator, reason="y").change_request
+    assert pending is not None
     path = f"/api/v1/flags/change-requests/{pending.pk}"
     seen = {caller: api(secret).get(path).status_code for caller, secret in {
         "anonymous": None, "without_scope": make_token("flags:write"), "with_scope": make_token("flags:read"),
