@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 
-from flags.models import Flag, FlagState, Kind, SdkInstance
+from flags.models import ChangeRequest, Flag, FlagState, Kind, SdkInstance
 from governance.models import Environment, Service
 
 
@@ -92,3 +92,15 @@ def operational_states(*, service: Service) -> QuerySet[FlagState]:
 def last_change(state: FlagState) -> Any:
     """The latest history record of a state: who changed it, when and why."""
     return state.history.select_related("history_user").order_by("-history_date", "-history_id").first()
+
+
+def states_for_api(*, service: Service, environments: list[Environment] | None = None) -> QuerySet[FlagState]:
+    """Active flags' states of a service (in `environments`, or all), with their pending change requests."""
+    states = (FlagState.objects.filter(flag__service=service, flag__archived_at__isnull=True)
+              .select_related("flag", "flag__service", "environment")
+              .annotate(pending_change_requests=Count(
+                  "change_requests", filter=Q(change_requests__status=ChangeRequest.Status.PENDING)))
+              .order_by("flag__key", "environment__order", "environment__slug"))
+    if environments is not None:
+        states = states.filter(environment__in=environments)
+    return states

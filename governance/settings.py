@@ -243,10 +243,11 @@ FLAGS_PORTAL_ENVIRONMENT = env.str("FLAGS_PORTAL_ENVIRONMENT", default="producti
 GOVERNANCE_FLAGS = {
     "FLAG_SOURCE": "flags.portal_source.source",
     "API_PREFIXES": ["/api/", "/ofrep/"],
-    # Health checks, the admin login and flag delivery stay up in portal maintenance: governed services
-    # keep reading their flags, and an operator can log in to switch maintenance off.
+    # Health checks, the admin login and the flag API stay up in portal maintenance: governed services
+    # keep reading their flags, and an operator can log in, or use govctl, to switch maintenance off.
+    # "/api/v1/flags" without a slash: the list (/api/v1/flags?service=…) too, not only /api/v1/flags/….
     "HEALTH_PATHS": ["/healthz", "/readyz", f"/{ADMIN_PATH}login/"],
-    "EXEMPT_PREFIXES": ["/api/v1/flags/", "/ofrep/", "/api/client/"],
+    "EXEMPT_PREFIXES": ["/api/v1/flags", "/ofrep/", "/api/client/"],
     "RETRY_AFTER": 300,
     # kill_switch_database keeps these writable: the flags themselves (so the switch can be turned off),
     # the audit trail, logins and sessions, and the caches/telemetry the portal needs to answer.

@@ -1,4 +1,5 @@
-"""Entry point of `govctl`. Exit codes: 0 ok, 1 failed/blocked, 2 usage, 3 portal unreachable, 4 auth."""
+"""Entry point of `govctl`. Exit codes: 0 ok, 1 failed/blocked, 2 usage, 3 portal unreachable, 4 auth,
+5 pending approval (`flags set|unkill|maintenance off`: a change request waits for a second person)."""
 
 from __future__ import annotations
 

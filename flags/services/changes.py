@@ -110,7 +110,7 @@ def change_state(*, state: FlagState, operation: str, payload: Mapping[str, Any]
             raise ValidationError(f"{state.flag} is archived.")
         if expected_revision is not None and int(expected_revision) != state.revision:
             raise StaleRevision(f"{state} changed since you loaded it (revision {expected_revision} → "
-                                f"{state.revision}); reload and decide again.")
+                                f"{state.revision}); reload and decide again.", current=state.revision)
         fields = _normalise(state, operation, payload)
         if (not break_glass and state.environment.requires_second_person and widens_exposure(state, fields)):
             request = ChangeRequest(state=state, operation=operation, payload=dict(payload),

@@ -48,6 +48,10 @@ def fit_reason(text: str) -> str:
 class StaleRevision(Exception):
     """The change was based on a revision that is no longer current (answered as 409)."""
 
+    def __init__(self, message: str, *, current: int | None = None) -> None:
+        super().__init__(message)
+        self.current = current  # the revision the caller should reload (the API names it in its 409)
+
 
 @dataclass(frozen=True)
 class Outcome:

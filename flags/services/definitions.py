@@ -144,7 +144,7 @@ def _require_list_of_objects(value: Any, field: str) -> list[dict[str, Any]]:
 def _validate_constraints(constraints: Any, where: str) -> None:
     for constraint in _require_list_of_objects(constraints, "strategies"):
         operator = constraint.get("operator")
-        if operator not in KNOWN_OPERATORS:
+        if not isinstance(operator, str) or operator not in KNOWN_OPERATORS:
             raise ValidationError({"strategies": f"{where}: unknown constraint operator {operator!r}."})
         if not isinstance(constraint.get("contextName"), str) or not constraint["contextName"]:
             raise ValidationError({"strategies": f"{where}: each constraint needs a 'contextName'."})
@@ -185,7 +185,7 @@ def validate_definition(*, flag: Flag, strategies: Any, variants: Any, dependenc
     segment_ids: set[Any] = set()
     for index, strategy in enumerate(strategies, start=1):
         where = f"strategy #{index}"
-        if strategy.get("name") not in KNOWN_STRATEGIES:
+        if not isinstance(strategy.get("name"), str) or strategy["name"] not in KNOWN_STRATEGIES:
             raise ValidationError({"strategies": f"{where}: unknown strategy {strategy.get('name')!r}; known: "
                                                  f"{', '.join(sorted(KNOWN_STRATEGIES))}."})
         if not isinstance(strategy.get("parameters") or {}, Mapping):
@@ -201,7 +201,10 @@ def validate_definition(*, flag: Flag, strategies: Any, variants: Any, dependenc
                     raise ValidationError({"strategies": f"{where}: {field} must be a number from 0 to 100."})
         _validate_constraints(strategy.get("constraints") or [], where)
         _validate_variants(flag, _require_list_of_objects(strategy.get("variants") or [], "strategies"), where)
-        segment_ids |= set(strategy.get("segments") or [])
+        segments = strategy.get("segments") or []
+        if not isinstance(segments, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in segments):
+            raise ValidationError({"strategies": f"{where}: 'segments' must be a list of segment ids."})
+        segment_ids |= set(segments)
     _validate_variants(flag, variants, "feature variants")
     known_segments = {s.pk: s for s in Segment.objects.filter(pk__in=[i for i in segment_ids if isinstance(i, int)])}
     missing = [s for s in segment_ids if s not in known_segments]
@@ -209,6 +212,8 @@ def validate_definition(*, flag: Flag, strategies: Any, variants: Any, dependenc
         raise ValidationError({"strategies": f"Unknown segment id(s): {', '.join(map(str, missing))}."})
     for dependency in dependencies:
         parent_key = dependency.get("feature")
+        if not isinstance(parent_key, str) or not parent_key:
+            raise ValidationError({"dependencies": "Each dependency needs a 'feature' (the parent flag's key)."})
         if parent_key == flag.key:
             raise ValidationError({"dependencies": "A flag cannot depend on itself."})
         parent = Flag.objects.filter(service_id=flag.service_id, key=parent_key, archived_at__isnull=True).first()
