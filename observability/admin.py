@@ -240,7 +240,9 @@ class ErrorBudgetOverrideAdmin(AuditedAdmin):
     actions = ["revoke"]
     reason_field_help = "Why may releases pass while the error budget is exhausted? Shown in the gate's answer."
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
         if obj is None:
             kwargs["form"] = OverrideAddForm
         form = super().get_form(request, obj, change=change, **kwargs)

@@ -527,7 +527,7 @@ def revoke_error_budget_override(*, override: ErrorBudgetOverride, actor: Any, r
 def save_channel(*, channel: NotificationChannel, actor: Any, reason: str,
                  update_fields: Iterable[str] | None = None) -> NotificationChannel:
     """Create or change a channel (validated by NotificationChannel.clean: webhooks name their secret's variable)."""
-    return core.save_audited(instance=channel, actor=actor, reason=reason,  # type: ignore[return-value]
+    return core.save_audited(instance=channel, actor=actor, reason=reason,
                              update_fields=update_fields)
 
 

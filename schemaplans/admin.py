@@ -153,7 +153,9 @@ class BackfillAdmin(AuditedAdmin):
     state_fields = ["status", "status_reason", "created_at", "started_at", "finished_at", "progress_column",
                     "progress_details"]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
         if obj is None:
             kwargs["form"] = BackfillAddForm
         return super().get_form(request, obj, change=change, **kwargs)

@@ -12,6 +12,7 @@ import httpx
 from govctl import migration_lint
 from govctl.api import Client, Config, GovctlError
 from govctl.migration_lint import RULES, LintResult, Phase, read_emc
+from govctl.migration_lint.annotations import PLAN_ID  # by name: the package's `annotations` is the __future__ one
 
 PLAN_DONE = ("verified", "contracted")
 
@@ -158,7 +159,7 @@ def _plan_verdict(client: Client, plan_id: str) -> tuple[bool, str, str | None]:
 def run_check(args: argparse.Namespace, transport: httpx.BaseTransport | None = None) -> int:
     plans, problems = _plans_from_files(args.files)
     for plan_id in args.plan:
-        if not migration_lint.annotations.PLAN_ID.fullmatch(plan_id):
+        if not PLAN_ID.fullmatch(plan_id):
             raise GovctlError(f"invalid plan id {plan_id!r}", exit_code=2)
         plans.setdefault(plan_id, [])
     if not args.plan and not args.files:
