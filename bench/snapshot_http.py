@@ -71,7 +71,9 @@ def wrk(url: str, *, duration: int, connections: int, headers: dict[str, str]) -
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     if "Non-2xx or 3xx responses" in out:
         raise SystemExit(f"errors while loading {url}:\n{out}")
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    assert found is not None, out
+    return float(found.group(1))
 
 
 def main() -> int:

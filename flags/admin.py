@@ -78,15 +78,12 @@ class ArchivedFilter(admin.SimpleListFilter):
 # --- flags ---------------------------------------------------------------------------------------------
 
 
-_STATE_FIELDS = ("environment", "summary", "revision", "expires_at", "updated_at", "edit")
-
-
 class FlagStateInline(admin.TabularInline):
     model = FlagState
     extra = 0
     can_delete = False
-    fields = _STATE_FIELDS
-    readonly_fields = _STATE_FIELDS
+    fields = ("environment", "summary", "revision", "expires_at", "updated_at", "edit")
+    readonly_fields = fields
     ordering = ["environment__order"]
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -243,7 +240,7 @@ class FlagStateAdmin(AuditedAdmin):
                 outcomes.append(services.set_enabled(state=obj, enabled=data["enabled"], actor=request.user,
                                                      reason=reason, expected_revision=seen))
         except (services.StaleRevision, ValidationError) as exc:
-            request._flags_error = "; ".join(getattr(exc, "messages", [str(exc)]))  # type: ignore[attr-defined]
+            request._flags_error = "; ".join(getattr(exc, "messages", [str(exc)]))  # type: ignore[attr-defined]  # read by response_change
             return
         for outcome in outcomes:
             self.message_user(request, outcome.message,

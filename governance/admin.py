@@ -85,13 +85,13 @@ class ApiTokenAdmin(AuditedAdmin):
             expires_at=form.cleaned_data["expires_at"], actor=request.user, reason=reason,
         )
         obj.pk = issued.token.pk
-        request._issued_tokens = [issued]  # type: ignore[attr-defined]
+        request._issued_tokens = [issued]  # type: ignore[attr-defined]  # read back by response_add
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         pass  # the service set the restrictions
 
     def response_add(self, request: HttpRequest, obj: Any, post_url_continue: str | None = None) -> HttpResponse:
-        return self._show_secrets(request, request._issued_tokens)  # type: ignore[attr-defined]
+        return self._show_secrets(request, request._issued_tokens)  # type: ignore[attr-defined]  # set in save_via_service
 
     def _show_secrets(self, request: HttpRequest, issued: list[Any]) -> HttpResponse:
         # Rendered straight into this response: the secret never goes through messages, sessions or logs.
@@ -197,9 +197,9 @@ class AuditEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "at"
     list_per_page = 50
     show_full_result_count = False  # no second COUNT(*) over the whole table on each page
-    readonly_fields = ["at", "actor_name", "model", "object_id", "object_repr", "change", "reason", "service",
-                       "diff", "history_id"]
-    fields = tuple(readonly_fields)
+    readonly_fields = ("at", "actor_name", "model", "object_id", "object_repr", "change", "reason", "service",
+                       "diff", "history_id")
+    fields = readonly_fields
 
     @admin.display(description="field changes")
     def diff(self, event: AuditEvent) -> str:

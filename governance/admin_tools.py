@@ -44,7 +44,7 @@ class AuditedAdmin(SimpleHistoryAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         help_text = self.reason_field_help
 
-        class WithReason(form):  # type: ignore[misc,valid-type]
+        class WithReason(form):  # type: ignore[misc,valid-type]  # a form class chosen at run time
             reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=1000,
                                      help_text=help_text)
 

@@ -82,7 +82,7 @@ class SliIngestApi(APIView):
             errors["service"] = f"No service '{values['service']}'."
         if environment is None:
             errors["environment"] = f"No environment '{values['environment']}'."
-        if errors:
+        if service is None or environment is None:
             raise DjangoValidationError(errors)
         check_token_target(request, service=service, environment=environment)
         result = services.ingest_sli_points(service=service, environment=environment, source=values["source"],

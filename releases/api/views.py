@@ -300,6 +300,7 @@ class DeploymentRecordApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        release: Release | None
         if values.get("release") is not None:
             release = _release(request, values["release"])
         else:
