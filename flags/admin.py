@@ -240,7 +240,8 @@ class FlagStateAdmin(AuditedAdmin):
                 outcomes.append(services.set_enabled(state=obj, enabled=data["enabled"], actor=request.user,
                                                      reason=reason, expected_revision=seen))
         except (services.StaleRevision, ValidationError) as exc:
-            request._flags_error = "; ".join(getattr(exc, "messages", [str(exc)]))  # type: ignore[attr-defined]  # read by response_change
+            error = "; ".join(getattr(exc, "messages", [str(exc)]))
+            request._flags_error = error  # type: ignore[attr-defined]  # read by response_change
             return
         for outcome in outcomes:
             self.message_user(request, outcome.message,

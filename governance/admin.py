@@ -91,7 +91,8 @@ class ApiTokenAdmin(AuditedAdmin):
         pass  # the service set the restrictions
 
     def response_add(self, request: HttpRequest, obj: Any, post_url_continue: str | None = None) -> HttpResponse:
-        return self._show_secrets(request, request._issued_tokens)  # type: ignore[attr-defined]  # set in save_via_service
+        issued = request._issued_tokens  # type: ignore[attr-defined]  # set in save_via_service
+        return self._show_secrets(request, issued)
 
     def _show_secrets(self, request: HttpRequest, issued: list[Any]) -> HttpResponse:
         # Rendered straight into this response: the secret never goes through messages, sessions or logs.

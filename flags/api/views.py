@@ -81,8 +81,7 @@ class FlagEvaluateApi(FlagDeliveryApi):
         service = serializers.CharField(max_length=63)
         environment = serializers.CharField(max_length=63)
         context = serializers.DictField(  # type: ignore[assignment]  # DRF pops declared fields off the class
-            required=False, default=dict,
-                                        help_text="Unleash context: userId, sessionId, remoteAddress, properties…")
+            required=False, default=dict, help_text="Unleash context: userId, sessionId, remoteAddress, properties…")
         flags = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=500,
                                       help_text="Keys to evaluate; all flags when left out.")
 
