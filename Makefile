@@ -31,5 +31,7 @@ test: db
 	$(BIN)/python -m pytest --create-db $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
+# ruff, then mypy with the django-stubs and drf-stubs plugins (configured in pyproject.toml)
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy

@@ -25,6 +25,9 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -42,7 +45,7 @@ SQL = f"UPDATE {TABLE} SET new = old, counter = counter + 1 WHERE id >= %(lo)s A
 WRITER_PAUSE_S = 0.005
 
 
-def build(conn, rows: int) -> None:
+def build(conn: psycopg.Connection[Any], rows: int) -> None:
     conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
     conn.execute(f"CREATE TABLE {TABLE} (id bigint PRIMARY KEY, old integer, new integer, "
                  "counter integer NOT NULL DEFAULT 0, hits integer NOT NULL DEFAULT 0)")
@@ -85,7 +88,7 @@ def p99(values: list[float]) -> float:
 KNOBS: dict[str, int] = {}  # --max-batch-size etc.: defaults unless given
 
 
-def backfill_run(conn, rows: int, writer: Writer | None = None, quiet_s: float = 0.0
+def backfill_run(conn: psycopg.Connection[Any], rows: int, writer: Writer | None = None, quiet_s: float = 0.0
                  ) -> tuple[float, list[float], list[float], list[float]]:
     """One engine run on a fresh table: (seconds, batch transaction durations, writer latencies without the
     backfill (before and after it), writer latencies during it)."""
@@ -111,7 +114,9 @@ def backfill_run(conn, rows: int, writer: Writer | None = None, quiet_s: float =
         during = writer.between(started, finished)
     if outcome.state != "done" or outcome.rows < rows:  # rows the writer inserted before the start count too
         raise SystemExit(f"backfill did not finish: {outcome}")
-    wrong = conn.execute(f"SELECT count(*) FROM {TABLE} WHERE id <= %s AND counter <> 1", [rows]).fetchone()[0]
+    counted = conn.execute(f"SELECT count(*) FROM {TABLE} WHERE id <= %s AND counter <> 1", [rows]).fetchone()
+    assert counted is not None  # an aggregate without GROUP BY returns one row
+    wrong = counted[0]
     if wrong:
         raise SystemExit(f"{wrong} rows were not processed exactly once")
     return finished - started, batches, alone, during

@@ -26,8 +26,9 @@ import os
 import statistics
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
@@ -42,7 +43,7 @@ from django.utils import timezone  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from governance import services as core  # noqa: E402
-from governance.models import Environment  # noqa: E402
+from governance.models import Environment, Service  # noqa: E402
 from observability import services, sli, slo_math  # noqa: E402
 from observability.models import Slo  # noqa: E402
 
@@ -54,7 +55,7 @@ class Rollback(Exception):
     pass
 
 
-def generate(service_ids: list[int], environment_id: int, end) -> int:
+def generate(service_ids: list[int], environment_id: int, end: datetime) -> int:
     """7 days of minutes per service: ~100-150 requests, a few errors, a latency histogram, DB counts."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -83,11 +84,12 @@ def vacuum() -> None:
         cursor.execute("VACUUM ANALYZE observability_slipoint")
 
 
-def baseline(service_ids: list[int], environment_id: int, end, windows: list[timedelta]) -> list[tuple]:
+def baseline(service_ids: list[int], environment_id: int, end: datetime,
+             windows: list[timedelta]) -> list[tuple[Any, ...]]:
     sums = ", ".join(
         f"sum(total - errors) FILTER (WHERE minute >= %(s{i})s), sum(total) FILTER (WHERE minute >= %(s{i})s)"
         for i in range(len(windows)))
-    params = {f"s{i}": end - w for i, w in enumerate(windows)}
+    params: dict[str, Any] = {f"s{i}": end - w for i, w in enumerate(windows)}
     params.update(services=service_ids, env=environment_id, start=end - max(windows), end=end)
     with connection.cursor() as cursor:
         cursor.execute(
@@ -97,7 +99,7 @@ def baseline(service_ids: list[int], environment_id: int, end, windows: list[tim
         return cursor.fetchall()
 
 
-def ingest_bench(service, environment, requests: int, user) -> dict[str, float]:
+def ingest_bench(service: Service, environment: Environment, requests: int, user: Any) -> dict[str, float]:
     secret = core.create_token(name="bench", owner=user, scopes=["sli:write"], actor=user, reason="bench").secret
     client = APIClient(SERVER_NAME="localhost")
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
@@ -180,7 +182,7 @@ def main() -> None:
                 fn()
             # Interleaved rounds, so load from other processes hits all three alike; medians per kind.
             samples: dict[str, list[float]] = {name: [] for name in runs}
-            results: dict[str, object] = {}
+            results: dict[str, Any] = {}
             for _ in range(args.repeat):
                 for name, fn in runs.items():
                     started = time.perf_counter()

@@ -129,8 +129,10 @@ def wrk(url: str, *, duration: int, connections: int, headers: dict[str, str],
     cpu = server_cpu_seconds(master) - before if master else 0.0
     if "Non-2xx or 3xx responses" in out:
         raise SystemExit(f"errors while loading {url}:\n{out}")
-    requests = int(re.search(r"(\d+) requests in", out).group(1))
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), cpu * 1e6 / max(requests, 1)
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    counted = re.search(r"(\d+) requests in", out)
+    assert found is not None and counted is not None, out
+    return float(found.group(1)), cpu * 1e6 / max(int(counted.group(1)), 1)
 
 
 def main() -> int:

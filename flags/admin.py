@@ -39,9 +39,10 @@ class EnvironmentStateFilter(admin.SimpleListFilter):
                 for slug in Environment.objects.values_list("slug", flat=True) for on in ("on", "off")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if not self.value() or ":" not in self.value():
+        value = self.value()
+        if not value or ":" not in value:
             return queryset
-        slug, on = self.value().split(":", 1)
+        slug, on = value.split(":", 1)
         return queryset.filter(states__environment__slug=slug, states__enabled=(on == "on"))
 
 
@@ -81,7 +82,7 @@ class FlagStateInline(admin.TabularInline):
     model = FlagState
     extra = 0
     can_delete = False
-    fields = ["environment", "summary", "revision", "expires_at", "updated_at", "edit"]
+    fields = ("environment", "summary", "revision", "expires_at", "updated_at", "edit")
     readonly_fields = fields
     ordering = ["environment__order"]
 
@@ -124,9 +125,11 @@ class FlagAdmin(AuditedAdmin):
         states = sorted(flag.states.all(), key=lambda s: s.environment.order)
         return format_html_join(" · ", "{}: {}", ((s.environment.slug, ops_console.summary(s)) for s in states))
 
+    _stale_ids: set[int] | None = None  # computed once per changelist page
+
     @admin.display(description="stale", boolean=True)
     def stale(self, flag: Flag) -> bool:
-        ids = getattr(self, "_stale_ids", None)
+        ids = self._stale_ids
         if ids is None:
             ids = self._stale_ids = queries.stale_flag_ids()
         return flag.pk in ids
@@ -154,11 +157,13 @@ class FlagAdmin(AuditedAdmin):
         return self.inlines if obj is not None else []  # states are created by the service with the flag
 
     @admin.action(description="Archive selected flags", permissions=["change"])
-    def archive(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+    def archive(self, request: HttpRequest, queryset: QuerySet[Flag]) -> HttpResponse | None:
+        def apply(flag: Flag, reason: str) -> None:
+            services.archive_flag(flag=flag, actor=request.user, reason=reason)
+
         return confirm_with_reason(
             self, request, queryset, title="Archive flags", action="archive",
-            warning="Archived flags leave every snapshot: SDKs answer them from their code defaults.",
-            apply=lambda flag, reason: services.archive_flag(flag=flag, actor=request.user, reason=reason) and None,
+            warning="Archived flags leave every snapshot: SDKs answer them from their code defaults.", apply=apply,
         )
 
     # --- ops console and reports ---------------------------------------------------------------
@@ -209,7 +214,9 @@ class FlagStateAdmin(AuditedAdmin):
     def revert_disabled(self, request: HttpRequest, obj: Any = None) -> bool:
         return True  # a revert would skip the exposure rules: change the state through its form instead
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is not None:
             form.base_fields["seen_revision"].initial = obj.revision
@@ -233,7 +240,8 @@ class FlagStateAdmin(AuditedAdmin):
                 outcomes.append(services.set_enabled(state=obj, enabled=data["enabled"], actor=request.user,
                                                      reason=reason, expected_revision=seen))
         except (services.StaleRevision, ValidationError) as exc:
-            request._flags_error = "; ".join(getattr(exc, "messages", [str(exc)]))  # type: ignore[attr-defined]
+            error = "; ".join(getattr(exc, "messages", [str(exc)]))
+            request._flags_error = error  # type: ignore[attr-defined]  # read by response_change
             return
         for outcome in outcomes:
             self.message_user(request, outcome.message,
@@ -288,7 +296,7 @@ class ChangeRequestAdmin(ReadOnlyMixin, AuditedAdmin):
         return text if len(text) <= 120 else text[:117] + "…"
 
     @admin.action(description="Approve and apply selected requests", permissions=["change"])
-    def approve(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+    def approve(self, request: HttpRequest, queryset: QuerySet[ChangeRequest]) -> HttpResponse | None:
         def apply(change_request: ChangeRequest, reason: str) -> str:
             done = services.approve_change_request(change_request=change_request, actor=request.user, reason=reason)
             return f"#{done.pk}: {done.message}"
@@ -298,11 +306,12 @@ class ChangeRequestAdmin(ReadOnlyMixin, AuditedAdmin):
                                    apply=apply)
 
     @admin.action(description="Reject selected requests", permissions=["change"])
-    def reject(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return confirm_with_reason(
-            self, request, queryset, title="Reject change requests", action="reject",
-            apply=lambda cr, reason: services.reject_change_request(change_request=cr, actor=request.user,
-                                                                    reason=reason) and None)
+    def reject(self, request: HttpRequest, queryset: QuerySet[ChangeRequest]) -> HttpResponse | None:
+        def apply(change_request: ChangeRequest, reason: str) -> None:
+            services.reject_change_request(change_request=change_request, actor=request.user, reason=reason)
+
+        return confirm_with_reason(self, request, queryset, title="Reject change requests", action="reject",
+                                   apply=apply)
 
 
 class ScheduledChangeForm(forms.ModelForm):
@@ -342,18 +351,20 @@ class ScheduledChangeAdmin(AuditedAdmin):
         obj.pk = created.pk
 
     @admin.action(description="Approve selected scheduled changes", permissions=["change"])
-    def approve(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return confirm_with_reason(
-            self, request, queryset, title="Approve scheduled changes", action="approve",
-            apply=lambda c, reason: services.approve_scheduled_change(change=c, actor=request.user,
-                                                                      reason=reason) and None)
+    def approve(self, request: HttpRequest, queryset: QuerySet[ScheduledChange]) -> HttpResponse | None:
+        def apply(change: ScheduledChange, reason: str) -> None:
+            services.approve_scheduled_change(change=change, actor=request.user, reason=reason)
+
+        return confirm_with_reason(self, request, queryset, title="Approve scheduled changes", action="approve",
+                                   apply=apply)
 
     @admin.action(description="Cancel selected scheduled changes", permissions=["change"])
-    def cancel(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return confirm_with_reason(
-            self, request, queryset, title="Cancel scheduled changes", action="cancel",
-            apply=lambda c, reason: services.cancel_scheduled_change(change=c, actor=request.user,
-                                                                     reason=reason) and None)
+    def cancel(self, request: HttpRequest, queryset: QuerySet[ScheduledChange]) -> HttpResponse | None:
+        def apply(change: ScheduledChange, reason: str) -> None:
+            services.cancel_scheduled_change(change=change, actor=request.user, reason=reason)
+
+        return confirm_with_reason(self, request, queryset, title="Cancel scheduled changes", action="cancel",
+                                   apply=apply)
 
 
 @admin.register(Segment)

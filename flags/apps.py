@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -14,7 +16,7 @@ class FlagsConfig(AppConfig):
         if services.on_service_created not in hooks.SERVICE_CREATED:
             hooks.SERVICE_CREATED.append(services.on_service_created)
         names = {s["name"] for s in schedules.SCHEDULES}
-        for entry in [
+        entries: list[dict[str, Any]] = [
             {"name": "flags: revert expired emergency toggles", "func": "flags.tasks.revert_expired",
              "schedule_type": "I", "minutes": 1},
             {"name": "flags: apply scheduled changes", "func": "flags.tasks.apply_scheduled_changes",
@@ -23,6 +25,7 @@ class FlagsConfig(AppConfig):
              "schedule_type": "I", "minutes": 1},
             {"name": "flags: purge silent SDK instances", "func": "flags.tasks.purge_sdk_instances",
              "schedule_type": "D"},
-        ]:
+        ]
+        for entry in entries:
             if entry["name"] not in names:
                 schedules.SCHEDULES.append(entry)

@@ -73,7 +73,7 @@ def ops_action(model_admin: Any, request: HttpRequest, service: str, state_id: i
         messages.error(request, f"'{action}' does not apply to {state}.")
         return HttpResponseRedirect(reverse("admin:flags_ops_console", args=[service]))
     form_class = OpsNumberForm if action == "set_number" else OpsToggleForm
-    initial = {"revision": state.revision}
+    initial: dict[str, Any] = {"revision": state.revision}
     if action == "engage" and state.flag.key == services.MAINTENANCE:
         initial["expires_in_minutes"] = int(services.DEFAULT_MAINTENANCE_EXPIRY.total_seconds() // 60)
     if action == "set_number":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db.models import Count, Max, Q, QuerySet
@@ -41,7 +41,8 @@ def stale_flags(*, now: datetime | None = None, unchanged_days: int | None = Non
         flags = flags.filter(service=service)
     stale = []
     for flag in flags:
-        due = flag.created_at + timedelta(days=flag.expected_lifetime_days)
+        lifetime = cast(int, flag.expected_lifetime_days)  # the query excludes flags without one
+        due = flag.created_at + timedelta(days=lifetime)
         if due <= now:
             stale.append(StaleFlag(flag, f"past its expected lifetime ({flag.expected_lifetime_days} days, "
                                          f"due {due:%Y-%m-%d})"))

@@ -15,8 +15,10 @@ from django.utils import timezone
 from flags.models import Flag, FlagState, Kind, Segment, ValueType
 from governance.models import Environment, Service
 
-UNLEASH_TYPES = {Kind.RELEASE: "release", Kind.EXPERIMENT: "experiment", Kind.OPERATIONAL: "operational",
-                 Kind.KILL_SWITCH: "kill-switch", Kind.PERMISSION: "permission"}
+UNLEASH_TYPES: dict[str, str] = {
+    Kind.RELEASE: "release", Kind.EXPERIMENT: "experiment", Kind.OPERATIONAL: "operational",
+    Kind.KILL_SWITCH: "kill-switch", Kind.PERMISSION: "permission",
+}
 NUMBER_VARIANT = "value"
 
 

@@ -55,7 +55,9 @@ class ApiTokenAdmin(AuditedAdmin):
     actions = ["rotate", "revoke"]
     reason_field_help = "What the token is for and who asked for it. Recorded in the audit trail."
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
         if obj is None:
             kwargs["form"] = TokenAddForm
         return super().get_form(request, obj, change=change, **kwargs)
@@ -83,13 +85,14 @@ class ApiTokenAdmin(AuditedAdmin):
             expires_at=form.cleaned_data["expires_at"], actor=request.user, reason=reason,
         )
         obj.pk = issued.token.pk
-        request._issued_tokens = [issued]  # type: ignore[attr-defined]
+        request._issued_tokens = [issued]  # type: ignore[attr-defined]  # read back by response_add
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         pass  # the service set the restrictions
 
     def response_add(self, request: HttpRequest, obj: Any, post_url_continue: str | None = None) -> HttpResponse:
-        return self._show_secrets(request, request._issued_tokens)  # type: ignore[attr-defined]
+        issued = request._issued_tokens  # type: ignore[attr-defined]  # set in save_via_service
+        return self._show_secrets(request, issued)
 
     def _show_secrets(self, request: HttpRequest, issued: list[Any]) -> HttpResponse:
         # Rendered straight into this response: the secret never goes through messages, sessions or logs.
@@ -113,7 +116,7 @@ class ApiTokenAdmin(AuditedAdmin):
 
     @admin.action(description="Rotate selected tokens (old ones stay valid for the grace period)",
                   permissions=["change"])
-    def rotate(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+    def rotate(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> HttpResponse | None:
         issued: list[Any] = []
 
         def apply(token: ApiToken, reason: str) -> None:
@@ -125,11 +128,13 @@ class ApiTokenAdmin(AuditedAdmin):
         return response
 
     @admin.action(description="Revoke selected tokens now", permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> HttpResponse | None:
+        def apply(token: ApiToken, reason: str) -> None:
+            services.revoke_token(token=token, actor=request.user, reason=reason)
+
         return confirm_with_reason(
             self, request, queryset, title="Revoke tokens", action="revoke",
-            warning="Clients using these tokens will get 401 at once.",
-            apply=lambda token, reason: services.revoke_token(token=token, actor=request.user, reason=reason) and None,
+            warning="Clients using these tokens will get 401 at once.", apply=apply,
         )
 
 
@@ -164,7 +169,7 @@ class ModelFilter(admin.SimpleListFilter):
 
         from governance.audit_base import Audited
 
-        return sorted((m._meta.label_lower, m._meta.verbose_name.capitalize() + f" ({m._meta.app_label})")
+        return sorted((m._meta.label_lower, str(m._meta.verbose_name).capitalize() + f" ({m._meta.app_label})")
                       for m in apps.get_models() if issubclass(m, Audited))
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -193,8 +198,8 @@ class AuditEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "at"
     list_per_page = 50
     show_full_result_count = False  # no second COUNT(*) over the whole table on each page
-    readonly_fields = ["at", "actor_name", "model", "object_id", "object_repr", "change", "reason", "service",
-                       "diff", "history_id"]
+    readonly_fields = ("at", "actor_name", "model", "object_id", "object_repr", "change", "reason", "service",
+                       "diff", "history_id")
     fields = readonly_fields
 
     @admin.display(description="field changes")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
@@ -15,6 +16,9 @@ from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
 from governance import services
+from governance.audit_base import Audited
+
+_M = TypeVar("_M", bound=Model)
 
 
 class ReasonForm(forms.Form):
@@ -29,7 +33,9 @@ class AuditedAdmin(SimpleHistoryAdmin):
 
     reason_field_help = "Why this change? Recorded in the audit trail."
 
-    def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any) -> type:
+    def get_form(
+        self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
         # "reason" is a form-only field: keep it out of the model form's field list.
         if "fields" not in kwargs:
             kwargs["fields"] = flatten_fieldsets(self.get_fieldsets(request, obj))
@@ -38,7 +44,7 @@ class AuditedAdmin(SimpleHistoryAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         help_text = self.reason_field_help
 
-        class WithReason(form):  # type: ignore[misc,valid-type]
+        class WithReason(form):  # type: ignore[misc,valid-type]  # a form class chosen at run time
             reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=1000,
                                      help_text=help_text)
 
@@ -51,10 +57,10 @@ class AuditedAdmin(SimpleHistoryAdmin):
             fieldsets = [*fieldsets, ("Audit", {"fields": ["reason"]})]
         return fieldsets
 
-    def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Audited, form: Any, change: bool) -> None:
         self.save_via_service(request, obj, form, change, form.cleaned_data["reason"])
 
-    def save_via_service(self, request: HttpRequest, obj: Model, form: Any, change: bool, reason: str) -> None:
+    def save_via_service(self, request: HttpRequest, obj: Audited, form: Any, change: bool, reason: str) -> None:
         fields = [f for f in form.changed_data if f != "reason" and f in {x.name for x in obj._meta.concrete_fields}]
         services.save_audited(instance=obj, actor=request.user, reason=reason, update_fields=fields or None)
 
@@ -70,11 +76,11 @@ class AuditedAdmin(SimpleHistoryAdmin):
 def confirm_with_reason(
     modeladmin: admin.ModelAdmin,
     request: HttpRequest,
-    queryset: QuerySet,
+    queryset: QuerySet[_M],
     *,
     title: str,
     action: str,
-    apply: Callable[[Model, str], str | None],
+    apply: Callable[[_M, str], str | None],
     warning: str = "",
     extra_form: type[forms.Form] | None = None,
 ) -> HttpResponse | None:
@@ -111,6 +117,6 @@ def confirm_with_reason(
         "action": action,
         "warning": warning,
         "opts": modeladmin.model._meta,
-        "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
     }
     return TemplateResponse(request, "admin/confirm_with_reason.html", context)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from django.db import models
 from simple_history.models import HistoricalRecords
@@ -40,15 +41,15 @@ def _refuse(model: type[models.Model], operation: str) -> None:
 
 
 class AuditedQuerySet(models.QuerySet):
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]  # mirrors QuerySet.update
+    def update(self, **kwargs: Any) -> int:
         _refuse(self.model, "update")
         return super().update(**kwargs)
 
-    def bulk_create(self, objs, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
         _refuse(self.model, "bulk_create")
         return super().bulk_create(objs, *args, **kwargs)
 
-    def bulk_update(self, objs, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def bulk_update(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> int:
         _refuse(self.model, "bulk_update")
         return super().bulk_update(objs, *args, **kwargs)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
@@ -86,7 +88,7 @@ class ApiToken(Audited):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix})"
 
-    def is_active(self, now=None) -> bool:  # type: ignore[no-untyped-def]
+    def is_active(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now
 

@@ -8,7 +8,7 @@ import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -24,6 +24,7 @@ from governance.models import ApiToken, AuditEvent, AuditExport, Environment, He
 
 TOKEN_PREFIX = "gov_"  # noqa: S105 - a public marker, not a secret
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+_A = TypeVar("_A", bound=Audited)
 
 
 def require_reason(reason: str) -> str:
@@ -44,7 +45,7 @@ def system_user() -> AbstractBaseUser:
 
 
 @transaction.atomic
-def save_audited(*, instance: Audited, actor: Any, reason: str, update_fields: Iterable[str] | None = None) -> Audited:
+def save_audited(*, instance: _A, actor: Any, reason: str, update_fields: Iterable[str] | None = None) -> _A:
     """Create or update a plain reference row (service, environment) after validating it."""
     instance.stamp(actor=actor, reason=require_reason(reason))
     instance.full_clean()
@@ -71,7 +72,7 @@ def ensure_environment(*, slug: str, name: str, is_production: bool, order: int,
         return env
     env = Environment(slug=slug, name=name, is_production=is_production, order=order,
                       requires_second_person=requires_second_person)
-    return save_audited(instance=env, actor=actor, reason=reason)  # type: ignore[return-value]
+    return save_audited(instance=env, actor=actor, reason=reason)
 
 
 # --- API tokens -----------------------------------------------------------------------------------
@@ -129,7 +130,7 @@ def rotate_token(*, token: ApiToken, actor: Any, reason: str, grace: timedelta |
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if not token.is_active():
         raise ValidationError("Only an active token can be rotated; create a new one instead.")
-    if token.rotated_to_id:
+    if token.rotated_to is not None:
         raise ValidationError(f"Token {token.prefix} was already rotated to {token.rotated_to.prefix}.")
     grace = grace if grace is not None else timedelta(hours=settings.API_TOKEN_ROTATION_GRACE_HOURS)
     now = timezone.now()

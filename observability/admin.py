@@ -95,7 +95,7 @@ class SloAdmin(AuditedAdmin):
         series = queries.burndown_series(statuses)
         alerts = list(SloAlert.objects.filter(slo__service=service).filter(resolved_at__isnull=True)
                       .order_by("slo_id", "-opened_at"))
-        alerts_by_slo: dict[int, list[SloAlert]] = {}
+        alerts_by_slo: dict[int | None, list[SloAlert]] = {}
         for alert in alerts:
             alerts_by_slo.setdefault(alert.slo_id, []).append(alert)
         rows = []
@@ -160,11 +160,12 @@ class SloAlertAdmin(AuditedAdmin):
         return obj is None and super().has_change_permission(request)
 
     @admin.action(description="Acknowledge selected alerts (someone is on it)", permissions=["change"])
-    def acknowledge(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return confirm_with_reason(
-            self, request, queryset, title="Acknowledge alerts", action="acknowledge",
-            apply=lambda alert, reason: services.acknowledge_alert(alert=alert, actor=request.user,
-                                                                   reason=reason) and None)
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[SloAlert]) -> HttpResponse | None:
+        def apply(alert: SloAlert, reason: str) -> None:
+            services.acknowledge_alert(alert=alert, actor=request.user, reason=reason)
+
+        return confirm_with_reason(self, request, queryset, title="Acknowledge alerts", action="acknowledge",
+                                   apply=apply)
 
 
 @admin.register(SloSnapshot)
@@ -240,14 +241,16 @@ class ErrorBudgetOverrideAdmin(AuditedAdmin):
     actions = ["revoke"]
     reason_field_help = "Why may releases pass while the error budget is exhausted? Shown in the gate's answer."
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
         if obj is None:
             kwargs["form"] = OverrideAddForm
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is not None:
             return form
 
-        class Checked(form):  # type: ignore[misc,valid-type]
+        class Checked(form):  # type: ignore[misc,valid-type]  # a form class chosen at run time
             def clean(self) -> dict[str, Any]:
                 cleaned = super().clean()
                 if cleaned.get("expires_at"):
@@ -286,8 +289,8 @@ class ErrorBudgetOverrideAdmin(AuditedAdmin):
         return "active" if override.is_active() else "expired"
 
     @admin.action(description="Revoke selected overrides now", permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        return confirm_with_reason(
-            self, request, queryset, title="Revoke overrides", action="revoke",
-            apply=lambda o, reason: services.revoke_error_budget_override(override=o, actor=request.user,
-                                                                          reason=reason) and None)
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ErrorBudgetOverride]) -> HttpResponse | None:
+        def apply(override: ErrorBudgetOverride, reason: str) -> None:
+            services.revoke_error_budget_override(override=override, actor=request.user, reason=reason)
+
+        return confirm_with_reason(self, request, queryset, title="Revoke overrides", action="revoke", apply=apply)

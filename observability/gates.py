@@ -45,7 +45,8 @@ def error_budget_gate(*, release: Any, environment: Any) -> GateInput:
         note = f" ({', '.join(insufficient)}: not enough data for a verdict)" if insufficient else ""
         return GateInput(name=NAME, verdict="allow", code="error_budget_available",
                          message=f"Every production SLO has error budget left{note}.", details=details)
-    worst = min(exhausted, key=lambda s: s.report.remaining_fraction or 0)  # type: ignore[union-attr]
+    # an exhausted status always has a report
+    worst = min(exhausted, key=lambda s: (s.report.remaining_fraction or 0) if s.report else 0)
     summary = ", ".join(
         f"{s.slo.name} (compliance {s.figures()['compliance']:.4%}, budget remaining "
         f"{s.figures()['budget_remaining_fraction']:.1%})" for s in exhausted)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
@@ -368,6 +368,6 @@ class ErrorBudgetOverride(Audited):
         scope = f"release {self.release_id}" if self.release_id else "every release"
         return f"{self.service_id and self.service.slug}: {scope} until {self.expires_at:%Y-%m-%d %H:%M}"
 
-    def is_active(self, now=None) -> bool:  # type: ignore[no-untyped-def]
+    def is_active(self, now: datetime | None = None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now

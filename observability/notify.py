@@ -92,7 +92,7 @@ class ChannelConfig:
         if unknown:
             raise ChannelConfigError(f"{path}: unknown keys {sorted(unknown)}")
         try:
-            kind = ChannelKind(raw.get("kind"))
+            kind = ChannelKind(raw.get("kind", ""))
         except ValueError:
             raise ChannelConfigError(
                 f"{path}.kind: must be one of {[k.value for k in ChannelKind]}, got {raw.get('kind')!r}"

@@ -100,7 +100,8 @@ def _sli_source(sql: _Sql, definitions: Sequence[slo_math.SloDefinition], *, ser
     Sources are summed per minute only when an availability SLO needs whole-minute slices; the
     other SLIs are additive, so they read the rows directly.
     """
-    thresholds = sorted({d.threshold_ms for d in definitions if d.sli_type is slo_math.SliType.LATENCY})
+    # SloDefinition requires a threshold on latency SLOs, and refuses one on the others
+    thresholds = sorted({d.threshold_ms for d in definitions if d.threshold_ms is not None})
     grouped = any(d.sli_type is slo_math.SliType.AVAILABILITY for d in definitions)
     needed: dict[str, str] = {}
     expressions = []
@@ -109,6 +110,7 @@ def _sli_source(sql: _Sql, definitions: Sequence[slo_math.SloDefinition], *, ser
             needed.update(total="total", errors="errors")
             expressions.append(("total - errors", "total"))
         elif d.sli_type is slo_math.SliType.LATENCY:
+            assert d.threshold_ms is not None  # SloDefinition requires it for latency
             i = thresholds.index(d.threshold_ms)
             needed["lat_total"] = "CASE WHEN cardinality(latency_bounds) > 0 THEN total ELSE 0 END"
             needed[f"lat_good_{i}"] = (f"coalesce(latency_counts[width_bucket({sql.param(float(d.threshold_ms))}"

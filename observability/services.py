@@ -127,7 +127,9 @@ def import_slos(*, definitions: Sequence[slo_math.SloDefinition], actor: Any, re
     reason = core.require_reason(reason)
     services = {s.slug: s for s in Service.objects.filter(slug__in={d.service for d in definitions})}
     environments = {e.slug: e for e in Environment.objects.filter(slug__in={d.environment for d in definitions})}
-    created, updated, unchanged = [], [], []
+    created: list[Slo] = []
+    updated: list[Slo] = []
+    unchanged: list[Slo] = []
     for index, definition in enumerate(definitions, start=1):
         where = f"SLO {index} ({definition.service}/{definition.environment}/{definition.name})"
         service = services.get(definition.service)
@@ -527,7 +529,7 @@ def revoke_error_budget_override(*, override: ErrorBudgetOverride, actor: Any, r
 def save_channel(*, channel: NotificationChannel, actor: Any, reason: str,
                  update_fields: Iterable[str] | None = None) -> NotificationChannel:
     """Create or change a channel (validated by NotificationChannel.clean: webhooks name their secret's variable)."""
-    return core.save_audited(instance=channel, actor=actor, reason=reason,  # type: ignore[return-value]
+    return core.save_audited(instance=channel, actor=actor, reason=reason,
                              update_fields=update_fields)
 
 
@@ -553,6 +555,8 @@ def alert_message(alert: SloAlert, event: str) -> notify.Message:
     url = f"{base}/{settings.ADMIN_PATH}observability/slo/service/{alert.service_id}/" if base and alert.service_id \
         else None
     if alert.kind == SloAlert.Kind.BURN_RATE and alert.slo is not None:
+        # the checker opens burn-rate alerts with both windows
+        assert alert.long_window is not None and alert.short_window is not None
         message = notify.message_for_alert(
             slo_name=alert.slo.name, service=alert.slo.service.slug, environment=alert.slo.environment.slug,
             severity=alert.severity, action=alert.action, factor=alert.factor or 0.0,

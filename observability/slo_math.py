@@ -534,11 +534,11 @@ def decide_burn_alerts(slo: SloDefinition, counts: Mapping[timedelta, tuple[int,
     """
     decisions = []
     for pair in pairs_for_window(slo.window):
-        long_counts = counts[pair.long_window]
-        short_counts = counts[pair.short_window]
+        long_good, long_total = counts[pair.long_window]
+        short_good, short_total = counts[pair.short_window]
         factor = pair.factor(slo.window)
-        long_rate = burn_rate(*long_counts, slo.objective)
-        short_rate = burn_rate(*short_counts, slo.objective)
+        long_rate = burn_rate(long_good, long_total, slo.objective)
+        short_rate = burn_rate(short_good, short_total, slo.objective)
         decisions.append(
             AlertDecision(
                 slo_name=slo.name,
@@ -549,8 +549,8 @@ def decide_burn_alerts(slo: SloDefinition, counts: Mapping[timedelta, tuple[int,
                 factor=factor,
                 long_burn_rate=long_rate,
                 short_burn_rate=short_rate,
-                long_counts=tuple(long_counts),  # type: ignore[arg-type]  # (good, total)
-                short_counts=tuple(short_counts),  # type: ignore[arg-type]
+                long_counts=(long_good, long_total),
+                short_counts=(short_good, short_total),
                 firing=long_rate > factor and short_rate > factor,
             )
         )

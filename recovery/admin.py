@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.contrib import admin
 from django.db.models import Max, OuterRef, Q, QuerySet, Subquery
@@ -16,6 +17,14 @@ from governance.admin_tools import AuditedAdmin, confirm_with_reason
 from recovery import services
 from recovery.engine.evidence import format_seconds
 from recovery.models import Backup, BackupTarget, Drill
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _Latest(TypedDict):
+    last_backup_at: datetime | None
+    last_drill_status: str | None
 
 
 @admin.register(BackupTarget)
@@ -54,12 +63,12 @@ class BackupTargetAdmin(AuditedAdmin):
         return f"{target.keep_daily} daily, {target.keep_monthly} monthly"
 
     @admin.display(description="last backup", ordering="last_backup_at")
-    def last_backup(self, target: BackupTarget) -> Any:
-        return target.last_backup_at or "never"  # type: ignore[attr-defined]  # annotated
+    def last_backup(self, target: WithAnnotations[BackupTarget, _Latest]) -> datetime | str:
+        return target.last_backup_at or "never"
 
     @admin.display(description="last restore drill")
-    def last_drill(self, target: BackupTarget) -> str:
-        return target.last_drill_status or "never"  # type: ignore[attr-defined]  # annotated
+    def last_drill(self, target: WithAnnotations[BackupTarget, _Latest]) -> str:
+        return target.last_drill_status or "never"
 
     # Running drills and backups is an "add" of the evidence row: Maintenance admins and Administrators.
     def has_run_drill_permission(self, request: HttpRequest) -> bool:
@@ -109,9 +118,9 @@ class BackupAdmin(ReadOnlyAdmin):
     list_filter = ["status", "target", ("deleted_at", admin.EmptyFieldListFilter)]
     list_select_related = ["target", "created_by"]
     date_hierarchy = "created_at"
-    fields = ["target", "status", "created_at", "recorded_at", "created_by", "reason", "path", "manifest_path",
+    fields = ("target", "status", "created_at", "recorded_at", "created_by", "reason", "path", "manifest_path",
               "sha256", "size", "tables", "rows", "seconds", "error", "deleted_at", "deleted_reason",
-              "phase_table", "manifest_json"]
+              "phase_table", "manifest_json")
     readonly_fields = fields
 
     @admin.display(description="size")
@@ -138,8 +147,8 @@ class DrillAdmin(ReadOnlyAdmin):
     list_select_related = ["target", "requested_by"]
     search_fields = ["=id", "reason", "target__name"]
     date_hierarchy = "requested_at"
-    fields = ["kind", "target", "backup", "status", "requested_by", "reason", "requested_at", "started_at",
-              "finished_at", "took", "rpo", "error", "verdict_table", "phase_table", "report"]
+    fields = ("kind", "target", "backup", "status", "requested_by", "reason", "requested_at", "started_at",
+              "finished_at", "took", "rpo", "error", "verdict_table", "phase_table", "report")
     readonly_fields = fields
 
     @admin.display(description="failed layers")

@@ -8,7 +8,7 @@ as deleted and keeps the row), and a finished drill is never changed again.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NoReturn
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -93,7 +93,7 @@ def smoke_query_problem(value: Any) -> str:
 
 
 class EvidenceQuerySet(models.QuerySet):
-    def delete(self) -> Any:  # type: ignore[override]  # refusing is the point
+    def delete(self) -> NoReturn:  # refusing is the point
         raise ValidationError("Evidence records are kept: they are never deleted.")
 
 

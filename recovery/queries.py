@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db.models import Max, Q, QuerySet
 
 from recovery.models import BackupTarget, Drill
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
-def overdue_targets(*, now: datetime, max_age_days: int) -> QuerySet[BackupTarget]:
+
+class LastPassed(TypedDict):
+    last_passed: datetime | None
+
+
+def overdue_targets(*, now: datetime, max_age_days: int) -> QuerySet[WithAnnotations[BackupTarget, LastPassed]]:
     """Enabled targets without a passed restore drill in the last `max_age_days` days, with `last_passed`.
 
     A target younger than that has not missed a monthly drill yet and is not listed.

@@ -188,8 +188,7 @@ def apply_retention(*, target: BackupTarget, actor: Any, reason: str, now: datet
             backup.save(update_fields=["deleted_at", "deleted_reason"])
     for backup in doomed:
         try:
-            # The engine only reads .path and .manifest_path, which Backup rows carry too.
-            engine_backup.delete_backup(backup)  # type: ignore[arg-type]  # duck-typed BackupInfo
+            engine_backup.delete_backup(backup)
         except OSError as exc:
             logger.error("retention could not delete %s: %s", backup.path, exc)
     return doomed

@@ -177,7 +177,8 @@ class ReleaseAdmin(SimpleHistoryAdmin):
                                             empty_label=None, help_text="Default: the release live before this one.")
 
         def apply(release: Release, reason: str) -> str:
-            target = request._confirm_form.cleaned_data["target"]  # type: ignore[attr-defined]
+            form = request._confirm_form  # type: ignore[attr-defined]  # set by confirm_with_reason
+            target = form.cleaned_data["target"]
             deployment = services.start_rollback(service=release.service, target=target, actor=request.user,
                                                  reason=reason)
             return f"{release.service.slug}: rollback to {target.version} started (deployment #{deployment.pk})"

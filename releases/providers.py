@@ -224,7 +224,7 @@ class Vercel:
         with httpx.Client(base_url=self.api_url, timeout=self.timeout, transport=self.transport) as client:
             response, attempts = _retrying(lambda: client.post(path, params=params, headers=headers),
                                            retries=self.retries, backoff=self.backoff, sleep=self.sleep)
-        details = {"endpoint": f"POST {path}", "attempts": attempts}
+        details: dict[str, Any] = {"endpoint": f"POST {path}", "attempts": attempts}
         if response is None:
             return ProviderResult(ok=False, error=f"Vercel unreachable after {len(attempts)} attempt(s): "
                                                   f"{attempts[-1].get('error')}", details=details)

@@ -255,7 +255,7 @@ def _next_start(start: datetime, period: str) -> datetime:
 
 
 def _median(values: list[timedelta]) -> timedelta | None:
-    return statistics.median(values) if values else None
+    return statistics.median(values) if values else None  # type: ignore[type-var]  # timedeltas add and halve
 
 
 def _is_hotfix(candidate: Release, failed: Release) -> bool:
@@ -301,29 +301,31 @@ def dora_metrics(*, since: datetime, until: datetime, service: Service | None = 
                .order_by("finished_at", "id"))
     if service is not None:
         records = records.filter(service=service)
-    live: dict[int, Deployment] = {}  # release id → its first production deployment
-    rollbacks: list[Deployment] = []
+    # each deployment with the time it went live
+    live: dict[int, tuple[Deployment, datetime]] = {}  # release id → its first production deployment
+    rollbacks: list[tuple[Deployment, datetime]] = []
     for d in records:
+        finished = d.finished_at
+        assert finished is not None  # the query selects finished deployments only
         if d.kind == Deployment.Kind.ROLLBACK:
-            rollbacks.append(d)
+            rollbacks.append((d, finished))
         elif d.release_id not in live:
-            live[d.release_id] = d
-    by_service: dict[int, list[Deployment]] = {}
-    for d in live.values():
-        by_service.setdefault(d.service_id, []).append(d)
+            live[d.release_id] = (d, finished)
+    by_service: dict[int, list[tuple[Deployment, datetime]]] = {}
+    for d, finished in live.values():
+        by_service.setdefault(d.service_id, []).append((d, finished))
 
     changes: list[dict[str, Any]] = []
-    for d in live.values():
-        if not since <= d.finished_at < until:
+    for d, at in live.values():
+        if not since <= at < until:
             continue
-        lead = d.finished_at - d.release.first_commit_at if d.release.first_commit_at else None
-        horizon = d.finished_at + window
-        restored = [r.finished_at for r in rollbacks
-                    if r.replaces_id == d.release_id and d.finished_at <= r.finished_at <= horizon]
-        restored += [h.finished_at for h in by_service[d.service_id]
-                     if d.finished_at < h.finished_at <= horizon and _is_hotfix(h.release, d.release)]
-        restore = min(restored) - d.finished_at if restored else None
-        changes.append({"at": d.finished_at, "lead": lead, "restore": restore})
+        lead = at - d.release.first_commit_at if d.release.first_commit_at else None
+        horizon = at + window
+        restored = [r_at for r, r_at in rollbacks if r.replaces_id == d.release_id and at <= r_at <= horizon]
+        restored += [h_at for h, h_at in by_service[d.service_id]
+                     if at < h_at <= horizon and _is_hotfix(h.release, d.release)]
+        restore = min(restored) - at if restored else None
+        changes.append({"at": at, "lead": lead, "restore": restore})
 
     periods = []
     start = _period_start(since, period)

@@ -98,7 +98,7 @@ class SchemaPlanAdmin(AuditedAdmin):
     @admin.action(description="Move selected plans to another state", permissions=["change"])
     def transition(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         def apply(plan: SchemaPlan, reason: str) -> str:
-            form = request._confirm_form  # type: ignore[attr-defined]
+            form = request._confirm_form  # type: ignore[attr-defined]  # set by confirm_with_reason
             moved = services.transition_plan(plan=plan, to=form.cleaned_data["status"], actor=request.user,
                                              reason=reason, release_version=form.cleaned_data["release_version"])
             return f"{moved.slug}: now {moved.status}."
@@ -153,7 +153,9 @@ class BackfillAdmin(AuditedAdmin):
     state_fields = ["status", "status_reason", "created_at", "started_at", "finished_at", "progress_column",
                     "progress_details"]
 
-    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> type:
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm[Any]]:
         if obj is None:
             kwargs["form"] = BackfillAddForm
         return super().get_form(request, obj, change=change, **kwargs)

@@ -49,7 +49,7 @@ BatchObserver = Callable[[int, int, int, float], None]  # (lo, hi, rows, seconds
 
 def backfill_callable(func: Callable[[psycopg.Connection, int, int], int]) -> Callable[[psycopg.Connection, int, int], int]:
     """Mark a function as usable by backfills: f(conn, lo, hi) -> rows changed, inside the batch transaction."""
-    func.backfill_callable = True  # type: ignore[attr-defined]
+    func.backfill_callable = True  # type: ignore[attr-defined]  # a marker the engine looks for
     return func
 
 
@@ -137,15 +137,19 @@ class Engine:
 
     def capture_bounds(self) -> dict[str, Any]:
         """Smallest key and an exclusive upper bound, captured once: later rows are written by the new code."""
-        low, high = self.target.execute(
+        bounds = self.target.execute(
             sql.SQL("SELECT min({k}), max({k}) FROM {t}").format(k=self.key, t=self.table)
         ).fetchone()
+        assert bounds is not None  # an aggregate without GROUP BY returns one row
+        low, high = bounds
         estimate = self.target.execute(
             "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [self.backfill.table]
         ).fetchone()
         rows = estimate[0] if estimate and estimate[0] and estimate[0] > 0 else None
         if rows is None:  # never analysed: count (small or new tables)
-            rows = self.target.execute(sql.SQL("SELECT count(*) FROM {}").format(self.table)).fetchone()[0]
+            counted = self.target.execute(sql.SQL("SELECT count(*) FROM {}").format(self.table)).fetchone()
+            assert counted is not None  # an aggregate without GROUP BY returns one row
+            rows = counted[0]
         lower = int(low) if low is not None else 0
         upper = int(high) + 1 if high is not None else 0
         self.portal.execute(
@@ -168,18 +172,22 @@ class Engine:
     def throttle_reason(self) -> str:
         bf = self.backfill
         if bf.max_transaction_age_s:
-            age = self.target.execute(
+            oldest = self.target.execute(
                 "SELECT coalesce(max(extract(epoch FROM clock_timestamp() - xact_start)), 0) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND backend_type = 'client backend' AND state <> 'idle' "
                 "AND xact_start IS NOT NULL AND pid <> ALL(%s)",
                 [self.own_pids],
-            ).fetchone()[0]
+            ).fetchone()
+            assert oldest is not None  # an aggregate without GROUP BY returns one row
+            age = oldest[0]
             if age > bf.max_transaction_age_s:
                 return f"a transaction on the target has been open {float(age):.0f}s (limit {bf.max_transaction_age_s}s)"
         if bf.max_replication_lag_s:
-            lag = self.target.execute(
+            worst = self.target.execute(
                 "SELECT max(extract(epoch FROM greatest(write_lag, flush_lag, replay_lag))) FROM pg_stat_replication"
-            ).fetchone()[0]
+            ).fetchone()
+            assert worst is not None  # an aggregate without GROUP BY returns one row
+            lag = worst[0]
             if lag is not None and lag > bf.max_replication_lag_s:
                 return f"a replica lags {float(lag):.1f}s (limit {bf.max_replication_lag_s}s)"
         return ""
@@ -228,7 +236,7 @@ class Engine:
             if self.func is not None:
                 rows = int(self.func(self.target, lo, hi) or 0)
             else:
-                rows = max(self.target.execute(bf.sql, {"lo": lo, "hi": hi}).rowcount, 0)  # type: ignore[call-overload]
+                rows = max(self.target.execute(bf.sql, {"lo": lo, "hi": hi}).rowcount, 0)
             if self.same_database:
                 ms = (time.monotonic() - started) * 1000
                 self.checkpoint(self.target, lo=lo, hi=hi, rows=rows, size=size, ms=ms, retries=retries, splits=splits)
@@ -320,6 +328,7 @@ def run(backfill_id: int, *, budget_s: float = DEFAULT_BUDGET_S, sleep: Callable
     try:
         with databases.connect(databases.DEFAULT, application_name=app) as portal:
             locked = portal.execute("SELECT pg_try_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, backfill_id]).fetchone()
+            assert locked is not None  # a SELECT without FROM returns one row
             if not locked[0]:
                 return Outcome("busy", f"backfill #{backfill_id} is being run by another worker")
             try:

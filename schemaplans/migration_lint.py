@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -22,6 +22,9 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.operations import CreateModel
 from govctl import migration_lint
 from govctl.migration_lint import LintResult
+
+if TYPE_CHECKING:
+    from django.db.backends.postgresql.base import DatabaseWrapper as PostgresWrapper
 
 # The project's own apps: what `manage.py lint_migrations` checks when no app is named.
 PROJECT_APPS = ["governance", "flags", "releases", "recovery", "observability", "schemaplans"]
@@ -138,11 +141,12 @@ def lint_migration(graph_loader: MigrationLoader, migration: Migration, *, conne
     phase = getattr(migration, "emc_phase", None)
     plan = getattr(migration, "emc_plan", None)
     name = f"{migration.app_label}.{migration.name}"
+    pg_version = cast("PostgresWrapper", connection).pg_version  # the settings accept PostgreSQL only
     try:
         result = migration_lint.lint_sql(
             sql, name=name, declared_phase=phase, plan_id=plan, new_tables=created,
             in_transaction=migration.atomic, lock_timeout_set=RUNNER_SETS_LOCK_TIMEOUT,
-            pg_version=connection.pg_version // 10000, disabled=disabled,
+            pg_version=pg_version // 10000, disabled=disabled,
         )
     except ValueError as exc:  # an emc_phase the linter does not know ("mixed", a typo)
         raise ValueError(f"{name}: emc_phase={phase!r}: {exc}") from exc

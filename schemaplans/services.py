@@ -114,7 +114,7 @@ def run_verification_query(plan: SchemaPlan) -> tuple[int | None, str]:
             with conn.transaction():
                 conn.execute("SET TRANSACTION READ ONLY")
                 conn.execute("SELECT set_config('statement_timeout', %s, true)", [VERIFICATION_STATEMENT_TIMEOUT])
-                rows = conn.execute(plan.verification_sql).fetchall()  # type: ignore[call-overload]  # stored SQL
+                rows = conn.execute(plan.verification_sql).fetchall()
         return _as_count(rows), ""
     except databases.DatabaseUnavailable as exc:
         return None, str(exc)

@@ -53,8 +53,10 @@ def resume_backfills() -> list[int]:
             if updated is not None and updated > stale:
                 continue
             try:
-                free = conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
-                                    [engine.ADVISORY_NAMESPACE, backfill.pk]).fetchone()[0]
+                locked = conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
+                                      [engine.ADVISORY_NAMESPACE, backfill.pk]).fetchone()
+                assert locked is not None  # a SELECT without FROM returns one row
+                free = locked[0]
                 if free:
                     conn.execute("SELECT pg_advisory_unlock(%s, %s)", [engine.ADVISORY_NAMESPACE, backfill.pk])
             except psycopg.Error:

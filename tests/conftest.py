@@ -44,7 +44,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
         # every transactional test after the first would start without environments.
         from django.db import connection
 
-        connection._test_serialized_contents = connection.creation.serialize_db_to_string()
+        serialized = connection.creation.serialize_db_to_string()
+        connection._test_serialized_contents = serialized  # type: ignore[attr-defined]  # Django's private test slot
 
 
 @pytest.fixture

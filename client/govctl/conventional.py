@@ -229,7 +229,8 @@ def _analyse(message: str) -> tuple[ConventionalCommit | None, list[CommitError]
 def _parse_footers(lines: list[str], start: int, errors: list[CommitError]) -> list[Footer]:
     """Footers from line index `start` (a footer line) to the end; a value runs until the next token."""
     footers: list[Footer] = []
-    token, value_lines, number = "", [], 0
+    token, number = "", 0
+    value_lines: list[str] = []
 
     def close() -> None:
         value = "\n".join(value_lines).strip()

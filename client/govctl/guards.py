@@ -10,7 +10,7 @@ import html
 import math
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, overload
 
 __all__ = [
     "DatabaseWritesDisabled",
@@ -116,6 +116,14 @@ def write_allowed(sql: str, always_writable: Iterable[str]) -> bool:
 
 
 _RATE = re.compile(r"\s*(\d+)\s*/\s*([A-Za-z]+)\s*")
+
+
+@overload
+def scaled_rate(rate: str, multiplier: float) -> str: ...
+@overload
+def scaled_rate(rate: None, multiplier: float) -> None: ...
+@overload
+def scaled_rate(rate: str | None, multiplier: float) -> str | None: ...
 
 
 def scaled_rate(rate: str | None, multiplier: float) -> str | None:

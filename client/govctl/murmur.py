@@ -9,6 +9,7 @@ version below gives identical results and is what runs everywhere else.
 from __future__ import annotations
 
 import struct
+from types import ModuleType
 
 __all__ = ["VARIANT_SEED", "hash32", "murmur3_32", "normalized_hash"]
 
@@ -58,6 +59,7 @@ def _pure_hash32(text: str, seed: int = 0) -> int:
     return murmur3_32(text.encode("utf-8"), seed)
 
 
+_mmh3: ModuleType | None
 try:
     import mmh3 as _mmh3
 except ImportError:  # the SDK must work with httpx alone

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -51,6 +51,7 @@ def forget_tokens() -> None:
 def _verify(secret: str) -> ApiToken | None:
     digest = core.digest_secret(secret)
     held = _tokens.get(digest)
+    token: ApiToken | None
     if held is not None and time.monotonic() - held[0] < settings.FLAGS_TOKEN_CACHE_SECONDS:
         token = held[1]
     else:
@@ -139,11 +140,12 @@ class FlagReadThrottle(throttling.BaseThrottle):
 
     @classmethod
     def _rate(cls) -> tuple[int, int]:
-        key = (api_settings.DEFAULT_THROTTLE_RATES["flags"], rate_limit_multiplier(source))
+        # a DRF rate is a "count/period" string (the DRF stubs type the setting as a number)
+        configured = cast(str, api_settings.DEFAULT_THROTTLE_RATES["flags"])
+        key = (configured, rate_limit_multiplier(source))
         parsed = cls._parsed.get(key)
         if parsed is None:
-            rate = scaled_rate(*key)
-            count, period = rate.split("/")  # type: ignore[union-attr]  # a configured rate is never None
+            count, period = scaled_rate(*key).split("/")
             parsed = cls._parsed[key] = (int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[0].lower()])
         return parsed
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from govctl.provider import unleash_context
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -91,7 +91,7 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return False
 
 
-def conditional(request: Request, content: bytes, etag: str, *, content_type: str = "application/json",
+def conditional(request: HttpRequest | Request, content: bytes, etag: str, *, content_type: str = "application/json",
                 headers: Mapping[str, str] | None = None) -> HttpResponse:
     """200 with the body, or 304 when the client has it already."""
     common = {"ETag": etag, "Cache-Control": f"max-age={settings.FLAGS_SNAPSHOT_MAX_AGE}", **(headers or {})}

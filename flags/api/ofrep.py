@@ -80,7 +80,8 @@ def _evaluate(request: Request, key: str | None) -> tuple[Any, delivery.Snapshot
 
 class OfrepFlagEvaluateApi(FlagDeliveryApi):
     class Input(serializers.Serializer):
-        context = serializers.DictField(required=False)
+        context = serializers.DictField(  # type: ignore[assignment]  # DRF pops declared fields off the class
+            required=False)
 
     @extend_schema(request=Input, responses={200: OpenApiTypes.OBJECT, 400: OpenApiTypes.OBJECT,
                                              404: OpenApiTypes.OBJECT},
@@ -100,7 +101,8 @@ class OfrepFlagEvaluateApi(FlagDeliveryApi):
 
 class OfrepBulkEvaluateApi(FlagDeliveryApi):
     class Input(serializers.Serializer):
-        context = serializers.DictField(required=False)
+        context = serializers.DictField(  # type: ignore[assignment]  # DRF pops declared fields off the class
+            required=False)
 
     @extend_schema(request=Input, parameters=[OpenApiParameter("If-None-Match", str, OpenApiParameter.HEADER)],
                    responses={200: OpenApiTypes.OBJECT, 304: OpenApiResponse(description="Not modified"),

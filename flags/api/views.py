@@ -139,8 +139,8 @@ class FlagEvaluateApi(FlagDeliveryApi):
     class Input(serializers.Serializer):
         service = serializers.CharField(max_length=63)
         environment = serializers.CharField(max_length=63)
-        context = serializers.DictField(required=False, default=dict,
-                                        help_text="Unleash context: userId, sessionId, remoteAddress, properties…")
+        context = serializers.DictField(  # type: ignore[assignment]  # DRF pops declared fields off the class
+            required=False, default=dict, help_text="Unleash context: userId, sessionId, remoteAddress, properties…")
         flags = serializers.ListField(child=serializers.CharField(max_length=200), required=False, max_length=500,
                                       help_text="Keys to evaluate; all flags when left out.")
 
@@ -158,7 +158,8 @@ class FlagEvaluateApi(FlagDeliveryApi):
         service = serializers.CharField()
         environment = serializers.CharField()
         revision = serializers.IntegerField(allow_null=True)
-        source = serializers.CharField(help_text="database, cache, memory, lkg-file or break-glass")
+        source = serializers.CharField(  # type: ignore[assignment]  # DRF pops declared fields off the class
+            help_text="database, cache, memory, lkg-file or break-glass")
         degraded = serializers.BooleanField(help_text="True when answered from a fallback layer (reasons CACHED/STALE).")
         flags = serializers.DictField(child=serializers.DictField())
 

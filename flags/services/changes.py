@@ -224,6 +224,7 @@ def revert_expired(*, now: datetime | None = None, service_id: int | None = None
                 continue  # reverted (or being reverted) by another worker
             fields = {k: v for k, v in (state.revert_to or {}).items() if k in ("enabled", "number")}
             expired_at = state.expires_at
+            assert expired_at is not None  # selected by expires_at__lte
             reverted.append(_apply(state, fields, actor=system_user(), end_toggle=True,
                                    reason=f"expired: emergency toggle set until {expired_at:%Y-%m-%d %H:%M:%S} UTC"))
             log.info("flags: %s reverted to %s (expired %s)", state, fields, expired_at.isoformat())

@@ -63,8 +63,9 @@ class Outcome:
     def message(self) -> str:
         if self.applied:
             return f"{self.state}: applied (revision {self.state.revision})."
+        assert self.change_request is not None  # a change that was not applied waits in its request
         return (f"{self.state}: widens exposure in {self.state.environment.slug}; change request "
-                f"#{self.change_request.pk} waits for a second person's approval.")  # type: ignore[union-attr]
+                f"#{self.change_request.pk} waits for a second person's approval.")
 
 
 def next_revision() -> int:

@@ -56,7 +56,8 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
             try:
                 with transaction.atomic():
                     record = IdempotencyRecord.objects.create(
-                        token=token, key=key, method=request.method, path=request.path[:500], fingerprint=fingerprint
+                        token=token, key=key, method=str(request.method), path=request.path[:500],
+                        fingerprint=fingerprint,
                     )
             except IntegrityError:
                 record = None  # a concurrent request with this key committed first (the insert waited for it)

@@ -32,12 +32,18 @@ class HasTokenScope(permissions.BasePermission):
         return True
 
 
-def check_token_target(request: Request, *, service: Service | None = None,
-                       environment: Environment | None = None) -> None:
-    """Refuse a token restricted to other services or environments (403 with the reason)."""
+def request_token(request: Request) -> ApiToken:
+    """The API token that authenticated the request (401 when there is none)."""
     token = request.auth
     if not isinstance(token, ApiToken):
         raise exceptions.NotAuthenticated()
+    return token
+
+
+def check_token_target(request: Request, *, service: Service | None = None,
+                       environment: Environment | None = None) -> None:
+    """Refuse a token restricted to other services or environments (403 with the reason)."""
+    token = request_token(request)
     if service is not None:
         allowed = _restriction(token, "services")
         if allowed and service.pk not in allowed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
@@ -17,7 +17,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 
 class PortalAutoSchema(AutoSchema):
-    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+    def get_serializer_name(self, serializer: Any, direction: Literal["request", "response"]) -> str:
         # Views nest `Input`/`Output` (STYLE.md §5): name components after the view, e.g. WhoamiApiOutput.
         qualname = type(serializer).__qualname__
         if "." in qualname:

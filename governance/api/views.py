@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -13,7 +15,8 @@ from rest_framework.views import APIView
 from governance import services
 from governance.api.errors import Conflict
 from governance.api.idempotency import idempotent
-from governance.models import Scope, Service
+from governance.api.permissions import request_token
+from governance.models import ApiToken, Scope, Service
 
 
 class WhoamiApi(APIView):
@@ -29,13 +32,13 @@ class WhoamiApi(APIView):
         expires_at = serializers.DateTimeField()
         rotated = serializers.SerializerMethodField()
 
-        def get_rotated(self, token) -> bool:  # type: ignore[no-untyped-def]
+        def get_rotated(self, token: ApiToken) -> bool:
             return token.rotated_to_id is not None
 
-        def get_services(self, token) -> list[str]:  # type: ignore[no-untyped-def]
+        def get_services(self, token: ApiToken) -> list[str]:
             return [s.slug for s in token.services.all()]
 
-        def get_environments(self, token) -> list[str]:  # type: ignore[no-untyped-def]
+        def get_environments(self, token: ApiToken) -> list[str]:
             return [e.slug for e in token.environments.all()]
 
     @extend_schema(responses=Output, summary="The token the portal sees")
@@ -61,7 +64,7 @@ class AuditExportApi(APIView):
         lines = services.export_audit(actor=request.user, **data.validated_data)
         first = next(lines, None)  # run validation before the response starts streaming
 
-        def stream():  # type: ignore[no-untyped-def]
+        def stream() -> Iterator[str]:
             if first is not None:
                 yield first
             yield from lines
@@ -92,7 +95,7 @@ class ServiceListApi(APIView):
     def get(self, request: Request) -> Response:
         from governance import queries
 
-        return Response(self.Output(queries.services_for_token(request.auth), many=True).data)
+        return Response(self.Output(queries.services_for_token(request_token(request)), many=True).data)
 
     @extend_schema(request=Input, responses={201: Output}, summary="Register a service (idempotent with a key)")
     @idempotent

@@ -36,7 +36,8 @@ class SliPointInput(serializers.Serializer):
 
     minute = serializers.DateTimeField(help_text="Start of the minute, seconds = 0, with a time zone.")
     total = serializers.IntegerField(min_value=0, help_text="Requests served in the minute.")
-    errors = serializers.IntegerField(min_value=0, required=False, help_text="Failed requests (5xx); <= total.")
+    errors = serializers.IntegerField(  # type: ignore[assignment]  # DRF pops declared fields off the class
+        min_value=0, required=False, help_text="Failed requests (5xx); <= total.")
     latency_buckets = serializers.DictField(
         child=serializers.IntegerField(min_value=0), required=False,
         help_text="Cumulative Prometheus-style `le` buckets: {upper bound in ms: requests at or under it}. "
@@ -53,7 +54,7 @@ class SliIngestApi(APIView):
     class Input(serializers.Serializer):
         service = serializers.SlugField(max_length=63)
         environment = serializers.SlugField(max_length=63)
-        source = serializers.CharField(
+        source = serializers.CharField(  # type: ignore[assignment]  # DRF pops declared fields off the class
             max_length=100, required=False, default="default",
             help_text="Who measured (e.g. 'gateway', 'lb-eu-1'). Points are stored per source and minute.")
         points = _PointsField(child=SliPointInput(), help_text=f"1 to {sli.MAX_POINTS_PER_REQUEST:,} points.")
@@ -81,7 +82,7 @@ class SliIngestApi(APIView):
             errors["service"] = f"No service '{values['service']}'."
         if environment is None:
             errors["environment"] = f"No environment '{values['environment']}'."
-        if errors:
+        if service is None or environment is None:
             raise DjangoValidationError(errors)
         check_token_target(request, service=service, environment=environment)
         result = services.ingest_sli_points(service=service, environment=environment, source=values["source"],

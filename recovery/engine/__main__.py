@@ -11,16 +11,20 @@ import sys
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from recovery.engine import backup as backups
 from recovery.engine import pitr, restore, retention
 from recovery.engine.evidence import utc_now, verdict_rows
 from recovery.engine.manifest import CHECKSUM_EXPRESSIONS, DEFAULT_CHECKSUM_ALGORITHM
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
-def _write_json(path: str | None, record: object) -> None:
+
+def _write_json(path: str | None, record: DataclassInstance) -> None:
     if path:
-        Path(path).write_text(json.dumps(asdict(record), indent=2) + "\n", encoding="utf-8")  # type: ignore[call-overload]  # dataclass instances only
+        Path(path).write_text(json.dumps(asdict(record), indent=2) + "\n", encoding="utf-8")
 
 
 def _backup(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
+from typing import Protocol
 
 import psycopg
 from psycopg import sql
@@ -264,7 +265,14 @@ def list_backups(directory: Path) -> list[BackupInfo]:
     return found
 
 
-def delete_backup(backup: BackupInfo) -> None:
+class StoredFiles(Protocol):
+    """Where a backup's files are: a BackupInfo, or the portal's Backup row."""
+
+    path: str
+    manifest_path: str
+
+
+def delete_backup(backup: StoredFiles) -> None:
     """Remove a backup's dump and manifest (the manifest last, so a half-deleted backup stays listed)."""
     Path(backup.path).unlink(missing_ok=True)
     Path(backup.manifest_path).unlink(missing_ok=True)

@@ -247,7 +247,7 @@ def _smoke(queries: Sequence[SmokeQuery], shadow_dsn: str, statement_timeout: fl
                 )
                 # Each query runs in a transaction that is rolled back, so one cannot change what the next sees.
                 with conn.transaction(force_rollback=True):
-                    row = conn.execute(query.sql).fetchone()  # type: ignore[arg-type] - configured SQL
+                    row = conn.execute(query.sql).fetchone()
                 value = None if row is None or len(row) == 0 else row[0]
                 if not value:
                     problems.append(f"{query.name}: returned {value!r} (needs true or non-zero)")

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from governance.api import errors
 from governance.api.idempotency import idempotent
-from governance.api.permissions import check_token_target
+from governance.api.permissions import check_token_target, request_token
 from governance.models import Environment, Scope, Service
 from releases import gates, queries, services, summary
 from releases.models import CHECK_NAME, Check, Deployment, Release
@@ -25,7 +25,7 @@ SHA = r"^[0-9a-fA-F]{7,64}$"
 
 
 def _reason(request: Request, reason: str) -> str:
-    return f"api ({request.auth.name}): {reason}"
+    return f"api ({request_token(request).name}): {reason}"
 
 
 def _service(request: Request, slug: str) -> Service:
@@ -91,7 +91,8 @@ class ReleasePlanApi(APIView):
     class InvalidCommit(serializers.Serializer):
         sha = serializers.CharField()
         subject = serializers.CharField()
-        errors = serializers.ListField(child=serializers.CharField())
+        errors = serializers.ListField(  # type: ignore[assignment]  # DRF pops declared fields off the class
+            child=serializers.CharField())
 
     class Output(serializers.Serializer):
         service = serializers.CharField()
@@ -299,6 +300,7 @@ class DeploymentRecordApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        release: Release | None
         if values.get("release") is not None:
             release = _release(request, values["release"])
         else:

@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 def pg_bin(name: str) -> str:
-    found = shutil.which(name) or (sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [None])[-1]
+    found = shutil.which(name) or max(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), default=None)
     if not found:
         raise RuntimeError(f"PostgreSQL's {name} is not installed")
     return found

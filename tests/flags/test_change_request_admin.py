@@ -24,6 +24,7 @@ def _post(client, action, request_, reason="ok"):
 def test_list__shows_pending_requests_first(client, administrator, pending, make_flag, state_of, operator):
     other = services.set_enabled(state=state_of(make_flag("other"), "production"), enabled=True, actor=operator,
                                  reason="x").change_request
+    assert other is not None
     services.reject_change_request(change_request=other, actor=administrator, reason="no")
     client.force_login(administrator)
     page = client.get(reverse("admin:flags_changerequest_changelist")).content.decode()

@@ -16,7 +16,7 @@ def test_maintenance__defaults_to_30_minutes_and_records_the_reason(service, pro
     outcome = services.enter_maintenance(service=service, environment=production, actor=operator,
                                          reason="database upgrade")
     state = outcome.state
-    assert outcome.applied and state.enabled
+    assert outcome.applied and state.enabled and state.expires_at is not None
     assert timedelta(minutes=29) < state.expires_at - timezone.now() <= timedelta(minutes=30)
     assert state.revert_to == {"enabled": False}
     record = state.history.latest()

@@ -28,6 +28,7 @@ def test_turning_on_in_production__becomes_a_change_request(make_flag, state_of,
                                    reason="launch")
     assert not outcome.applied
     request = outcome.change_request
+    assert request is not None
     assert (request.status, request.author, request.operation) == ("pending", operator, "set_enabled")
     assert "second person" in outcome.message
     assert state_of(flag, "production").enabled is False
@@ -65,7 +66,8 @@ def test_narrowing_the_rollout__applies_at_once(live_flag, state_of, operator, s
 def test_widening_the_rollout__needs_a_second_person(live_flag, state_of, operator, strategies):
     outcome = services.set_strategies(state=state_of(live_flag, "production"), strategies=strategies,
                                       actor=operator, reason="widen")
-    assert not outcome.applied and outcome.change_request.operation == "set_strategies"
+    assert not outcome.applied
+    assert outcome.change_request is not None and outcome.change_request.operation == "set_strategies"
 
 
 def test_fewer_users__is_narrowing(make_flag, state_of, operator, system_user):
@@ -99,6 +101,7 @@ def test_approval_by_another_person__applies_it(make_flag, state_of, operator, r
     flag = make_flag("new-checkout")
     request = services.set_enabled(state=state_of(flag, "production"), enabled=True, actor=operator,
                                    reason="launch").change_request
+    assert request is not None
     services.approve_change_request(change_request=request, actor=release_manager, reason="looks good")
     request.refresh_from_db()
     state = state_of(flag, "production")
@@ -114,6 +117,7 @@ def test_author__cannot_approve_their_own_request(make_flag, state_of, operator)
     flag = make_flag("new-checkout")
     request = services.set_enabled(state=state_of(flag, "production"), enabled=True, actor=operator,
                                    reason="launch").change_request
+    assert request is not None
     with pytest.raises(ValidationError, match="cannot approve it"):
         services.approve_change_request(change_request=request, actor=operator, reason="self")
     request.refresh_from_db()
@@ -124,6 +128,7 @@ def test_approval_after_the_flag_changed__is_refused_and_marked_failed(live_flag
                                                                        release_manager, administrator):
     request = services.set_strategies(state=state_of(live_flag, "production"), strategies=rollout(90),
                                       actor=operator, reason="widen").change_request
+    assert request is not None
     services.set_strategies(state=state_of(live_flag, "production"), strategies=rollout(10),
                             actor=administrator, reason="narrow meanwhile")
     with pytest.raises(ValidationError, match="changed since the request was made"):
@@ -137,6 +142,7 @@ def test_reject__records_who_and_why(make_flag, state_of, operator, release_mana
     flag = make_flag("new-checkout")
     request = services.set_enabled(state=state_of(flag, "production"), enabled=True, actor=operator,
                                    reason="launch").change_request
+    assert request is not None
     services.reject_change_request(change_request=request, actor=release_manager, reason="not this week")
     request.refresh_from_db()
     assert (request.status, request.decided_by, request.message) == ("rejected", release_manager, "not this week")

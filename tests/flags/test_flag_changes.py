@@ -24,7 +24,7 @@ def test_set_enabled__records_actor_reason_and_a_new_revision(flag, state_of, op
     record = outcome.state.history.latest()
     assert (record.history_user, record.history_change_reason) == (operator, "try it in dev")
     event = AuditEvent.objects.filter(model="flags.flagstate", object_id=str(state.pk)).first()
-    assert event.service_id == flag.service_id
+    assert event is not None and event.service_id == flag.service_id
     assert {"field": "enabled", "old": False, "new": True} in event.changes
 
 
@@ -143,7 +143,7 @@ def test_archive__records_actor_and_reason(flag, operator):
     assert (record.history_user, record.history_change_reason) == (operator, "Q3 cleanup")
     assert FlagState.objects.filter(flag=flag).count() == 3
     with pytest.raises(ValidationError, match="archived"):
-        services.set_enabled(state=FlagState.objects.filter(flag=flag).first(), enabled=True, actor=operator,
+        services.set_enabled(state=FlagState.objects.filter(flag=flag)[0], enabled=True, actor=operator,
                              reason="again")
 
 

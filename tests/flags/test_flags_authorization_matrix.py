@@ -33,7 +33,9 @@ WRITES = [
 def callers(make_token, service, other_service, system_user, production, preview):
     expired = make_token("flags:read", expires_in=timedelta(seconds=1))
     revoked = make_token("flags:read")
-    core.revoke_token(token=core.authenticate_secret(revoked), actor=system_user, reason="test")
+    to_revoke = core.authenticate_secret(revoked)
+    assert to_revoke is not None
+    core.revoke_token(token=to_revoke, actor=system_user, reason="test")
     time.sleep(1.1)
     return {
         "anonymous": None,

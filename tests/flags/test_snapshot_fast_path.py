@@ -38,7 +38,7 @@ def drf_calls(monkeypatch):
     return calls
 
 
-def _both(method: str = "get", query: dict | None = None, **headers):
+def _both(headers: dict[str, str], method: str = "get", query: dict | None = None):
     """(answer of the URL, answer of FlagSnapshotApi) to the same request."""
     factory = RequestFactory()
     make = getattr(factory, method)
@@ -60,15 +60,15 @@ def _same(a, b) -> None:
 
 def test_routine_polls__skip_drf_and_answer_like_it(flag, reader, drf_calls):
     auth = {"HTTP_AUTHORIZATION": f"Bearer {reader}"}
-    first, _ = _both(**auth)  # the first poll of a query string goes through DRF (it parses it)
+    first, _ = _both(auth)  # the first poll of a query string goes through DRF (it parses it)
     assert first["X-Flags-Source"] == "database"
     drf_calls.clear()
-    url, cls = _both(**auth)
+    url, cls = _both(auth)
     assert url.status_code == 200 and url["X-Flags-Source"] == "memory"
     _same(url, cls)
     assert drf_calls == [URL]  # only the direct call to the class: the URL answered on its own
     drf_calls.clear()
-    url, cls = _both(HTTP_IF_NONE_MATCH=url["ETag"], **auth)
+    url, cls = _both({"HTTP_IF_NONE_MATCH": url["ETag"], **auth})
     assert url.status_code == 304 and url.content == b""
     _same(url, cls)
     assert drf_calls == [URL]
@@ -78,9 +78,9 @@ def test_routine_polls__skip_drf_and_answer_like_it(flag, reader, drf_calls):
 def test_every_token_form__is_served_fast(flag, reader, drf_calls, form):
     headers = {"bearer": {"HTTP_AUTHORIZATION": f"Bearer {reader}"}, "bare": {"HTTP_AUTHORIZATION": reader},
                "x-api-key": {"HTTP_X_API_KEY": reader}}[form]
-    _both(**headers)
+    _both(headers)
     drf_calls.clear()
-    url, cls = _both(**headers)
+    url, cls = _both(headers)
     assert url.status_code == 200
     _same(url, cls)
     assert drf_calls == [URL]
@@ -99,9 +99,9 @@ def test_refusals__are_explained_by_the_api_view(flag, reader, make_token, drf_c
         case, {"HTTP_AUTHORIZATION": f"Bearer {secret}"})
     query = {"unknown service": {"service": "nope", "environment": "production"},
              "missing environment": {"service": "shop"}}.get(case, QUERY)
-    _both(HTTP_AUTHORIZATION=f"Bearer {reader}")  # the query string of QUERY is known to the fast path
+    _both({"HTTP_AUTHORIZATION": f"Bearer {reader}"})  # the query string of QUERY is known to the fast path
     drf_calls.clear()
-    url, cls = _both(query=query, **headers)
+    url, cls = _both(headers, query=query)
     assert url.status_code == status
     assert url["Content-Type"] == "application/problem+json"
     _same(url, cls)
@@ -109,7 +109,7 @@ def test_refusals__are_explained_by_the_api_view(flag, reader, make_token, drf_c
 
 
 def test_other_methods__get_the_api_views_405(flag, reader):
-    url, cls = _both("post", HTTP_AUTHORIZATION=f"Bearer {reader}")
+    url, cls = _both({"HTTP_AUTHORIZATION": f"Bearer {reader}"}, "post")
     assert url.status_code == 405 and url["Allow"] == "GET, HEAD, OPTIONS"
     _same(url, cls)
 

@@ -59,6 +59,7 @@ def test_official_unleash_sdk__evaluates_like_govctl(live_server, reader, flags,
                 assert sdk.is_enabled("new-checkout", context) == ours.enabled, context
                 theirs = sdk.get_variant("hero-test", context)
                 expected = evaluate(state, "hero-test", context).variant
+                assert expected.payload is not None
                 assert (theirs["name"], theirs.get("payload")) == (expected.name, dict(expected.payload)), context
                 checked += 1
         assert checked == 120

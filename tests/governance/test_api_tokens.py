@@ -52,6 +52,7 @@ def test_expired_token__is_refused(make_token):
 def test_revoke__takes_effect_at_once_and_is_safe_to_repeat(make_token, system_user):
     secret = make_token("flags:read")
     token = services.authenticate_secret(secret)
+    assert token is not None
     services.revoke_token(token=token, actor=system_user, reason="leaked in a log")
     services.revoke_token(token=token, actor=system_user, reason="again")
     assert services.authenticate_secret(secret) is None
@@ -61,6 +62,7 @@ def test_revoke__takes_effect_at_once_and_is_safe_to_repeat(make_token, system_u
 def test_rotate__new_token_works_and_old_one_only_for_the_grace_period(make_token, system_user, service):
     old_secret = make_token("releases:write", services_=[service])
     old = services.authenticate_secret(old_secret)
+    assert old is not None
     issued = services.rotate_token(token=old, actor=system_user, reason="quarterly rotation",
                                    grace=timedelta(hours=2))
     old.refresh_from_db()
@@ -85,13 +87,12 @@ def test_commands__create_rotate_revoke(ci_user, capsys):
     call_command("create_token", "--scope", "audit:read", name="cli", owner="ci-bot", reason="auditor export")
     secret = capsys.readouterr().out.strip()
     token = services.authenticate_secret(secret)
-    assert token.scopes == ["audit:read"]
+    assert token is not None and token.scopes == ["audit:read"]
 
     call_command("rotate_token", token.prefix, grace_hours=0.01, reason="rotation drill")
     new_secret = capsys.readouterr().out.strip()
-    assert services.authenticate_secret(new_secret) is not None
-
     new = services.authenticate_secret(new_secret)
+    assert new is not None
     call_command("revoke_token", new.prefix, reason="done")
     assert services.authenticate_secret(new_secret) is None
     assert "(manage.py revoke_token)" in new.history.latest().history_change_reason

@@ -16,6 +16,7 @@ def test_service_change__records_actor_reason_and_field_diff(service, operator):
     record = service.history.latest()
     assert (record.history_user, record.history_change_reason) == (operator, "rename for the catalogue")
     event = AuditEvent.objects.filter(model="governance.service", object_id=str(service.pk)).first()
+    assert event is not None
     assert event.actor_name == "olga"
     assert event.change == "~"
     assert event.service_id == service.pk
@@ -67,4 +68,5 @@ def test_long_reason__is_kept_whole(service, operator):
     service.owners = "payments on-call"
     services.save_audited(instance=service, actor=operator, reason=reason, update_fields=["owners"])
     assert service.history.latest().history_change_reason == reason.strip()
-    assert AuditEvent.objects.filter(object_id=str(service.pk)).first().reason == reason.strip()
+    event = AuditEvent.objects.filter(object_id=str(service.pk)).first()
+    assert event is not None and event.reason == reason.strip()

@@ -32,7 +32,9 @@ def callers(make_token, service, other_service, system_user):
         wrong = ["sli:write"] if scope != "sli:write" else ["flags:read"]
         expired = make_token(*scopes, expires_in=timedelta(seconds=1))
         revoked = make_token(*scopes)
-        services.revoke_token(token=services.authenticate_secret(revoked), actor=system_user, reason="test")
+        to_revoke = services.authenticate_secret(revoked)
+        assert to_revoke is not None
+        services.revoke_token(token=to_revoke, actor=system_user, reason="test")
         return {
             "anonymous": None,
             "without_scope": make_token(*wrong),
@@ -88,5 +90,5 @@ def test_token_last_use__is_recorded(api, make_token):
     secret = make_token("flags:read")
     api(secret).get("/api/v1/whoami")
     token = services.authenticate_secret(secret)
-    assert token.last_used_at is not None
+    assert token is not None and token.last_used_at is not None
     assert timezone.now() - token.last_used_at < timedelta(minutes=1)

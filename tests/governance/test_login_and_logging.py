@@ -30,7 +30,9 @@ def test_token_and_password__never_appear_in_logs(client, api, make_token, admin
         api(secret + "x").get("/api/v1/whoami")
         api(secret).get("/api/v1/does-not-exist")
         client.post(reverse("admin:login"), {"username": "ada", "password": "a-secret-password-typed-wrong"})
-        services.revoke_token(token=services.authenticate_secret(secret), actor=system_user, reason="test")
+        to_revoke = services.authenticate_secret(secret)
+        assert to_revoke is not None
+        services.revoke_token(token=to_revoke, actor=system_user, reason="test")
     text = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
     assert secret not in text and secret[12:] not in text
     assert "a-secret-password-typed-wrong" not in text

@@ -11,7 +11,9 @@ from governance.models import Environment, Service
 def test_seed_demo__is_idempotent_and_prints_the_password_once(db, client, capsys):
     call_command("seed_demo")
     first = capsys.readouterr().out
-    password = re.search(r"password '([^']+)'", first).group(1)
+    shown = re.search(r"password '([^']+)'", first)
+    assert shown is not None
+    password = shown.group(1)
     call_command("seed_demo")
     second = capsys.readouterr().out
     assert password not in second and "shown once" not in second

@@ -21,7 +21,9 @@ def test_add_token__shows_the_secret_once_and_it_works(client, administrator, ci
     })
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    secret = re.search(rb"<code id=\"secret-[0-9a-f]+\">(gov_[^<]+)</code>", response.content).group(1).decode()
+    shown = re.search(rb"<code id=\"secret-[0-9a-f]+\">(gov_[^<]+)</code>", response.content)
+    assert shown is not None
+    secret = shown.group(1).decode()
     token = ApiToken.objects.get(name="shop CI")
     assert token.history.latest().history_change_reason == "CI for the shop repo"
     assert api(secret).get("/api/v1/whoami").json()["services"] == ["shop"]
@@ -32,6 +34,7 @@ def test_add_token__shows_the_secret_once_and_it_works(client, administrator, ci
 def test_revoke_action__needs_a_reason_then_revokes(client, administrator, make_token):
     secret = make_token("flags:read")
     token = services.authenticate_secret(secret)
+    assert token is not None
     _login(client, administrator)
     url = reverse("admin:governance_apitoken_changelist")
     confirm = client.post(url, {"action": "revoke", "_selected_action": [token.pk]})
@@ -48,11 +51,14 @@ def test_revoke_action__needs_a_reason_then_revokes(client, administrator, make_
 
 def test_rotate_action__shows_the_new_secret(client, administrator, make_token):
     token = services.authenticate_secret(make_token("flags:read"))
+    assert token is not None
     _login(client, administrator)
     response = client.post(reverse("admin:governance_apitoken_changelist"), {
         "action": "rotate", "_selected_action": [token.pk], "confirm": "yes", "reason": "quarterly"})
-    new_secret = re.search(rb"(gov_[0-9a-f]{8}_[^<]+)</code>", response.content).group(1).decode()
-    assert services.authenticate_secret(new_secret).rotated_from == token
+    shown = re.search(rb"(gov_[0-9a-f]{8}_[^<]+)</code>", response.content)
+    assert shown is not None
+    new = services.authenticate_secret(shown.group(1).decode())
+    assert new is not None and new.rotated_from == token
 
 
 def test_service_edit__requires_a_reason(client, administrator, service):

@@ -74,8 +74,8 @@ def test_missing_secret_variable__delivery_is_recorded_as_failed(service, produc
         services.run_slo_check(kind="hourly", now=now)
 
     assert webhook_receiver.requests == []
-    failed = NotificationDelivery.objects.filter(delivered=False)
-    assert failed.exists() and "SLO_HOOK_SECRET" in failed.first().error
+    failed = NotificationDelivery.objects.filter(delivered=False).first()
+    assert failed is not None and "SLO_HOOK_SECRET" in failed.error
 
 
 def test_channel_for_another_service__is_not_used(service, other_service, production, write_points, now, webhook_receiver,

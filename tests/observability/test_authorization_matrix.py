@@ -14,7 +14,9 @@ def test_sli_ingest__answers_each_caller_as_expected(api, make_token, service, o
     body = {"service": "shop", "environment": "production", "points": [{"minute": minute, "total": 1}]}
     expired = make_token("sli:write", expires_in=timedelta(seconds=1))
     revoked = make_token("sli:write")
-    services.revoke_token(token=services.authenticate_secret(revoked), actor=system_user, reason="test")
+    to_revoke = services.authenticate_secret(revoked)
+    assert to_revoke is not None
+    services.revoke_token(token=to_revoke, actor=system_user, reason="test")
     callers = {
         "anonymous": None,
         "without_scope": make_token("flags:read", "releases:write"),

@@ -4,6 +4,7 @@ from fractions import Fraction
 
 from observability.slo_math import (
     AlertAction,
+    AlertDecision,
     SliPoint,
     SliType,
     SloDefinition,
@@ -39,7 +40,7 @@ def with_errors(points: dict[datetime, SliPoint], minutes_ago: range, errors: in
     return points
 
 
-def by_window(decisions: list) -> dict[tuple[timedelta, timedelta], object]:
+def by_window(decisions: list[AlertDecision]) -> dict[tuple[timedelta, timedelta], AlertDecision]:
     return {(d.long_window, d.short_window): d for d in decisions}
 
 

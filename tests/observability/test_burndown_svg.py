@@ -18,13 +18,13 @@ def parse(svg: str) -> ET.Element:
 def plot_area(root: ET.Element) -> dict[str, float]:
     rect = root.find(f"{SVG}rect[@class='plot-area']")
     assert rect is not None
-    return {key: float(rect.get(key)) for key in ("x", "y", "width", "height", "data-y-min", "data-y-max")}
+    return {key: float(rect.attrib[key]) for key in ("x", "y", "width", "height", "data-y-min", "data-y-max")}
 
 
 def points_of(root: ET.Element) -> list[tuple[float, float]]:
     line = root.find(f"{SVG}polyline[@class='remaining']")
     assert line is not None
-    return [tuple(map(float, pair.split(","))) for pair in line.get("points").split()]
+    return [(float(x), float(y)) for x, y in (pair.split(",") for pair in line.attrib["points"].split())]
 
 
 def expected_point(area: dict[str, float], fraction_of_time: float, value: float) -> tuple[float, float]:
@@ -48,7 +48,8 @@ def test_chart__is_well_formed_svg_with_an_accessible_title():
     assert (root.get("width"), root.get("height"), root.get("role")) == ("640", "260", "img")
     assert root[0].tag == f"{SVG}title" and root[0].text == "checkout/production api-success"
     assert root.get("aria-labelledby") == "burndown-title burndown-desc"
-    assert "Remaining error budget 40%" in root.find(f"{SVG}desc").text
+    desc = root.find(f"{SVG}desc")
+    assert desc is not None and "Remaining error budget 40%" in str(desc.text)
 
 
 def test_chart__plots_every_point_where_its_value_belongs():
@@ -68,10 +69,11 @@ def test_chart__draws_the_ideal_line_from_full_to_empty_across_the_window():
     root = parse(render_burndown_svg(SERIES, 640, 260, "t"))
     area = plot_area(root)
     ideal = root.find(f"{SVG}line[@class='ideal']")
+    assert ideal is not None
 
     start, end = expected_point(area, 0, 1.0), expected_point(area, 1, 0.0)
-    assert (float(ideal.get("x1")), float(ideal.get("y1"))) == start
-    assert (float(ideal.get("x2")), float(ideal.get("y2"))) == end
+    assert (float(ideal.attrib["x1"]), float(ideal.attrib["y1"])) == start
+    assert (float(ideal.attrib["x2"]), float(ideal.attrib["y2"])) == end
 
 
 def test_chart__labels_axes_and_current_value():

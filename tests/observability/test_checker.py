@@ -23,7 +23,7 @@ def _mixed_points(end, minutes, seed):
         le100 = rng.randint(0, total)
         le300 = rng.randint(le100, total)
         le500 = rng.randint(le300, total)
-        buckets = rng.choice([{}, {100: le100, 300: le300, 500: le500}, {250: le300, 1000: le500}])
+        buckets: dict[float, int] = rng.choice([{}, {100: le100, 300: le300, 500: le500}, {250: le300, 1000: le500}])
         queries_ = rng.choice([0, 10, 200])
         points[minute] = slo_math.SliPoint(minute=minute, total=total, errors=errors, latency_buckets=buckets,
                                            db_queries=queries_, db_errors=min(queries_, rng.choice([0, 0, 1, 3])))
@@ -120,14 +120,16 @@ def test_checker__snapshots_every_slo_and_opens_one_alert_per_pair(service, prod
 
     assert run.status == "ok" and run.slo_count == SloSnapshot.objects.filter(check_run=run).count() > 0
     alerts = SloAlert.objects.filter(resolved_at__isnull=True, kind="burn_rate")
-    pairs = {(a.slo.name, a.long_window, a.short_window, a.severity) for a in alerts}
+    pairs = {(a.slo.name if a.slo else None, a.long_window, a.short_window, a.severity) for a in alerts}
     # 20% errors = burn rate 200 for api-success; 1,400 bad requests > the 1,008 the week allows.
     assert ("api-success", timedelta(hours=1), timedelta(minutes=5), "critical") in pairs
     snapshot = SloSnapshot.objects.get(check_run=run, slo__name="api-success", slo__environment=production,
                                        slo__service=service)
     assert snapshot.verdict == "breached" and snapshot.budget_remaining < 0
     assert any(b["firing"] and b["long"] == "1h" for b in snapshot.burn_rates)
-    record = alerts.first().history.latest()
+    alert = alerts.first()
+    assert alert is not None
+    record = alert.history.latest()
     assert record.history_user.username == "system" and record.history_change_reason.startswith("slo checker")
 
 

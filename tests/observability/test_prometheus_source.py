@@ -56,10 +56,11 @@ def _client(transport):
 
 
 def test_window_counts__one_instant_query_per_window_and_side(prom_slo, now):
-    seen = []
+    seen: list[tuple[str, str]] = []
     statuses = queries.slo_statuses([prom_slo], now=now, prometheus_client=_client(_fake(seen=seen)))
 
     report = statuses[0].report
+    assert report is not None
     # 7 days x 1,000/min = 10,080,000 requests, 0.05% failed: rounded to whole events.
     assert (report.good, report.total) == (10_074_960, 10_080_000)
     assert report.verdict is slo_math.Verdict.MET

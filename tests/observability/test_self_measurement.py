@@ -1,6 +1,7 @@
 """The portal measures its own requests per minute, per process, into the "portal" service's SLI points."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -31,6 +32,7 @@ def test_first_request__feeds_the_portal_service_slos_at_once(measured):
     statuses = queries.slo_statuses(queries.slos_for_check().filter(service=portal, environment__slug="production"),
                                     now=datetime.now(UTC) + timedelta(minutes=1))
     success = next(s for s in statuses if s.slo.name == "api-success")
+    assert success.report is not None
     assert success.report.total >= 1  # the SLO reads the portal's own points straight away
 
 
@@ -108,7 +110,8 @@ def test_flush__is_due_at_the_interval_or_when_the_minute_changes():
 
 
 def test_flush__writes_running_totals_and_drops_finished_minutes():
-    clock, writes = Clock(datetime(2025, 3, 10, 12, 0, 10, tzinfo=UTC)), []
+    clock = Clock(datetime(2025, 3, 10, 12, 0, 10, tzinfo=UTC))
+    writes: list[tuple[str, Any]] = []
     recorder = _recorder(clock, writes)
     recorder.record(status=200, elapsed_ms=250, db_queries=2, db_errors=0)
     recorder.flush()
@@ -128,7 +131,8 @@ def test_flush__writes_running_totals_and_drops_finished_minutes():
 
 
 def test_failed_flush__keeps_the_minute_for_the_next_one():
-    clock, writes = Clock(datetime(2025, 3, 10, 12, 0, 10, tzinfo=UTC)), []
+    clock = Clock(datetime(2025, 3, 10, 12, 0, 10, tzinfo=UTC))
+    writes: list[tuple[str, Any]] = []
     recorder = _recorder(clock, writes, fail=[True])
     recorder.record(status=200, elapsed_ms=5, db_queries=0, db_errors=0)
     assert recorder.flush() is False
@@ -157,6 +161,6 @@ def test_several_processes__add_up_in_the_same_minute(db, now):
     portal = Service.objects.get(slug="portal")
     status = next(s for s in queries.slo_statuses(queries.slos_for_check().filter(
         service=portal, environment__slug="production"), now=now) if s.slo.name == "api-success")
-    assert status.report.total == 8
+    assert status.report is not None and status.report.total == 8
     middleware.forget_portal_service()
 

@@ -113,6 +113,7 @@ def test_inconsistent_slo_in_admin__shows_the_rule_on_the_form(client, release_m
 
 def test_operator__acknowledges_an_alert_with_a_reason(client, operator, service, burning):
     alert = SloAlert.objects.filter(resolved_at__isnull=True).first()
+    assert alert is not None
     client.force_login(operator)
     url = reverse("admin:observability_sloalert_changelist")
 
@@ -203,6 +204,7 @@ def test_webhook_channel_without_secret_variable__is_a_form_error(client, admini
 
 def test_alert_change_form__is_read_only(client, operator, service, burning):
     alert = SloAlert.objects.first()
+    assert alert is not None
     client.force_login(operator)
     response = client.get(reverse("admin:observability_sloalert_change", args=[alert.pk]))
     assert response.status_code == 200 and 'name="_save"' not in response.content.decode()

@@ -69,7 +69,7 @@ def src_db(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture
-def dr_settings(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+def dr_settings(settings, tmp_path: Path):
     """Shadow databases named gov_rec2_shadow_*, drills against the local server."""
     settings.DR_SHADOW_PREFIX = "gov_rec2"
     settings.DR_DRILL_ADMIN_DSN = ADMIN_DSN
@@ -78,7 +78,7 @@ def dr_settings(settings, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def target(src_db: str, dr_settings, system_user, tmp_path: Path):  # type: ignore[no-untyped-def]
+def target(src_db: str, dr_settings, system_user, tmp_path: Path):
     from recovery import services
 
     return services.create_backup_target(

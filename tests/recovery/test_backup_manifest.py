@@ -50,6 +50,7 @@ def independent_checksums(
             row = conn.execute(
                 sql.SQL(INDEPENDENT_CHECKSUM[algorithm]).format(sql.Identifier(schema, table))
             ).fetchone()
+            assert row is not None
             out[(schema, table)] = (int(row[0]), row[1])
     return out
 

@@ -30,7 +30,9 @@ def callers(make_token, other_service, system_user):
     scope = "drills:run"
     expired = make_token(scope, expires_in=timedelta(seconds=1))
     revoked = make_token(scope)
-    core.revoke_token(token=core.authenticate_secret(revoked), actor=system_user, reason="test")
+    to_revoke = core.authenticate_secret(revoked)
+    assert to_revoke is not None
+    core.revoke_token(token=to_revoke, actor=system_user, reason="test")
     time.sleep(1.1)  # let the short-lived token expire
     return {
         "anonymous": None,

@@ -54,7 +54,8 @@ def test_throwaway_cluster__archives_wal_and_is_gone_after_exit() -> None:
     with ThrowawayCluster() as cluster:
         root, dsn = cluster.root, cluster.dsn()
         with cluster.connect() as conn:
-            settings = dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name LIKE 'archive_mode'"))
+            settings: dict[str, str] = dict(
+                conn.execute("SELECT name, setting FROM pg_settings WHERE name LIKE 'archive_mode'"))
         segment = cluster.switch_wal_and_wait_archived()
         assert (cluster.archive_dir / segment).is_file()
 

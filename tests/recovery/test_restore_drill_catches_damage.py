@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -19,7 +20,7 @@ from tests.recovery.helpers import ADMIN_DSN, SHADOW_PREFIX, create_database, dr
 
 pytestmark = pytest.mark.usefixtures("no_leftover_shadows")
 
-SMOKE = [
+SMOKE: list[SmokeQuery | str] = [
     SmokeQuery("customers present", "SELECT count(*) = 200 FROM customers"),
     SmokeQuery(
         "every order has its customer",
@@ -29,7 +30,7 @@ SMOKE = [
 ]
 
 
-def drill(backup: BackupInfo, **kwargs: object) -> RestoreDrillEvidence:
+def drill(backup: BackupInfo, **kwargs: Any) -> RestoreDrillEvidence:
     return run_restore_drill(dump_path=Path(backup.path), admin_dsn=ADMIN_DSN, shadow_prefix=SHADOW_PREFIX, **kwargs)
 
 

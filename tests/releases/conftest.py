@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from governance import services as core
 from releases import services
 from releases.models import GatePolicy
 
-COMMITS = [
+COMMITS: list[dict[str, Any]] = [
     {"sha": "a" * 40, "message": "feat(cart): save carts for later (#12)", "author": "Dana <dana@example.com>",
      "time": datetime(2025, 3, 1, 9, 0, tzinfo=UTC)},
     {"sha": "b" * 40, "message": "fix: round totals half-even", "author": "Eve <eve@example.com>",

@@ -175,6 +175,7 @@ def test_release_as_footer__overrides_and_is_reported():
 
     assert result.next_version == "3.0.0"
     assert result.bump == "minor"
+    assert result.release_as is not None
     assert (result.release_as.version, result.release_as.sha, result.release_as.subject) == (
         "3.0.0",
         "e" * 40,

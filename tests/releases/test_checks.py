@@ -54,5 +54,5 @@ def test_check_audit_events__carry_the_service(ci, release):
     ci.post(f"/api/v1/releases/{release.pk}/checks", {"name": "tests", "status": "success"}, format="json")
     event = AuditEvent.objects.filter(model="releases.check").latest("at")
     assert event.service_id == release.service_id
-    assert AuditEvent.objects.filter(model="releases.release", object_id=str(release.pk)).first().service_id == \
-        release.service_id
+    release_event = AuditEvent.objects.filter(model="releases.release", object_id=str(release.pk)).first()
+    assert release_event is not None and release_event.service_id == release.service_id

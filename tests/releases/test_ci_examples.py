@@ -22,7 +22,7 @@ def _govctl_calls(workflow: Path) -> list[list[str]]:
                     text = re.sub(r"\$\{\{[^}]*\}\}", "1", match.group(0))  # GitHub expressions
                     lexer = shlex.shlex(text, posix=True, punctuation_chars=True)
                     lexer.whitespace_split = True
-                    argv = []
+                    argv: list[str] = []
                     for token in lexer:
                         if set(token) <= set("|;&()<>"):
                             break  # the end of the command: a pipe, a redirection or the closing $(...)

@@ -115,7 +115,7 @@ def test_gate_wait__keeps_polling_until_an_approval_arrives(govctl, release, pro
                                                             monkeypatch):
     from govctl.commands import gate
 
-    sleeps = []
+    sleeps: list[float] = []
 
     def approve_then_sleep(seconds):
         if not sleeps:

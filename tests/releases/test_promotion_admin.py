@@ -125,9 +125,13 @@ def test_vercel_promotion__uses_the_preview_deployment_id(client, release_manage
                                                                                            "deploy_settings"])
     services.record_deployment(release=new, environment=preview, status="succeeded", actor=system_user,
                                reason="ci preview", provider_ref="dpl_preview_11")
-    seen = []
-    monkeypatch.setattr(providers, "TRANSPORT", httpx.MockTransport(
-        lambda request: seen.append(request) or httpx.Response(201, json={})))
+    seen: list[httpx.Request] = []
+
+    def vercel(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json={})
+
+    monkeypatch.setattr(providers, "TRANSPORT", httpx.MockTransport(vercel))
     client.force_login(release_manager)
     with django_capture_on_commit_callbacks(execute=True):
         _post(client, "promote", new, confirm="yes", reason="weekly release")

@@ -32,6 +32,7 @@ def test_register__stores_evidence_and_its_digest(ci, service):
     release = Release.objects.get(pk=shown["id"])
     assert (release.version, release.tag, release.state) == ("1.2.0", "v1.2.0", "registered")
     assert release.artifacts["bundle"] == {"kb": 412.5}
+    assert release.first_commit_at is not None
     assert release.first_commit_at.isoformat() == "2025-03-01T09:00:00+00:00"
     assert release.bump == "minor"
     assert "### Features" in release.changelog and "save carts for later" in release.changelog

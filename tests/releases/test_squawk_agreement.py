@@ -96,8 +96,10 @@ def _spans(sql: str) -> list[tuple[int, int]]:
         return []
     spans = []
     for raw in statements:
-        end = raw.stmt_location + (raw.stmt_len or len(sql) - raw.stmt_location)
-        spans.append((sql.count("\n", 0, raw.stmt_location) + 1, sql.count("\n", 0, end) + 1))
+        start = raw.stmt_location
+        assert start is not None  # the parser sets it on every statement
+        end = start + (raw.stmt_len or len(sql) - start)
+        spans.append((sql.count("\n", 0, start) + 1, sql.count("\n", 0, end) + 1))
     return spans
 
 
@@ -114,7 +116,8 @@ def _compare(path: Path) -> tuple[list[tuple[str, str, str]], list[tuple[str, st
         if rule not in SQUAWK_NOT_IMPLEMENTED:
             theirs[_statement_of(spans, line)].add(rule)
     inverse = squawk_to_ours()
-    agreements, differences = [], []
+    agreements: list[tuple[str, str, str]] = []
+    differences: list[tuple[str, str]] = []
     for where in sorted(set(ours) | set(theirs), key=str):
         for rule in sorted(ours[where]):
             matched = sorted(set(SQUAWK_EQUIVALENTS[rule]) & theirs[where])

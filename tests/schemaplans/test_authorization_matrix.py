@@ -27,7 +27,9 @@ def callers(make_token, other_service, system_user):
         scopes = [scope] if scope else ["flags:read"]
         expired = make_token(*scopes, expires_in=timedelta(seconds=1))
         revoked = make_token(*scopes)
-        core.revoke_token(token=core.authenticate_secret(revoked), actor=system_user, reason="test")
+        to_revoke = core.authenticate_secret(revoked)
+        assert to_revoke is not None
+        core.revoke_token(token=to_revoke, actor=system_user, reason="test")
         return {
             "anonymous": None,
             "without_scope": make_token("sli:write"),

@@ -267,7 +267,8 @@ def test_service_database__needs_idempotent_sql(make_backfill):
 def test_rest_ratio__waits_a_share_of_each_batch(items, make_backfill, outside_db):
     items(300)
     backfill = make_backfill(rest_ratio=0.5, max_batch_size=100)
-    batches, sleeps = [], []
+    batches: list[float] = []
+    sleeps: list[float] = []
     engine.run(backfill.pk, sleep=sleeps.append, observer=lambda lo, hi, rows, seconds: batches.append(seconds))
     assert sleeps == pytest.approx([seconds * 0.5 for seconds in batches])
 
@@ -323,7 +324,7 @@ def test_statement_timeout__halves_the_batch_at_once(items, make_backfill, outsi
                      "FROM (SELECT pg_sleep(CASE WHEN %(hi)s - %(lo)s > 50 THEN 2 ELSE 0 END)) AS pause "
                      "WHERE id >= %(lo)s AND id < %(hi)s")
     backfill = make_backfill(sql=slow_when_big, target_batch_ms=100, statement_timeout_ms=300)
-    sleeps = []
+    sleeps: list[float] = []
     assert engine.run(backfill.pk, sleep=sleeps.append).state == "done"
     assert sleeps == []  # no backoff: a timeout is not contention
     assert counters(outside_db) == {1: 400}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TypedDict
 from urllib.parse import quote
 
 import httpx
@@ -12,8 +13,17 @@ import httpx
 from govctl import migration_lint
 from govctl.api import Client, Config, GovctlError
 from govctl.migration_lint import RULES, LintResult, Phase, read_emc
+from govctl.migration_lint.annotations import PLAN_ID  # by name: the package's `annotations` is the __future__ one
 
 PLAN_DONE = ("verified", "contracted")
+
+
+class _Verdict(TypedDict):
+    plan: str
+    ok: bool
+    status: str | None
+    reason: str
+    files: list[str]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -158,12 +168,12 @@ def _plan_verdict(client: Client, plan_id: str) -> tuple[bool, str, str | None]:
 def run_check(args: argparse.Namespace, transport: httpx.BaseTransport | None = None) -> int:
     plans, problems = _plans_from_files(args.files)
     for plan_id in args.plan:
-        if not migration_lint.annotations.PLAN_ID.fullmatch(plan_id):
+        if not PLAN_ID.fullmatch(plan_id):
             raise GovctlError(f"invalid plan id {plan_id!r}", exit_code=2)
         plans.setdefault(plan_id, [])
     if not args.plan and not args.files:
         raise GovctlError("give --plan ID or the SQL migration files to check", exit_code=2)
-    verdicts: list[dict[str, object]] = []
+    verdicts: list[_Verdict] = []
     if plans:
         client = Client(Config.from_env(), transport=transport)
         try:
@@ -179,7 +189,7 @@ def run_check(args: argparse.Namespace, transport: httpx.BaseTransport | None = 
         for problem in problems:
             print(f"FAIL {problem}")
         for verdict in verdicts:
-            where = f" [{', '.join(verdict['files'])}]" if verdict["files"] else ""  # type: ignore[arg-type]
+            where = f" [{', '.join(verdict['files'])}]" if verdict["files"] else ""
             print(f"{'ok  ' if verdict['ok'] else 'FAIL'} plan {verdict['plan']}: {verdict['reason']}{where}")
         if not plans and not problems:
             print(f"no contract migrations in {len(args.files)} file(s): nothing to check")

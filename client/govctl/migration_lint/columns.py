@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pglast import ast
-from pglast.enums import ConstrType
+from pglast.enums import ConstrType, NullTestType
 
 SERIAL_TYPES = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}
 SMALL_INT_TYPES = {"int2", "int4", "smallint", "integer", "int", "serial", "serial4", "smallserial", "serial2"}
@@ -25,6 +26,15 @@ NON_VOLATILE_FUNCTIONS = {
 # Target types a column can be widened to without a rewrite (from a narrower form of the same type).
 WIDENING_TARGETS = {"text", "varchar", "numeric", "varbit", "citext"}
 
+_T = TypeVar("_T")
+
+
+def present(value: _T | None) -> _T:
+    """A field the parser always fills for this kind of statement (pglast types every node field optional)."""
+    if value is None:
+        raise ValueError("pglast returned a statement without a field its grammar requires")
+    return value
+
 
 def type_name(type_node: ast.TypeName | None) -> str:
     """The type's own name without its schema, lower case (`pg_catalog.int4` -> `int4`)."""
@@ -37,7 +47,7 @@ def walk(node: object) -> Iterator[ast.Node]:
     """Every node under `node`, itself included."""
     if isinstance(node, ast.Node):
         yield node
-        for slot in type(node).__slots__:
+        for slot in node:  # a node iterates over its slot names
             yield from walk(getattr(node, slot, None))
     elif isinstance(node, tuple | list):
         for item in node:
@@ -47,7 +57,7 @@ def walk(node: object) -> Iterator[ast.Node]:
 def is_volatile(expr: ast.Node | None) -> bool:
     for node in walk(expr):
         if isinstance(node, ast.FuncCall):
-            if str(node.funcname[-1].sval).lower() not in NON_VOLATILE_FUNCTIONS:
+            if str(present(node.funcname)[-1].sval).lower() not in NON_VOLATILE_FUNCTIONS:
                 return True
         elif isinstance(node, ast.SubLink):
             return True
@@ -56,7 +66,8 @@ def is_volatile(expr: ast.Node | None) -> bool:
 
 def not_null_column(expr: ast.Node | None) -> str | None:
     """`col` when `expr` is exactly `col IS NOT NULL`, which lets SET NOT NULL skip its scan."""
-    if isinstance(expr, ast.NullTest) and int(expr.nulltesttype) == 1 and isinstance(expr.arg, ast.ColumnRef):
+    if (isinstance(expr, ast.NullTest) and expr.nulltesttype == NullTestType.IS_NOT_NULL
+            and isinstance(expr.arg, ast.ColumnRef)):
         fields = expr.arg.fields
         if fields and isinstance(fields[-1], ast.String):
             return str(fields[-1].sval)

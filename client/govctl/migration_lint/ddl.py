@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pglast import ast
 from pglast.enums import AlterTableType as AT
@@ -11,6 +11,7 @@ from pglast.enums import ConstrType, DropBehavior, ObjectType
 
 from govctl.migration_lint import columns
 from govctl.migration_lint.catalogue import Phase
+from govctl.migration_lint.columns import present
 
 if TYPE_CHECKING:
     from govctl.migration_lint.engine import Linter
@@ -43,16 +44,16 @@ _CONCURRENT_MISPLACED = "CONCURRENTLY inside a transaction block"
 
 
 def create_table(lint: Linter, node: ast.CreateStmt) -> None:
-    table = str(node.relation.relname)
+    table = str(present(node.relation).relname)
     lint.rerunnable(bool(node.if_not_exists), "CREATE TABLE without IF NOT EXISTS")
     lint.new_tables.add(table)
     lint.op(Phase.EXPAND, f"CREATE TABLE {table}")
     table_pk: set[str] = set()
     for element in node.tableElts or ():
         if isinstance(element, ast.Constraint):
-            if ConstrType(element.contype) is ConstrType.CONSTR_PRIMARY:
+            if element.contype is ConstrType.CONSTR_PRIMARY:
                 table_pk.update(str(key.sval) for key in element.keys or ())
-            if ConstrType(element.contype) is ConstrType.CONSTR_FOREIGN and element.pktable:
+            if element.contype is ConstrType.CONSTR_FOREIGN and element.pktable:
                 lint.lock(str(element.pktable.relname), SHARE_ROW_EXCLUSIVE)
     for element in node.tableElts or ():
         if isinstance(element, ast.ColumnDef):
@@ -63,7 +64,7 @@ def create_table(lint: Linter, node: ast.CreateStmt) -> None:
 
 
 def create_table_as(lint: Linter, node: ast.CreateTableAsStmt) -> None:
-    table = str(node.into.rel.relname)
+    table = str(present(present(node.into).rel).relname)
     lint.new_tables.add(table)
     lint.op(Phase.EXPAND, f"CREATE TABLE {table} AS")
 
@@ -81,9 +82,9 @@ def check_column_type(lint: Linter, facts: columns.ColumnFacts, table: str, *, k
 
 
 def alter_table(lint: Linter, node: ast.AlterTableStmt) -> None:
-    if ObjectType(node.objtype) is not ObjectType.OBJECT_TABLE:
+    if node.objtype is not ObjectType.OBJECT_TABLE:
         return
-    table = str(node.relation.relname)
+    table = str(present(node.relation).relname)
     for cmd in node.cmds or ():
         subtype = AT(cmd.subtype)
         handler = ALTERS.get(subtype)
@@ -94,6 +95,7 @@ def alter_table(lint: Linter, node: ast.AlterTableStmt) -> None:
 
 
 def add_column(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    assert isinstance(cmd.def_, ast.ColumnDef)  # ADD COLUMN carries a column definition
     facts = columns.column_facts(cmd.def_)
     where = f"{table}.{facts.name}"
     lint.op(Phase.EXPAND, f"ADD COLUMN {where}")
@@ -136,6 +138,7 @@ def drop_column(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
 
 
 def alter_column_type(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    assert isinstance(cmd.def_, ast.ColumnDef)  # ALTER COLUMN ... TYPE carries a column definition
     facts = columns.column_facts(cmd.def_)
     where = f"{table}.{cmd.name}"
     widening = facts.type in columns.WIDENING_TARGETS and cmd.def_.raw_default is None
@@ -168,8 +171,9 @@ def column_default(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
 
 
 def add_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
-    con: ast.Constraint = cmd.def_
-    kind = ConstrType(con.contype)
+    con = cmd.def_
+    assert isinstance(con, ast.Constraint)  # ADD CONSTRAINT carries a constraint
+    kind = present(con.contype)
     name = str(con.conname or "") or _CONSTRAINT_LABELS.get(kind, "constraint")
     new = lint.is_new(table)
     lint.rerunnable(False, "ADD CONSTRAINT (it has no IF NOT EXISTS)")
@@ -226,10 +230,10 @@ def drop_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
 
 
 def rename(lint: Linter, node: ast.RenameStmt) -> None:
-    kind = ObjectType(node.renameType)
+    kind = node.renameType
     if kind not in (ObjectType.OBJECT_TABLE, ObjectType.OBJECT_COLUMN) or node.relation is None:
         return
-    if kind is ObjectType.OBJECT_COLUMN and ObjectType(node.relationType) is not ObjectType.OBJECT_TABLE:
+    if kind is ObjectType.OBJECT_COLUMN and node.relationType is not ObjectType.OBJECT_TABLE:
         return
     table = str(node.relation.relname)
     lint.rerunnable(False, "RENAME")
@@ -247,7 +251,7 @@ def rename(lint: Linter, node: ast.RenameStmt) -> None:
 
 
 def drop(lint: Linter, node: ast.DropStmt) -> None:
-    kind = ObjectType(node.removeType)
+    kind = present(node.removeType)
     names = [str(parts[-1].sval) for parts in node.objects or () if isinstance(parts, tuple | list) and parts]
     lint.rerunnable(bool(node.missing_ok), f"DROP {kind.name[7:]} without IF EXISTS")
     if kind is ObjectType.OBJECT_INDEX:
@@ -282,7 +286,7 @@ def drop_database(lint: Linter, node: ast.DropdbStmt) -> None:
 
 def truncate(lint: Linter, node: ast.TruncateStmt) -> None:
     tables = [str(rel.relname) for rel in node.relations or ()]
-    if DropBehavior(node.behavior) is DropBehavior.DROP_CASCADE:
+    if node.behavior is DropBehavior.DROP_CASCADE:
         lint.flag("truncate-cascade", ", ".join(tables))
     for table in tables:
         lint.lock(table, ACCESS_EXCLUSIVE)
@@ -292,7 +296,7 @@ def truncate(lint: Linter, node: ast.TruncateStmt) -> None:
 
 
 def create_index(lint: Linter, node: ast.IndexStmt) -> None:
-    table = str(node.relation.relname)
+    table = str(present(node.relation).relname)
     if node.idxname:
         lint.new_indexes.add(str(node.idxname))
     new = lint.is_new(table)
@@ -326,12 +330,12 @@ def reindex(lint: Linter, node: ast.ReindexStmt) -> None:
 
 def lock_table(lint: Linter, node: ast.LockStmt) -> None:
     for rel in node.relations or ():
-        lint.lock(str(rel.relname), int(node.mode))
+        lint.lock(str(rel.relname), present(node.mode))
 
 
 def create_trigger(lint: Linter, node: ast.CreateTrigStmt) -> None:
     lint.op(Phase.EXPAND, f"CREATE TRIGGER {node.trigname}")
-    lint.lock(str(node.relation.relname), SHARE_ROW_EXCLUSIVE)
+    lint.lock(str(present(node.relation).relname), SHARE_ROW_EXCLUSIVE)
 
 
 def alter_enum(lint: Linter, node: ast.AlterEnumStmt) -> None:
@@ -365,7 +369,8 @@ ALTERS: dict[AT, Callable[[Linter, str, ast.AlterTableCmd], None]] = {
     AT.AT_ValidateConstraint: validate_constraint,
     AT.AT_DropConstraint: drop_constraint,
 }
-HANDLERS: dict[type, Callable[[Linter, ast.Node], None]] = {
+# Any: each handler takes the node class it is keyed by, which a dict type cannot express.
+HANDLERS: dict[type[ast.Node], Callable[[Linter, Any], None]] = {
     ast.CreateStmt: create_table,
     ast.CreateTableAsStmt: create_table_as,
     ast.AlterTableStmt: alter_table,

@@ -15,6 +15,7 @@ from pglast.parser import ParseError
 from govctl.migration_lint import ddl
 from govctl.migration_lint.annotations import ignored_rules, read_emc
 from govctl.migration_lint.catalogue import Phase
+from govctl.migration_lint.columns import present
 from govctl.migration_lint.findings import Finding, LintOptions, LintResult, Operation
 
 
@@ -118,11 +119,11 @@ class Linter:
         statements: list[_Stmt] = []
         previous_end = 0
         for raw in raw_statements:
-            start = raw.stmt_location
+            start = present(raw.stmt_location)
             end = start + raw.stmt_len if raw.stmt_len else len(self.sql)
             text = " ".join(self.sql[start:end].split())
             gap_ignores = ignored_rules(self.sql[previous_end:start])[0]
-            statements.append(_Stmt(raw.stmt, self.sql.count("\n", 0, start) + 1, text[:160], gap_ignores))
+            statements.append(_Stmt(present(raw.stmt), self.sql.count("\n", 0, start) + 1, text[:160], gap_ignores))
             previous_end = end
         self.schema_statements = sum(
             not isinstance(s.node, ast.VariableSetStmt | ast.TransactionStmt) for s in statements
@@ -178,7 +179,7 @@ class Linter:
 
     # -- transactions and settings --------------------------------------------------------------------------
     def on_transaction(self, node: ast.TransactionStmt) -> None:
-        kind = TransactionStmtKind(node.kind)
+        kind = node.kind
         if kind in (TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START):
             if self.in_tx:
                 self.flag("transaction-nesting", "BEGIN while a transaction is already open")
@@ -194,7 +195,7 @@ class Linter:
             self.not_valid_in_tx.clear()
 
     def on_set(self, node: ast.VariableSetStmt) -> None:
-        kind = VariableSetKind(node.kind)
+        kind = node.kind
         if (
             kind is VariableSetKind.VAR_RESET_ALL
             or (node.name or "").lower() == "lock_timeout"
