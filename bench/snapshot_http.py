@@ -19,7 +19,7 @@ Requests per second swing with whatever else runs on the machine; the server's C
 it is printed beside them as a cross-check: baseline CPU/request ÷ snapshot CPU/request is the share of
 the baseline's throughput the snapshot would reach on a CPU-bound server.
 
-    .venv/bin/python bench/snapshot_http.py [--rounds 5] [--duration 5] [--connections 16] [--flags 60]
+    .venv/bin/python bench/snapshot_http.py [--rounds 15] [--duration 2] [--connections 16] [--flags 60]
 """
 
 from __future__ import annotations
@@ -137,8 +137,8 @@ def wrk(url: str, *, duration: int, connections: int, headers: dict[str, str],
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--duration", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--flags", type=int, default=60)
     args = parser.parse_args()
