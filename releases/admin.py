@@ -15,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from governance.admin_tools import AuditedAdmin, ReasonForm, confirm_with_reason
@@ -292,7 +293,7 @@ class RecurringFreezeAdmin(AuditedAdmin):
         if not upcoming:
             return "none in the next year"
         return format_html_join(
-            format_html("<br>"), "{}{}",
+            mark_safe("<br>"), "{}{}",
             ((recurrence.describe(w, rule.time_zone), " (in progress)" if w.starts_at <= now else "")
              for w in upcoming),
         )

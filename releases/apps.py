@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -11,7 +13,7 @@ class ReleasesConfig(AppConfig):
 
         for name, fn in gates.BUILT_IN.items():
             hooks.GATE_INPUTS.setdefault(name, fn)
-        entries = [
+        entries: list[dict[str, Any]] = [
             {"name": "releases: alert on stuck promotions", "func": "releases.tasks.alert_stuck_promotions",
              "schedule_type": "I", "minutes": 5},
             # Hourly against a 14-day horizon: a few missed runs never leave a recurring freeze without windows.
