@@ -67,7 +67,7 @@ def materialise_recurring_freezes(*, now: datetime | None = None, horizon: timed
     results = []
     for rule_id in RecurringFreeze.objects.order_by("pk").values_list("pk", flat=True):
         with transaction.atomic():
-            rule = (RecurringFreeze.objects.select_for_update().select_related("service", "environment")
+            rule = (RecurringFreeze.objects.select_for_update(of=("self",)).select_related("service", "environment")
                     .filter(pk=rule_id).first())
             if rule is None:
                 continue
