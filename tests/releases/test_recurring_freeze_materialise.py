@@ -227,3 +227,24 @@ def test_task__materialises_as_the_system_user(production, system_user, release_
     assert window is not None
     assert window.history.latest().history_user == system_user
     assert window.history.latest().history_change_reason.startswith("task: materialise recurring freezes")
+
+
+def test_command__materialises_and_refuses_a_silly_horizon(production, system_user):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    rule = RecurringFreeze(title="Nightly", environment=production, cron="0 22 * * *", duration_minutes=60,
+                           active=False)
+    services.save_recurring_freeze(rule=rule, actor=system_user, reason="prepared")
+    rule.active = True
+    core.save_audited(instance=rule, actor=system_user, reason="switch on", update_fields=["active"])
+    out = StringIO()
+    call_command("materialise_recurring_freezes", "--horizon-days", "2", stdout=out)
+    assert f"Nightly (#{rule.pk}): " in out.getvalue()
+    assert 2 <= FreezeWindow.objects.filter(recurrence=rule).count() <= 3
+    window = FreezeWindow.objects.filter(recurrence=rule).earliest("starts_at")
+    assert window.history.latest().history_change_reason.startswith(
+        "command: materialise_recurring_freezes --horizon-days 2")
+    with pytest.raises(CommandError, match="between 1 and 90"):
+        call_command("materialise_recurring_freezes", "--horizon-days", "0")
