@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -11,13 +12,15 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from governance.admin_tools import AuditedAdmin, ReasonForm, confirm_with_reason
 from governance.models import Service
-from releases import dora_chart, gates, queries, services
+from releases import dora_chart, gates, queries, recurrence, services
 from releases.models import (
     Approval,
     Check,
@@ -25,6 +28,7 @@ from releases.models import (
     FreezeOverride,
     FreezeWindow,
     GatePolicy,
+    RecurringFreeze,
     Release,
     ReleaseAlert,
 )
@@ -245,9 +249,81 @@ class GatePolicyAdmin(AuditedAdmin):
 
 @admin.register(FreezeWindow)
 class FreezeWindowAdmin(AuditedAdmin):
-    list_display = ["title", "service", "environment", "starts_at", "ends_at"]
-    list_filter = ["environment", "service"]
+    list_display = ["title", "service", "environment", "starts_at", "ends_at", "recurrence"]
+    list_filter = ["environment", "service", "recurrence"]
+    list_select_related = ["service", "environment", "recurrence"]
+    readonly_fields = ["recurrence"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An occurrence of a recurring freeze is the rule's: edit the rule (a hand edit would be undone).
+        if obj is not None and obj.recurrence_id is not None:
+            return False
+        return super().has_change_permission(request, obj)
+
+
+@admin.register(RecurringFreeze)
+class RecurringFreezeAdmin(AuditedAdmin):
+    list_display = ["title", "service", "environment", "cron", "time_zone", "duration", "active",
+                    "next_occurrences"]
+    list_filter = ["active", "environment", "service"]
     list_select_related = ["service", "environment"]
+    search_fields = ["title"]
+    fields = ["title", "service", "environment", "cron", "time_zone", "duration_minutes", "active",
+              "next_occurrences", "windows"]
+    readonly_fields = ["next_occurrences", "windows"]
+    reason_field_help = "Why this change? Recorded in the audit trail of the rule and of each window it changes."
+
+    @admin.display(description="duration")
+    def duration(self, rule: RecurringFreeze) -> str:
+        hours, minutes = divmod(rule.duration_minutes, 60)
+        return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+    @admin.display(description="next occurrences (local, then UTC)")
+    def next_occurrences(self, rule: RecurringFreeze) -> str:
+        if rule.pk is None:
+            return "shown once saved"
+        if not rule.active:
+            return "none: inactive"
+        now = timezone.now()
+        try:
+            upcoming = list(itertools.islice(
+                recurrence.windows(rule.schedule, since=now, until=now + recurrence.CHECK_SPAN), 3))
+        except recurrence.RecurrenceError as exc:
+            return exc.message
+        if not upcoming:
+            return "none in the next year"
+        return format_html_join(
+            mark_safe("<br>"), "{}{}",
+            ((recurrence.describe(w, rule.time_zone), " (in progress)" if w.starts_at <= now else "")
+             for w in upcoming),
+        )
+
+    @admin.display(description="freeze windows")
+    def windows(self, rule: RecurringFreeze) -> str:
+        if rule.pk is None:
+            return "—"
+        url = reverse("admin:releases_freezewindow_changelist") + f"?recurrence__id__exact={rule.pk}"
+        upcoming = rule.windows.filter(ends_at__gt=timezone.now()).count()
+        return format_html('<a href="{}">{} current or upcoming</a>', url, upcoming)
+
+    def save_via_service(self, request: HttpRequest, obj: Any, form: Any, change: bool, reason: str) -> None:
+        fields = [f for f in form.changed_data if f != "reason" and f in {x.name for x in obj._meta.concrete_fields}]
+        result = services.save_recurring_freeze(rule=obj, actor=request.user, reason=reason,
+                                                update_fields=fields or None)
+        self.message_user(request, _materialised_message(result),
+                          messages.WARNING if result.kept_in_progress or result.kept_overridden else messages.INFO)
+
+
+def _materialised_message(result: services.Materialised) -> str:
+    done = (f"Freeze windows of “{result.rule}”: {len(result.created)} created, {len(result.updated)} changed, "
+            f"{len(result.removed)} removed (up to {services.freezes.HORIZON.days} days ahead; the hourly job "
+            "adds the later ones).")
+    kept = [f"the window in progress ({w}) stays as it was" for w in result.kept_in_progress]
+    kept += [f"{w} stays because releases were let through it (freeze overrides)" for w in result.kept_overridden]
+    if not kept:
+        return done
+    return (f"{done} Kept: {'; '.join(kept)}. An edit never changes a window that has started or that has "
+            "overrides; to let a release through one, use “Override the freeze” on the release.")
 
 
 @admin.register(Check)

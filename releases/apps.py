@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -11,7 +13,12 @@ class ReleasesConfig(AppConfig):
 
         for name, fn in gates.BUILT_IN.items():
             hooks.GATE_INPUTS.setdefault(name, fn)
-        if not any(s["name"] == "releases: alert on stuck promotions" for s in schedules.SCHEDULES):
-            schedules.SCHEDULES.append({"name": "releases: alert on stuck promotions",
-                                        "func": "releases.tasks.alert_stuck_promotions", "schedule_type": "I",
-                                        "minutes": 5})
+        entries: list[dict[str, Any]] = [
+            {"name": "releases: alert on stuck promotions", "func": "releases.tasks.alert_stuck_promotions",
+             "schedule_type": "I", "minutes": 5},
+            # Hourly against a 14-day horizon: a few missed runs never leave a recurring freeze without windows.
+            {"name": "releases: materialise recurring freezes",
+             "func": "releases.tasks.materialise_recurring_freezes", "schedule_type": "H"},
+        ]
+        known = {s["name"] for s in schedules.SCHEDULES}
+        schedules.SCHEDULES.extend(entry for entry in entries if entry["name"] not in known)

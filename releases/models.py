@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
 from governance.audit_base import Audited
 from governance.models import Environment, Service
+from releases import recurrence
 
 CHECK_NAME = RegexValidator(
     r"^[a-z0-9][a-z0-9._-]{0,62}$", "Check names are lowercase letters, digits, '.', '_' and '-' (e.g. security-scan)."
 )
+MAX_FREEZE_MINUTES = int(recurrence.MAX_DURATION.total_seconds() // 60)
 
 
 class Release(Audited):
@@ -118,6 +123,59 @@ class GatePolicy(Audited):
         return f"{self.service.slug} → {self.environment.slug}"
 
 
+class RecurringFreeze(Audited):
+    """A freeze that repeats (a cron start on a local clock, a duration); its occurrences become FreezeWindows."""
+
+    title = models.CharField(max_length=200)
+    service = models.ForeignKey(
+        Service, null=True, blank=True, on_delete=models.PROTECT, related_name="recurring_freezes",
+        help_text="Empty: every service.",
+    )
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="recurring_freezes")
+    cron = models.CharField(
+        max_length=100, help_text="When each occurrence starts, as a 5-field cron expression on the time zone's "
+                                  "clock: minute hour day-of-month month day-of-week (0 16 * * 5 = Fridays 16:00).",
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="IANA name, e.g. Europe/Paris.")
+    duration_minutes = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_FREEZE_MINUTES)],
+        help_text="How long each occurrence lasts, counted on the local clock (Friday 16:00 to Monday 08:00 = "
+                  "3840). At most 14 days, and shorter than the time to the next start.",
+    )
+    active = models.BooleanField(default=True, help_text="Inactive: no new windows; future ones are removed.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=1, duration_minutes__lte=MAX_FREEZE_MINUTES),
+                name="recurring_freeze_duration_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def schedule(self) -> recurrence.Schedule:
+        return recurrence.Schedule(cron=self.cron, zone=self.time_zone,
+                                   duration=timedelta(minutes=self.duration_minutes))
+
+    def clean(self) -> None:
+        if self.cron:
+            try:
+                self.cron = recurrence.check_cron(self.cron)
+            except recurrence.RecurrenceError as exc:
+                raise ValidationError({"cron": exc.message}) from None
+        if not self.cron or not self.time_zone or not 1 <= (self.duration_minutes or 0) <= MAX_FREEZE_MINUTES:
+            return  # the field errors already say what is wrong
+        try:
+            recurrence.check(self.schedule, now=timezone.now())
+        except recurrence.RecurrenceError as exc:
+            raise ValidationError({exc.field: exc.message}) from None
+
+
 class FreezeWindow(Audited):
     """No promotions into the environment between start and end (for one service, or all when blank)."""
 
@@ -129,11 +187,18 @@ class FreezeWindow(Audited):
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="freeze_windows")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
+    recurrence = models.ForeignKey(
+        # No index of its own: the unique (recurrence, starts_at) index serves lookups by rule.
+        RecurringFreeze, null=True, blank=True, editable=False, db_index=False, on_delete=models.PROTECT,
+        related_name="windows",
+        help_text="The recurring freeze this window is an occurrence of (empty: a one-off window).",
+    )
 
     class Meta:
         ordering = ["-starts_at"]
         constraints = [
             models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="freeze_ends_after_start"),
+            models.UniqueConstraint(fields=["recurrence", "starts_at"], name="one_window_per_occurrence"),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,14 @@ def alert_stuck_promotions() -> int:
     return len(services.alert_stuck_promotions())
 
 
+def materialise_recurring_freezes() -> str:
+    results = services.materialise_recurring_freezes(actor=system_user(),
+                                                     reason="task: materialise recurring freezes")
+    created = sum(len(r.created) for r in results)
+    removed = sum(len(r.removed) for r in results)
+    return f"{len(results)} rule(s): {created} window(s) created, {removed} removed"
+
+
 def post_summary(release_id: int) -> str:
     release = Release.objects.select_related("service").get(pk=release_id)
     return services.post_summary_to_pr(release=release, actor=system_user(),

@@ -11,10 +11,12 @@ from releases.services.deployments import (
     start_promotion,
     start_rollback,
 )
+from releases.services.freezes import Materialised, materialise_recurring_freezes, save_recurring_freeze
 from releases.services.registration import Registered, register_release, report_check, void_approvals
 
 __all__ = [
-    "Conflict", "Registered", "alert_stuck_promotions", "approve_release", "complete_deployment",
-    "execute_deployment", "override_freeze", "post_summary_to_pr", "record_deployment", "register_release",
-    "report_check", "start_promotion", "start_rollback", "transition", "void_approvals",
+    "Conflict", "Materialised", "Registered", "alert_stuck_promotions", "approve_release", "complete_deployment",
+    "execute_deployment", "materialise_recurring_freezes", "override_freeze", "post_summary_to_pr",
+    "record_deployment", "register_release", "report_check", "save_recurring_freeze", "start_promotion",
+    "start_rollback", "transition", "void_approvals",
 ]

@@ -54,3 +54,22 @@ def test_only_auditors_and_administrators__may_export(db):
 def test_administrator__may_manage_users_but_not_groups(db):
     perms = _perms(Group.objects.get(name=roles.ADMINISTRATOR), "auth")
     assert perms == {"auth.view_user", "auth.add_user", "auth.change_user", "auth.view_group"}
+
+
+# Freeze windows and the recurring freezes that make them: the same roles may edit both (releases 0004).
+FREEZE_ACTIONS = {
+    roles.OPERATOR: {"view"},
+    roles.RELEASE_MANAGER: {"view", "add", "change"},
+    roles.AUDITOR: {"view"},
+    roles.MAINTENANCE_ADMIN: {"view"},
+    roles.ADMINISTRATOR: {"view", "add", "change", "delete"},
+}
+
+
+def test_recurring_freezes__are_edited_by_whoever_edits_freeze_windows(db):
+    for role, actions in FREEZE_ACTIONS.items():
+        perms = _perms(Group.objects.get(name=role), "releases")
+        for model in ("freezewindow", "recurringfreeze"):
+            held = {a for a in ("view", "add", "change", "delete") if f"releases.{a}_{model}" in perms}
+            assert held == actions, (role, model)
+        assert "releases.view_historicalrecurringfreeze" in perms, role

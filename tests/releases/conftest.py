@@ -129,3 +129,18 @@ def webhook_service(service, system_user, receiver, monkeypatch):
     core.save_audited(instance=service, actor=system_user, reason="deploy through the hook",
                       update_fields=["deploy_provider", "deploy_settings"])
     return service
+
+
+@pytest.fixture
+def recurring_freeze(system_user, production):
+    """Save a recurring freeze through the service (windows are materialised at once); returns (rule, result)."""
+    from releases.models import RecurringFreeze
+
+    def make(cron="0 16 * * 5", duration_minutes=3840, *, time_zone="UTC", title="Weekend freeze", service=None,
+             environment=None, now=None, actor=None, reason="weekend freeze"):
+        rule = RecurringFreeze(title=title, service=service, environment=environment or production, cron=cron,
+                               time_zone=time_zone, duration_minutes=duration_minutes)
+        result = services.save_recurring_freeze(rule=rule, actor=actor or system_user, reason=reason, now=now)
+        return rule, result
+
+    return make
