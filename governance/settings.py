@@ -142,7 +142,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "governance.api.errors.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "governance.api.schema.PortalAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
