@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from govctl import semver
 from rest_framework import exceptions, serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -69,7 +70,23 @@ class CommitInput(serializers.Serializer):
 def _json_object(value: Any, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise serializers.ValidationError(f"{name} must be a JSON object")
+    if _has_nul(value):  # jsonb cannot hold \u0000: PostgreSQL would refuse the row (a 500)
+        raise serializers.ValidationError(f"{name} must not contain NUL characters (\\u0000)")
     return value
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]  # not recursive: a deeply nested document must not end in a RecursionError
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class ReleasePlanApi(APIView):
@@ -159,7 +176,12 @@ class ReleaseLookupApi(APIView):
     @extend_schema(responses={200: ReleaseDetailApi.Output}, summary="Find a service's release by version")
     def get(self, request: Request, service: str, version: str) -> Response:
         target = _service(request, service)
-        release = Release.objects.select_related("service").filter(service=target, version=version).first()
+        try:
+            semver.parse(version)  # releases are registered under SemVer versions; a NUL byte would fail in PostgreSQL
+        except semver.InvalidVersion:
+            release = None
+        else:
+            release = Release.objects.select_related("service").filter(service=target, version=version).first()
         if release is None:
             raise exceptions.NotFound(f"{target.slug} has no release {version}.")
         return Response(ReleaseDetailApi.Output(release).data)
