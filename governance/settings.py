@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # after whitenoise (static files never reach it), before everything else it measures
     "observability.middleware.SelfMeasurementMiddleware",
+    "governance.middleware.refuse_nul_bytes",  # before any view: PostgreSQL cannot compare NUL bytes
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

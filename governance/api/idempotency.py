@@ -55,10 +55,8 @@ def idempotent(view_method: Callable[..., Response]) -> Callable[..., Response]:
         with transaction.atomic():
             try:
                 with transaction.atomic():
-                    # %00 in the URL arrives as a NUL byte, which no text column holds: store it escaped again
-                    path = request.path.replace("\x00", "%00")[:500]
                     record = IdempotencyRecord.objects.create(
-                        token=token, key=key, method=request.method, path=path, fingerprint=fingerprint
+                        token=token, key=key, method=request.method, path=request.path[:500], fingerprint=fingerprint
                     )
             except IntegrityError:
                 record = None  # a concurrent request with this key committed first (the insert waited for it)

@@ -8,7 +8,6 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from govctl import semver
 from rest_framework import exceptions, serializers
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -176,12 +175,7 @@ class ReleaseLookupApi(APIView):
     @extend_schema(responses={200: ReleaseDetailApi.Output}, summary="Find a service's release by version")
     def get(self, request: Request, service: str, version: str) -> Response:
         target = _service(request, service)
-        try:
-            semver.parse(version)  # releases are registered under SemVer versions; a NUL byte would fail in PostgreSQL
-        except semver.InvalidVersion:
-            release = None
-        else:
-            release = Release.objects.select_related("service").filter(service=target, version=version).first()
+        release = Release.objects.select_related("service").filter(service=target, version=version).first()
         if release is None:
             raise exceptions.NotFound(f"{target.slug} has no release {version}.")
         return Response(ReleaseDetailApi.Output(release).data)
