@@ -13,9 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils import timezone
-from simple_history.admin import SimpleHistoryAdmin
 
-from governance.admin_tools import AuditedAdmin, ReasonForm, confirm_with_reason
+from governance.admin_tools import AuditedAdmin, HistoryAdmin, ReasonForm, confirm_with_reason
 from governance.models import Service
 from releases import dora_chart, gates, queries, services
 from releases.models import (
@@ -30,7 +29,7 @@ from releases.models import (
 )
 
 
-class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+class ReadOnlyHistoryAdmin(HistoryAdmin):
     """Rows written by services only (CI, tasks, actions); the admin shows them and their history."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -51,7 +50,7 @@ def _production() -> Any:
 
 
 @admin.register(Release)
-class ReleaseAdmin(SimpleHistoryAdmin):
+class ReleaseAdmin(HistoryAdmin):
     list_display = ["__str__", "state", "tag", "short_sha", "bump", "created_at", "short_digest"]
     list_filter = ["state", "service"]
     search_fields = ["version", "tag", "build_sha", "service__slug"]
@@ -94,7 +93,7 @@ class ReleaseAdmin(SimpleHistoryAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        release = Release.objects.select_related("service").filter(pk=object_id).first()
+        release = self.get_object(request, object_id)  # None for an unknown or malformed id, as Django shows it
         context = dict(extra_context or {})
         if release is not None:
             context.update(self._chain(release))
