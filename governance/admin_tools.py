@@ -10,7 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -85,6 +85,18 @@ class AuditedAdmin(HistoryAdmin):
         if "reason" not in names:
             fieldsets = [*fieldsets, ("Audit", {"fields": ["reason"]})]
         return fieldsets
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            if request.method != "POST":
+                raise
+            # The service refused what the form accepted (a rule only it knows, or one across rows). Django's
+            # changeform_view is atomic, so nothing was written: say why instead of a 500.
+            self.message_user(request, f"Not saved: {'; '.join(exc.messages)}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request: HttpRequest, obj: Model, form: Any, change: bool) -> None:
         self.save_via_service(request, obj, form, change, form.cleaned_data["reason"])
