@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
@@ -35,13 +36,14 @@ STANDARD_VIEWS = ("_changelist", "_add", "_history", "_delete", "_change", "_sim
 def world(service, system_user, make_user, make_token, production, tmp_path) -> dict[str, Any]:
     """At least one row for every model whose admin has actions, so each action reaches its confirm page."""
     from flags import services as flag_services
-    from flags.models import FlagState
+    from flags.models import FlagState, Segment
     from governance import roles
     from governance import services as core
     from observability import services as slo_services
-    from observability.models import Slo, SloAlert
+    from observability.models import NotificationChannel, Slo, SloAlert
     from recovery import services as recovery_services
     from releases import services as release_services
+    from releases.models import FreezeWindow, GatePolicy
     from schemaplans import services as plan_services
 
     for version in ("1.0.0", "1.1.0"):  # two live releases: one to roll back to
@@ -68,6 +70,15 @@ def world(service, system_user, make_user, make_token, production, tmp_path) -> 
                                         severity="critical", summary="fixture"), actor=system_user, reason="fixture")
     slo_services.grant_error_budget_override(service=service, expires_at=timezone.now() + timedelta(hours=1),
                                              actor=make_user("root", superuser=True), reason="fixture")
+    flag_services.save_segment(segment=Segment(name="beta-testers", constraints=[]), actor=system_user,
+                               reason="fixture")
+    slo_services.save_channel(channel=NotificationChannel(name="ops", kind="slack", url="https://chat.example/hook",
+                                                          severities=["critical"]), actor=system_user, reason="fixture")
+    core.save_audited(instance=GatePolicy(service=service, environment=production), actor=system_user,
+                      reason="fixture")
+    core.save_audited(instance=FreezeWindow(title="Quarter end", environment=production, starts_at=timezone.now(),
+                                            ends_at=timezone.now() + timedelta(days=1)), actor=system_user,
+                      reason="fixture")
     make_token("flags:read")
     kill_switch = FlagState.objects.filter(flag__service=service, flag__kind="kill_switch",
                                            environment=production).first()
@@ -222,4 +233,74 @@ def test_object_pages_and_lists__answer_bad_ids_and_parameters_without_a_500(mod
             url = reverse(_url_name(model, "change"), args=[bad])
             isolated(recorder, counter, f"POST {url[:120]}",
                      lambda url=url: superuser_client.post(url, {"reason": "robustness"}))
+    recorder.assert_clean()
+
+
+# --- change forms, submitted as a browser would -------------------------------------------------------
+
+FORM_VALUES = ["", "a\x00b", "x" * 10_000, BIG, "nan", '{"a": "\\u0000"}', '[{"name": "\\u0000"}]']
+
+
+class FormFields(HTMLParser):
+    """What a browser submits for the admin's change form: its inputs, checked boxes, selected options, text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self._form = self._select = self._textarea = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form" and a.get("id", "").endswith("_form"):
+            self._form = a["id"]
+        name = a.get("name")
+        if not self._form or not name and tag != "option":
+            return
+        if tag == "input" and a.get("type", "text") not in ("submit", "button", "image", "file"):
+            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                self.data.setdefault(name, []).append(a.get("value", "on"))
+        elif tag == "select":
+            self._select = name
+            self.data.setdefault(name, [])
+        elif tag == "option" and self._select and "selected" in a:
+            self.data[self._select].append(a.get("value", ""))
+        elif tag == "textarea":
+            self._textarea = name
+            self.data[name] = [""]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "form":
+            self._form = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.data[self._textarea][-1] += data.removeprefix("\n") if not self.data[self._textarea][-1] else data
+
+
+@pytest.mark.parametrize(("model", "model_admin"), [pytest.param(m, a, id=m._meta.label) for m, a in registry()
+                                                    if _ours(a)])
+def test_change_forms__answer_garbage_fields_without_a_500(model, model_admin, world, superuser, superuser_client):
+    request = RequestFactory().get("/")
+    request.user = superuser
+    obj = model_admin.get_queryset(request).first()
+    if obj is None or not model_admin.has_change_permission(request, obj):
+        pytest.skip(f"no {model._meta.verbose_name} a superuser may change here (a read-only admin)")
+    url = reverse(_url_name(model, "change"), args=[obj.pk])
+    parser = FormFields()
+    parser.feed(superuser_client.get(url).content.decode())
+    browser = {**parser.data, "_save": ["Save"]}
+    counter = RowCounter()
+    with recording() as recorder:
+        isolated(recorder, counter, f"POST {url} without a reason",
+                 lambda: superuser_client.post(url, {**browser, "reason": [""]}))
+        isolated(recorder, counter, f"POST {url} as shown", lambda: superuser_client.post(url, browser))
+        for field in sorted(set(browser) - {"csrfmiddlewaretoken", "_save"}):
+            for bad in FORM_VALUES:
+                isolated(recorder, counter, f"POST {url} {field} = {bad[:16]!r}",
+                         lambda data={**browser, "reason": ["robustness"], field: [bad]}: superuser_client.post(
+                             url, data))
     recorder.assert_clean()
