@@ -21,6 +21,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
 from governance.models import Scope
@@ -139,6 +141,7 @@ class World:
     by_name: dict[str, Any]
     by_collection: dict[str, Any]
     fields: dict[str, Any]
+    secret: str  # a token with every scope
 
     def path_value(self, path: str, name: str) -> str:
         segments = path.strip("/").split("/")
@@ -148,7 +151,7 @@ class World:
 
 
 @pytest.fixture
-def world(service, system_user, tmp_path) -> World:
+def world(service, system_user, make_token, tmp_path) -> World:
     from flags import services as flag_services
     from recovery import services as recovery_services
     from releases import services as release_services
@@ -172,6 +175,7 @@ def world(service, system_user, tmp_path) -> World:
         by_name={"service": service.slug, "version": release.version, "key": flag.key, "slug": plan.slug},
         by_collection={"releases": release.pk, "backfills": backfill.pk, "drills": drill.pk},
         fields={**KNOWN, "release": release.pk},
+        secret=make_token(*Scope.values),
     )
 
 
@@ -400,24 +404,54 @@ def _judge(path: str) -> Callable[[Any], str]:
     return check
 
 
+def _send(client: APIClient, method: str, path: str, case: Case, secret: str, idempotency: bool) -> Callable[[], Any]:
+    headers = {"Authorization": f"Bearer {secret}", **TARGET_HEADERS, **case.headers}
+    if method == "POST" and idempotency and "Idempotency-Key" not in case.headers:
+        headers["Idempotency-Key"] = uuid.uuid4().hex
+    url = _url(path, case)
+    return lambda: client.generic(method, url, case.body or b"", content_type=case.content_type, headers=headers)
+
+
 @pytest.mark.parametrize(("method", "path"), operations(), ids=[f"{m} {p}" for m, p in operations()])
-def test_malformed_requests__get_4xx_problem_json_and_write_nothing(method, path, world, make_token):
-    secret = make_token(*Scope.values)
+def test_malformed_requests__get_4xx_problem_json_and_write_nothing(method, path, world):
     client = APIClient(raise_request_exception=False)
-    client.raise_request_exception = False
     counter = RowCounter()
     check = _judge(path)
     with recording() as recorder:
         for number, case in enumerate(cases(method, path, world)):
-            headers = {"Authorization": f"Bearer {secret}", **TARGET_HEADERS, **case.headers}
-            if method == "POST" and number % 2 and "Idempotency-Key" not in case.headers:
-                headers["Idempotency-Key"] = uuid.uuid4().hex  # half the cases also run the idempotent path
-            url = _url(path, case)
-
-            def send(url=url, case=case, headers=headers):
-                return client.generic(method, url, case.body or b"", content_type=case.content_type,
-                                      headers=headers)
-
+            send = _send(client, method, path, case, world.secret, idempotency=bool(number % 2))  # both paths, in turn
             isolated(recorder, counter, f"{method} {path} [{case.label}]", send, check)
+    recorder.assert_clean()
+
+
+# --- random JSON (hypothesis) on top of the fixed cases ------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=10)
+BODY_OPERATIONS = [(m, p) for m, p in operations() if request_schema(schema()["paths"][p][m.lower()]) is not None]
+
+
+@pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS, ids=[f"{m} {p}" for m, p in BODY_OPERATIONS])
+@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_json_in_a_field__gets_4xx_problem_json_and_writes_nothing(method, path, world, data):
+    operation = schema()["paths"][path][method.lower()]
+    body_schema = request_schema(operation)
+    body = sample(body_schema, world.fields)
+    properties = sorted(body_schema.get("properties", {}))
+    if properties and data.draw(st.booleans(), label="one field (else the whole body)"):
+        body = {**body, data.draw(st.sampled_from(properties), label="field"): data.draw(JSON_VALUES, label="value")}
+    else:
+        body = data.draw(JSON_VALUES, label="body")
+    case = Case("random JSON", {n: world.path_value(path, n) for n in re.findall(r"\{(\w+)\}", path)},
+                body=_json(body))
+    counter = RowCounter()
+    with recording() as recorder:
+        isolated(recorder, counter, f"{method} {path} {json.dumps(body)[:300]}",
+                 _send(APIClient(raise_request_exception=False), method, path, case, world.secret, idempotency=False),
+                 _judge(path))
     recorder.assert_clean()
 
