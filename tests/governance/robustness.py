@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,15 +15,11 @@ from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import DatabaseError, connection, transaction
 
-# Rows a refused request may legitimately write: the throttle's counters live in the database cache table
-# (not a model, so not counted); nothing else is expected.
-UNCOUNTED: set[str] = set()
-
 
 def _tables() -> list[str]:
-    names = {m._meta.db_table for m in apps.get_models(include_auto_created=True)
-             if m._meta.managed and not m._meta.proxy}
-    return sorted(names - UNCOUNTED)
+    # Every model's table; the throttle's counters live in the database cache table, which is no model.
+    return sorted({m._meta.db_table for m in apps.get_models(include_auto_created=True)
+                   if m._meta.managed and not m._meta.proxy})
 
 
 class RowCounter:
@@ -45,16 +41,14 @@ class RowCounter:
         return {t: (before[t], after[t]) for t in before if before[t] != after[t]}
 
 
-PROJECT = str(settings.BASE_DIR)
-
-
 def summarize(exc: BaseException | None) -> str:
     """The exception and the innermost frames in the project's own code (where a fix would go)."""
     if exc is None:
         return ""
+    root = str(settings.BASE_DIR)
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if f.filename.startswith(PROJECT) and "/.venv/" not in f.filename and "/tests/" not in f.filename]
-    where = "".join(f"\n  at {f.filename.removeprefix(PROJECT + '/')}:{f.lineno} {f.name}: {f.line}" for f in frames[-3:])
+              if f.filename.startswith(root) and "/.venv/" not in f.filename and "/tests/" not in f.filename]
+    where = "".join(f"\n  at {f.filename.removeprefix(root + '/')}:{f.lineno} {f.name}: {f.line}" for f in frames[-3:])
     return f"{type(exc).__module__}.{type(exc).__qualname__}: {str(exc)[:300]}{where}"
 
 
@@ -106,8 +100,8 @@ def recording() -> Iterator[Recorder]:
         got_request_exception.disconnect(recorder.on_exception)
 
 
-def isolated(recorder: Recorder, counter: RowCounter, label: str, send: Any,
-             check: Any = None) -> Any:
+def isolated(recorder: Recorder, counter: RowCounter, label: str, send: Callable[[], Any],
+             check: Callable[[Any], str] | None = None) -> Any:
     """Send one request inside a savepoint, rolled back afterwards; record a 500, an exception, a broken
     transaction, or rows written by a refused (>= 400) request. `check(response)` returns a problem or ""."""
     recorder.requests += 1

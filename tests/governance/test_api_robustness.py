@@ -21,7 +21,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
@@ -434,7 +435,7 @@ BODY_OPERATIONS = [(m, p) for m, p in operations() if request_schema(schema()["p
 
 
 @pytest.mark.parametrize(("method", "path"), BODY_OPERATIONS, ids=[f"{m} {p}" for m, p in BODY_OPERATIONS])
-@settings(max_examples=25, deadline=None, derandomize=True, database=None,
+@hypothesis_settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_random_json_in_a_field__gets_4xx_problem_json_and_writes_nothing(method, path, world, data):
