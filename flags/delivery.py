@@ -103,6 +103,7 @@ _lkg_read: dict[tuple[str, str], tuple[tuple[int, int], _Base | None]] = {}
 _lkg_written: dict[tuple[str, str], bytes] = {}
 _open_until = {"cache": 0.0, "db": 0.0}  # circuit breaker per backend (time.monotonic())
 _missing: dict[tuple[str, str], tuple[float, str]] = {}  # unknown targets, remembered like snapshots
+MAX_MISSING = 1024
 _namespace = {"value": "v1"}  # part of every shared-cache key; reset() moves it (tests share one cache table)
 
 
@@ -284,6 +285,8 @@ def get_snapshot(service: str, environment: str) -> Snapshot | None:
         try:
             base, source = _refresh(service, environment, held)
         except UnknownTarget as exc:
+            if len(_missing) >= MAX_MISSING:
+                _missing.clear()  # a scan of made-up names must not grow memory; forgetting costs one lookup each
             _missing[key] = (time.monotonic(), str(exc))
             raise
         except DB_ERRORS:

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes import admin as axes_admin
+from axes.handlers.proxy import AxesProxyHandler
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from governance import services
-from governance.admin_tools import AuditedAdmin, confirm_with_reason
+from governance.admin_tools import AuditedAdmin, confirm_with_reason, malformed_selection
 from governance.models import ApiToken, AuditEvent, AuditExport, Environment, Heartbeat, Scope, Service
 
 
@@ -157,7 +161,13 @@ class ServiceFilter(admin.SimpleListFilter):
         return [(str(pk), slug) for pk, slug in Service.objects.values_list("pk", "slug")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(service_id=self.value()) if self.value() else queryset
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            return queryset.filter(service_id=int(value))
+        except ValueError:  # a hand-written ?service=abc: Django shows the list with its "invalid filter" notice
+            raise IncorrectLookupParameters(f"Unknown service id {value!r}.") from None
 
 
 class ModelFilter(admin.SimpleListFilter):
@@ -224,3 +234,23 @@ class AuditExportAdmin(ReadOnlyAdmin):
 @admin.register(Heartbeat)
 class HeartbeatAdmin(ReadOnlyAdmin):
     list_display = ["name", "beat_at"]
+
+
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    """axes' admin with a working "Clean up expired attempts": the action reads request attributes only login
+    requests carry, so every click was a 500 (jazzband/django-axes#1424, open in 8.3.1)."""
+
+    @admin.action(description=axes_admin.AccessAttemptAdmin.cleanup_expired_attempts.short_description)
+    def cleanup_expired_attempts(self, request: HttpRequest, queryset: QuerySet) -> None:
+        AxesProxyHandler.update_request(request)
+        super().cleanup_expired_attempts(request, queryset)
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        if malformed_selection(self, request):
+            return None
+        return super().response_action(request, queryset)
+
+
+if admin.site.is_registered(AccessAttempt):  # axes registers its admin unless AXES_ENABLE_ADMIN is off
+    admin.site.unregister(AccessAttempt)
+    admin.site.register(AccessAttempt, AccessAttemptAdmin)

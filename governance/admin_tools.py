@@ -8,10 +8,10 @@ from typing import Any, TypeVar
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import ValidationError
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -28,7 +28,42 @@ class ReasonForm(forms.Form):
     )
 
 
-class AuditedAdmin(SimpleHistoryAdmin):
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple-history's admin, answering ids that are not ids (hand-written URLs and posts) without a 500."""
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None,
+                     ) -> HttpResponse:
+        # simple-history looks the object up with the id as given: 'abc' for an integer key is a ValueError
+        if not _is_pk(self.model, unquote(object_id)):
+            raise Http404(f"No {self.model._meta.verbose_name} with id {object_id!r}.")
+        return super().history_view(request, object_id, extra_context)
+
+    def response_action(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        if malformed_selection(self, request):
+            return None
+        return super().response_action(request, queryset)
+
+
+def malformed_selection(modeladmin: admin.ModelAdmin, request: HttpRequest) -> bool:
+    """True, with an error message, when a posted action selection holds a value that is no id: Django filters
+    pk__in with the values as posted, and the ValueError would be a 500."""
+    values = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+    if all(_is_pk(modeladmin.model, value) for value in values):
+        return False
+    modeladmin.message_user(request, "The selection holds a value that is not an id: nothing was done.",
+                            messages.ERROR)
+    return True
+
+
+def _is_pk(model: type[Model], value: str) -> bool:
+    try:
+        model._meta.pk.to_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+class AuditedAdmin(HistoryAdmin):
     """Edits need a reason and go through `services.save_audited` (override `save_via_service`)."""
 
     reason_field_help = "Why this change? Recorded in the audit trail."
@@ -56,6 +91,18 @@ class AuditedAdmin(SimpleHistoryAdmin):
         if "reason" not in names:
             fieldsets = [*fieldsets, ("Audit", {"fields": ["reason"]})]
         return fieldsets
+
+    def changeform_view(self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+                        extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as exc:
+            if request.method != "POST":
+                raise
+            # The service refused what the form accepted (a rule only it knows, or one across rows). Django's
+            # changeform_view is atomic, so nothing was written: say why instead of a 500.
+            self.message_user(request, f"Not saved: {'; '.join(exc.messages)}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def save_model(self, request: HttpRequest, obj: Audited, form: Any, change: bool) -> None:
         self.save_via_service(request, obj, form, change, form.cleaned_data["reason"])

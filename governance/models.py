@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from governance.audit_base import Audited
 
-SLUG = RegexValidator(r"^[a-z0-9][a-z0-9-]{0,62}$", "Use lowercase letters, digits and dashes.")
+SLUG_RE = r"^[a-z0-9][a-z0-9-]{0,62}$"
+SLUG = RegexValidator(SLUG_RE, "Use lowercase letters, digits and dashes.")
 
 
 class Scope(models.TextChoices):

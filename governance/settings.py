@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # after whitenoise (static files never reach it), before everything else it measures
     "observability.middleware.SelfMeasurementMiddleware",
+    "governance.middleware.refuse_nul_bytes",  # before any view: PostgreSQL cannot compare NUL bytes
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -142,7 +143,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "governance.api.errors.problem_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "governance.api.schema.PortalAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["governance.api.parsers.JSONParser"],
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

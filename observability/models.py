@@ -17,6 +17,7 @@ from governance.models import SLUG, Environment, Service
 from observability import slo_math
 
 ENV_VAR_NAME = RegexValidator(r"^[A-Z_][A-Z0-9_]{0,99}$", "An environment variable name: A-Z, 0-9 and _.")
+MAX_WINDOW_MINUTES = 60 * 24 * 90
 
 
 class Slo(Audited):
@@ -44,7 +45,7 @@ class Slo(Audited):
         help_text="Target share of good events, e.g. 0.999.",
     )
     window_minutes = models.PositiveIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(60 * 24 * 90)], help_text="Rolling window in minutes."
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_WINDOW_MINUTES)], help_text="Rolling window in minutes."
     )
     min_events = models.PositiveIntegerField(default=0, help_text="Below this many events: insufficient data.")
     threshold_ms = models.PositiveIntegerField(null=True, blank=True, help_text="Latency SLOs only.")
@@ -88,9 +89,9 @@ class Slo(Audited):
         """The maths' own rules (SloDefinition) and the source's, so admin forms show them on the field."""
         from django.conf import settings
 
-        if self.service_id is None or self.environment_id is None or self.window_minutes is None \
-                or self.objective is None:
-            return  # reported by field validation
+        if self.service_id is None or self.environment_id is None or self.objective is None \
+                or not 1 <= (self.window_minutes or 0) <= MAX_WINDOW_MINUTES:
+            return  # reported by field validation (Django calls clean() even then; 2**63 minutes overflow timedelta)
         try:
             self.definition()
         except ValueError as exc:

@@ -16,9 +16,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from simple_history.admin import SimpleHistoryAdmin
 
-from governance.admin_tools import AuditedAdmin, ReasonForm, confirm_with_reason
+from governance.admin_tools import AuditedAdmin, HistoryAdmin, ReasonForm, confirm_with_reason
 from governance.models import Service
 from releases import dora_chart, gates, queries, recurrence, services
 from releases.models import (
@@ -34,7 +33,7 @@ from releases.models import (
 )
 
 
-class ReadOnlyHistoryAdmin(SimpleHistoryAdmin):
+class ReadOnlyHistoryAdmin(HistoryAdmin):
     """Rows written by services only (CI, tasks, actions); the admin shows them and their history."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -55,7 +54,7 @@ def _production() -> Any:
 
 
 @admin.register(Release)
-class ReleaseAdmin(SimpleHistoryAdmin):
+class ReleaseAdmin(HistoryAdmin):
     list_display = ["__str__", "state", "tag", "short_sha", "bump", "created_at", "short_digest"]
     list_filter = ["state", "service"]
     search_fields = ["version", "tag", "build_sha", "service__slug"]
@@ -98,7 +97,7 @@ class ReleaseAdmin(SimpleHistoryAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        release = Release.objects.select_related("service").filter(pk=object_id).first()
+        release = self.get_object(request, object_id)  # None for an unknown or malformed id, as Django shows it
         context = dict(extra_context or {})
         if release is not None:
             context.update(self._chain(release))

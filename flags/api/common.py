@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import types
 from collections.abc import Mapping
 from typing import Any
@@ -15,8 +16,9 @@ from rest_framework.request import Request
 
 from flags import delivery
 from governance.api.permissions import check_token_target
-from governance.models import ApiToken, Environment, Service
+from governance.models import SLUG_RE, ApiToken, Environment, Service
 
+SLUG_PATTERN = re.compile(SLUG_RE)
 SERVICE_HEADER = "X-Governance-Service"
 ENVIRONMENT_HEADER = "X-Governance-Environment"
 
@@ -30,6 +32,11 @@ class NoFlagData(exceptions.APIException):
 
 def snapshot_for(request: Request, service: str, environment: str) -> delivery.Snapshot:
     """The snapshot a token may read, or 404 (unknown target), 403 (restricted token), 503 (no layer has it)."""
+    for kind, slug in (("service", service), ("environment", environment)):
+        # What cannot be a slug is unknown without asking the cache or the database: a NUL byte would fail there
+        # (a 500, and a tripped cache circuit), and so would a key too long for the database cache.
+        if not SLUG_PATTERN.match(slug):
+            raise exceptions.NotFound(f"Unknown target: no {kind} '{slug[:100]}'.")
     try:
         snapshot = delivery.get_snapshot(service, environment)
     except delivery.UnknownTarget as exc:

@@ -181,7 +181,7 @@ class FlagHeartbeatApi(FlagDeliveryApi):
         instance_id = serializers.CharField(max_length=100)
         service = serializers.CharField(max_length=63)
         environment = serializers.CharField(max_length=63)
-        revision = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+        revision = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**63 - 1)
         sdk_version = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
 
     @extend_schema(request=Input, responses={204: None}, summary="An SDK instance reports the revision it serves")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
@@ -46,6 +48,8 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, RequestDataTooBig):  # raised while DRF reads the body: Django alone would answer HTML
+        exc = ContentTooLarge(f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes.")
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -61,9 +65,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"
-        title = {401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
-                 409: "Conflict", 415: "Unsupported media type", 422: "Unprocessable content",
-                 429: "Too many requests"}.get(response.status_code, "Error")
+        title = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+                 405: "Method not allowed", 409: "Conflict", 413: "Content too large", 415: "Unsupported media type",
+                 422: "Unprocessable content", 429: "Too many requests"}.get(response.status_code, "Error")
         body = problem(response.status_code, title, str(detail), code=str(code) if isinstance(code, str) else "")
     response.data = body
     response.content_type = CONTENT_TYPE
@@ -74,6 +78,12 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The request conflicts with the current state."
     default_code = "conflict"
+
+
+class ContentTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "content-too-large"
 
 
 class Unprocessable(exceptions.APIException):

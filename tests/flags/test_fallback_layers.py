@@ -139,3 +139,14 @@ def test_break_glass_with_the_database_up__is_written_at_once(flags, capsys, ope
                  reason="over")
     state.refresh_from_db()
     assert not state.enabled  # break glass skips the second person: the reason says it was break-glass
+
+
+def test_unknown_targets__are_remembered_within_a_bound(db, monkeypatch):
+    """A client asking for made-up services must not grow the process's memory without end."""
+    from flags import delivery
+
+    monkeypatch.setattr(delivery, "MAX_MISSING", 10)
+    for i in range(25):
+        with pytest.raises(delivery.UnknownTarget):
+            delivery.get_snapshot(f"nope-{i}", "production")
+    assert 0 < len(delivery._missing) <= 10

@@ -26,6 +26,13 @@ def test_unknown_service__is_404(api, reader, db):
     assert response.status_code == 404
 
 
+def test_revision_beyond_a_bigint__is_400_on_the_field(api, reader, service, production):
+    payload = {"instance_id": "web-1", "service": "shop", "environment": "production", "revision": 2**63}
+    response = api(reader).post(URL, payload, format="json")
+    assert response.status_code == 400 and "revision" in response.json()["errors"]
+    assert not SdkInstance.objects.exists()
+
+
 def test_applied__counts_recent_instances_on_the_current_revision(service, production, system_user):
     current = queries.current_revision(service=service, environment=production)
     for i in range(4):

@@ -53,6 +53,16 @@ def test_unknown_flag__is_404_flag_not_found(api, reader, flags):
                                "errorDetails": "No flag 'ghost' in shop/development."}
 
 
+def test_target_that_cannot_be_a_slug__is_404_problem(api, reader, flags):
+    client = api(reader)
+    nul = client.post(BULK, {"context": {"service": "sh\x00op", "environment": "development"}}, format="json")
+    long = client.post(ONE.format("new-checkout"), {"context": {}}, format="json",
+                       **{**TARGET, "HTTP_X_GOVERNANCE_SERVICE": "s" * 1000})  # longer than a cache key may be
+    assert (nul.status_code, long.status_code) == (404, 404)
+    assert nul.json()["detail"] == "Unknown target: no service 'sh\x00op'."
+    assert client.post(BULK, {"context": {}}, format="json", **TARGET).status_code == 200
+
+
 def test_context_that_is_not_an_object__is_400_invalid_context(api, reader, flags):
     response = api(reader).post(ONE.format("new-checkout"), {"context": "x"}, format="json", **TARGET)
     assert response.status_code == 400 and response.json()["errorCode"] == "INVALID_CONTEXT"

@@ -111,6 +111,21 @@ def test_inconsistent_slo_in_admin__shows_the_rule_on_the_form(client, release_m
     assert slo.threshold_ms is None
 
 
+@pytest.mark.parametrize("minutes", [str(2**63), "0", str(60 * 24 * 90 + 1)])
+def test_window_out_of_range_in_admin__is_a_form_error(client, release_manager, service, production, minutes):
+    slo = slo_named(service, production, "api-success")
+    client.force_login(release_manager)
+    form = {"sli_type": slo.sli_type, "objective": "0.999", "window_minutes": minutes, "min_events": 0,
+            "threshold_ms": "", "slice_error_threshold": "", "source": "points", "enabled": "on", "reason": "r"}
+
+    response = client.post(reverse("admin:observability_slo_change", args=[slo.pk]), form)
+
+    assert response.status_code == 200
+    assert "window_minutes" in response.context["adminform"].form.errors
+    slo.refresh_from_db()
+    assert slo.window_minutes != int(minutes)
+
+
 def test_operator__acknowledges_an_alert_with_a_reason(client, operator, service, burning):
     alert = SloAlert.objects.filter(resolved_at__isnull=True).first()
     assert alert is not None

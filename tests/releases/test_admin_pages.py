@@ -75,3 +75,17 @@ def test_gate_policy_edit_in_admin__requires_a_reason(client, administrator, ser
     policy = GatePolicy.objects.get()
     assert policy.required_checks == ["tests", "smoke"]
     assert policy.history.latest().history_change_reason == "two-person rule"
+
+
+def test_release_page_of_a_malformed_id__redirects_with_django_s_message(client, make_user):
+    client.force_login(make_user("sudo", superuser=True))
+    response = client.get(reverse("admin:releases_release_change", args=["abc"]), follow=True)
+    assert response.status_code == 200
+    assert "doesn’t exist" in response.content.decode()
+
+
+def test_rollback_of_a_selection_that_is_no_id__does_nothing_and_says_so(client, make_user, populated):
+    client.force_login(make_user("sudo", superuser=True))
+    page = client.post(reverse("admin:releases_release_changelist"),
+                       {"action": "rollback", "_selected_action": ["abc"]}, follow=True)
+    assert "The selection holds a value that is not an id: nothing was done." in page.content.decode()

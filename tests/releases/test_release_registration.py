@@ -138,8 +138,23 @@ def test_nan_in_artifacts__is_400(ci):
     assert "NaN" in response.json()["detail"]
 
 
+def test_nul_character_in_artifacts__is_400_and_registers_nothing(ci):
+    response = ci.post("/api/v1/releases", body(artifacts={"report": {"line": "a\x00b"}}), format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"artifacts": ["artifacts must not contain NUL characters (\\u0000)"]}
+    assert not Release.objects.exists()
+
+
 def test_lookup_by_version__finds_the_release(ci, register):
     release = register("2.0.0+build.5")
     response = ci.get("/api/v1/services/shop/releases/2.0.0+build.5")
     assert response.status_code == 200 and response.json()["id"] == release.pk
     assert ci.get("/api/v1/services/shop/releases/9.9.9").status_code == 404
+
+
+@pytest.mark.parametrize(("version", "status"), [("1.0.0%00", 400), ("not-semver", 404), ("v" * 300, 404)])
+def test_lookup_by_what_cannot_be_a_version__is_a_4xx_problem(ci, register, version, status):
+    register("1.0.0")
+    response = ci.get(f"/api/v1/services/shop/releases/{version}")
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/problem+json"

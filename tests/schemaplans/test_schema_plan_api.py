@@ -32,6 +32,19 @@ def test_unknown_plan__is_404_problem(api, make_token, db):
     assert response["Content-Type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("key", [None, "retry-1"])
+def test_plan_id_with_a_nul_byte__is_400_problem_and_moves_nothing(api, make_token, plan, key):
+    client = api(make_token("releases:write"))
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}  # the key's record stores the path: it failed first
+    read = client.get("/api/v1/schema-plans/orders%00status")
+    moved = client.post("/api/v1/schema-plans/%00/transition", {"status": "expanded", "reason": "r"}, format="json",
+                        **headers)
+    assert (read.status_code, moved.status_code) == (400, 400)
+    assert moved["Content-Type"] == "application/problem+json"
+    plan.refresh_from_db()
+    assert plan.status == SchemaPlan.Status.PLANNED
+
+
 def test_transition__moves_the_plan_and_records_the_release(api, make_token, plan):
     client = api(make_token("releases:write"))
     response = client.post(f"/api/v1/schema-plans/{plan.slug}/transition",

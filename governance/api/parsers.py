@@ -1,0 +1,33 @@
+"""JSON request bodies: DRF's parser, plus two refusals that would otherwise surface as 500s."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+from rest_framework import parsers
+from rest_framework.exceptions import ParseError
+
+# A \uD800-\uDFFF escape: only then can the parsed body hold a lone surrogate (raw UTF-8 cannot encode one).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+class JSONParser(parsers.JSONParser):
+    """Too deep a nesting, and strings with lone surrogates (no UTF-8 column or answer can hold them, RFC 7493
+    §2.1), are parse errors: 400 with problem details instead of a RecursionError or a UnicodeEncodeError."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        raw = stream.read()
+        try:
+            data = super().parse(io.BytesIO(raw), media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the document is nested too deeply.") from None
+        if _SURROGATE_ESCAPE.search(raw):
+            try:
+                json.dumps(data, ensure_ascii=False).encode("utf-8")
+            except UnicodeEncodeError:
+                raise ParseError("JSON parse error - a string holds a lone surrogate (\\ud800-\\udfff), "
+                                 "which is not Unicode text.") from None
+        return data
