@@ -289,6 +289,8 @@ class RecurringFreezeAdmin(AuditedAdmin):
                 recurrence.windows(rule.schedule, since=now, until=now + recurrence.CHECK_SPAN), 3))
         except recurrence.RecurrenceError as exc:
             return exc.message
+        except (OverflowError, ValueError):  # the form is being re-shown with a value it refused (e.g. 2**53 min)
+            return "shown once the rule is valid"
         if not upcoming:
             return "none in the next year"
         return format_html_join(

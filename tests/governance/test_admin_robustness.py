@@ -45,7 +45,7 @@ def world(service, system_user, make_user, make_token, production, tmp_path) -> 
     from observability.models import NotificationChannel, Slo, SloAlert
     from recovery import services as recovery_services
     from releases import services as release_services
-    from releases.models import FreezeWindow, GatePolicy
+    from releases.models import FreezeWindow, GatePolicy, RecurringFreeze
     from schemaplans import services as plan_services
 
     for version in ("1.0.0", "1.1.0"):  # two live releases: one to roll back to
@@ -81,6 +81,9 @@ def world(service, system_user, make_user, make_token, production, tmp_path) -> 
     core.save_audited(instance=FreezeWindow(title="Quarter end", environment=production, starts_at=timezone.now(),
                                             ends_at=timezone.now() + timedelta(days=1)), actor=system_user,
                       reason="fixture")
+    release_services.save_recurring_freeze(
+        rule=RecurringFreeze(title="Weekend", environment=production, cron="0 16 * * 5", time_zone="Europe/Paris",
+                             duration_minutes=3840), actor=system_user, reason="fixture")
     make_token("flags:read")
     kill_switch = FlagState.objects.get(flag__service=service, flag__key="kill_switch_api", environment=production)
     return {"service": service.slug, "service_id": service.pk, "state_id": kill_switch.pk, "action": "engage"}

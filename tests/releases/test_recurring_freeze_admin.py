@@ -96,3 +96,17 @@ def test_operators__may_look_but_not_add(client, operator, production):
     assert client.get(reverse("admin:releases_recurringfreeze_changelist")).status_code == 200
     assert client.post(reverse(ADD), _form(production)).status_code == 403
     assert not RecurringFreeze.objects.exists()
+
+
+
+def test_edit_with_a_huge_duration__re_shows_the_form_with_the_error(client, release_manager, production,
+                                                                    recurring_freeze):
+    rule, _ = recurring_freeze("0 16 * * 5", 3840, time_zone="Europe/Paris")
+    client.force_login(release_manager)
+    response = client.post(reverse("admin:releases_recurringfreeze_change", args=[rule.pk]),
+                           _form(production, duration_minutes=2**53, reason="typo"))
+    assert response.status_code == 200  # was a 500: the re-shown form computed occurrences from the refused value
+    page = response.content.decode()
+    assert "less than or equal to 20160" in page and "shown once the rule is valid" in page
+    rule.refresh_from_db()
+    assert rule.duration_minutes == 3840
