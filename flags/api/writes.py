@@ -28,8 +28,8 @@ from flags import queries, services
 from flags.models import ChangeRequest, FlagState, Operation
 from governance.api.errors import CONTENT_TYPE, problem
 from governance.api.idempotency import idempotent
-from governance.api.permissions import check_token_target
-from governance.models import ApiToken, Environment, Scope, Service
+from governance.api.permissions import api_reason, check_token_target, request_token, target_environment, target_service
+from governance.models import Environment, Scope
 
 # operation → (payload fields it accepts, whether it takes expires_in_minutes)
 OPERATIONS: dict[str, tuple[frozenset[str], bool]] = {
@@ -45,30 +45,6 @@ OPERATIONS: dict[str, tuple[frozenset[str], bool]] = {
 MAX_EXPIRY_MINUTES = 30 * 24 * 60  # the services refuse emergency toggles longer than 30 days
 # require_reason allows 1000 characters; the audited reason is "api (<token name, ≤ 100>): <reason>".
 MAX_REASON = 880
-
-
-def _token(request: Request) -> ApiToken:
-    token = request.auth
-    if not isinstance(token, ApiToken):  # HasTokenScope let nothing else through; say so to the type checker
-        raise exceptions.NotAuthenticated()
-    return token
-
-
-def _service(request: Request, slug: str) -> Service:
-    service = Service.objects.filter(slug=slug).first()
-    if service is None:
-        raise exceptions.NotFound(f"No service '{slug}'.")
-    check_token_target(request, service=service)
-    return service
-
-
-def _environment(request: Request, slug: str) -> Environment:
-    environment = Environment.objects.filter(slug=slug).first()
-    if environment is None:
-        known = ", ".join(Environment.objects.values_list("slug", flat=True))
-        raise exceptions.NotFound(f"No environment '{slug}' (known: {known}).")
-    check_token_target(request, environment=environment)
-    return environment
 
 
 class FlagStateOutput(serializers.Serializer):
@@ -133,11 +109,11 @@ class FlagListApi(APIView):
     def get(self, request: Request) -> Response:
         data = self.Input(data=request.query_params)
         data.is_valid(raise_exception=True)
-        service = _service(request, data.validated_data["service"])
+        service = target_service(request, data.validated_data["service"])
         if "environment" in data.validated_data:
-            environments: list[Environment] | None = [_environment(request, data.validated_data["environment"])]
+            environments: list[Environment] | None = [target_environment(request, data.validated_data["environment"])]
         else:
-            environments = list(_token(request).environments.all()) or None
+            environments = list(request_token(request).environments.all()) or None
         services.revert_expired(service_id=service.pk)  # read-time expiry, as the snapshot build and ops console do
         states = queries.states_for_api(service=service, environments=environments)
         return Response(self.Output({"service": service.slug, "flags": states}).data)
@@ -260,14 +236,14 @@ class FlagChangeApi(APIView):
     def post(self, request: Request, service: str, environment: str, key: str) -> Response:
         data = FlagChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        target = _service(request, service)
-        env = _environment(request, environment)
+        target = target_service(request, service)
+        env = target_environment(request, environment)
         state = (FlagState.objects.select_related("flag", "flag__service", "environment")
                  .filter(flag__service=target, environment=env, flag__key=key).first())
         if state is None:
             raise exceptions.NotFound(f"{target.slug} has no flag '{key}' in {env.slug}.")
         services.revert_expired(service_id=target.pk, environment_id=env.pk)  # an overdue toggle has ended
-        reason = f"api ({_token(request).name}): {data.validated_data['reason']}"
+        reason = api_reason(request, data.validated_data["reason"])
         try:
             outcome = _run(state, data.validated_data, actor=request.user, reason=reason)
         except services.StaleRevision as exc:

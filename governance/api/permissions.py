@@ -40,6 +40,30 @@ def request_token(request: Request) -> ApiToken:
     return token
 
 
+def target_service(request: Request, slug: str) -> Service:
+    """The service a URL or body names, if the token may act on it: 404 when unknown, 403 when restricted."""
+    service = Service.objects.filter(slug=slug).first()
+    if service is None:
+        raise exceptions.NotFound(f"No service '{slug}'.")
+    check_token_target(request, service=service)
+    return service
+
+
+def target_environment(request: Request, slug: str) -> Environment:
+    """The environment a URL or body names, if the token may act on it (404 lists the known ones)."""
+    environment = Environment.objects.filter(slug=slug).first()
+    if environment is None:
+        known = ", ".join(Environment.objects.values_list("slug", flat=True))
+        raise exceptions.NotFound(f"No environment '{slug}' (known: {known}).")
+    check_token_target(request, environment=environment)
+    return environment
+
+
+def api_reason(request: Request, reason: str) -> str:
+    """The audited reason of a change made through the API: the token's name says which pipeline made it."""
+    return f"api ({request_token(request).name}): {reason}"
+
+
 def check_token_target(request: Request, *, service: Service | None = None,
                        environment: Environment | None = None) -> None:
     """Refuse a token restricted to other services or environments (403 with the reason)."""

@@ -16,33 +16,12 @@ from rest_framework.views import APIView
 
 from governance.api import errors
 from governance.api.idempotency import idempotent
-from governance.api.permissions import check_token_target, request_token
-from governance.models import Environment, Scope, Service
+from governance.api.permissions import api_reason, check_token_target, target_environment, target_service
+from governance.models import Scope
 from releases import gates, queries, services, summary
 from releases.models import CHECK_NAME, Check, Deployment, Release
 
 SHA = r"^[0-9a-fA-F]{7,64}$"
-
-
-def _reason(request: Request, reason: str) -> str:
-    return f"api ({request_token(request).name}): {reason}"
-
-
-def _service(request: Request, slug: str) -> Service:
-    service = Service.objects.filter(slug=slug).first()
-    if service is None:
-        raise exceptions.NotFound(f"No service '{slug}'.")
-    check_token_target(request, service=service)
-    return service
-
-
-def _environment(request: Request, slug: str) -> Environment:
-    environment = Environment.objects.filter(slug=slug).first()
-    if environment is None:
-        known = ", ".join(Environment.objects.values_list("slug", flat=True))
-        raise exceptions.NotFound(f"No environment '{slug}' (known: {known}).")
-    check_token_target(request, environment=environment)
-    return environment
 
 
 def _release(request: Request, pk: int) -> Release:
@@ -124,7 +103,7 @@ class ReleasePlanApi(APIView):
 
     @extend_schema(request=Input, responses={200: Output}, summary="Plan the next release of a service")
     def post(self, request: Request, service: str) -> Response:
-        target = _service(request, service)
+        target = target_service(request, service)
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -175,7 +154,7 @@ class ReleaseLookupApi(APIView):
 
     @extend_schema(responses={200: ReleaseDetailApi.Output}, summary="Find a service's release by version")
     def get(self, request: Request, service: str, version: str) -> Response:
-        target = _service(request, service)
+        target = target_service(request, service)
         release = Release.objects.select_related("service").filter(service=target, version=version).first()
         if release is None:
             raise exceptions.NotFound(f"{target.slug} has no release {version}.")
@@ -227,8 +206,8 @@ class ReleaseCreateApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        service = _service(request, values.pop("service"))
-        reason = _reason(request, values.pop("reason"))
+        service = target_service(request, values.pop("service"))
+        reason = api_reason(request, values.pop("reason"))
         result = _conflicts_as_409(services.register_release, service=service, actor=request.user, reason=reason,
                                    **values)
         body = dict(ReleaseDetailApi.Output(result.release).data, created=result.created, amended=result.amended)
@@ -266,7 +245,7 @@ class CheckReportApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        reason = _reason(request, values.pop("reason"))
+        reason = api_reason(request, values.pop("reason"))
         check, created = _conflicts_as_409(services.report_check, release=release, actor=request.user,
                                            reason=reason, **values)
         return Response(self.Output(check).data, status=201 if created else 200)
@@ -320,15 +299,15 @@ class DeploymentRecordApi(APIView):
         if values.get("release") is not None:
             release = _release(request, values["release"])
         else:
-            service = _service(request, values["service"])
+            service = target_service(request, values["service"])
             release = Release.objects.select_related("service").filter(service=service,
                                                                        version=values["version"]).first()
             if release is None:
                 raise exceptions.NotFound(f"{service.slug} has no release {values['version']}.")
-        environment = _environment(request, values["environment"])
+        environment = target_environment(request, values["environment"])
         deployment = _conflicts_as_409(
             services.record_deployment, release=release, environment=environment, status=values["status"],
-            actor=request.user, reason=_reason(request, values["reason"]), url=values["url"],
+            actor=request.user, reason=api_reason(request, values["reason"]), url=values["url"],
             provider_ref=values["provider_ref"], started_at=values["started_at"], finished_at=values["finished_at"])
         deployment.release.refresh_from_db(fields=["state"])
         return Response(self.Output(deployment).data, status=201)
@@ -363,7 +342,7 @@ class ReleaseGateApi(APIView):
         data = self.Input(data=request.query_params)
         data.is_valid(raise_exception=True)
         release = _release(request, pk)
-        environment = _environment(request, data.validated_data["environment"])
+        environment = target_environment(request, data.validated_data["environment"])
         return Response(gates.evaluate(release, environment).to_dict())
 
 
