@@ -181,7 +181,10 @@ def parse_duration(value: Any, path: str) -> timedelta:
     amount, unit = match.groups()
     if unit not in _DURATION_UNITS:
         raise OpenSloError(path, f"calendar units (M, Q, Y) have no fixed length and are not supported, got {value!r}")
-    return int(amount) * _DURATION_UNITS[unit]
+    try:
+        return int(amount) * _DURATION_UNITS[unit]
+    except OverflowError:  # beyond timedelta's range (about 2.7 million years)
+        raise OpenSloError(path, f"is far too long, got {value!r}") from None
 
 
 def _metric_sli(metric: Any, path: str) -> SliType:
@@ -344,11 +347,11 @@ def _slo_from_document(document: Any, indicators: Mapping[str, Mapping[str, Any]
             raise OpenSloError(f"{objective_path}.timeSliceTarget", f"must be in [0, 1), got {slice_target}")
         slice_window = _require(objective, "timeSliceWindow", objective_path)
         slice_minutes = (
-            timedelta(minutes=slice_window)
+            slice_window
             if isinstance(slice_window, int) and not isinstance(slice_window, bool)
-            else parse_duration(slice_window, f"{objective_path}.timeSliceWindow")
+            else parse_duration(slice_window, f"{objective_path}.timeSliceWindow") / timedelta(minutes=1)
         )
-        if slice_minutes != timedelta(minutes=1):
+        if slice_minutes != 1:
             raise OpenSloError(f"{objective_path}.timeSliceWindow", f"slices are one minute (1m), got {slice_window!r}")
         slice_threshold = 1 - slice_target
 

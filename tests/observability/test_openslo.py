@@ -248,3 +248,15 @@ def test_stream_without_slo__is_rejected():
 def test_export_without_service__is_refused():
     with pytest.raises(OpenSloError, match="spec.service"):
         dump_slos([replace(seeded()[0], service="")])
+
+
+def test_window_beyond_timedelta_range__names_the_duration():
+    document = exported("api-success")
+    document["spec"]["timeWindow"][0]["duration"] = "99999999999d"
+    assert error_for(document).field == "spec.timeWindow[0].duration"
+
+
+def test_huge_integer_slice_window__names_the_slice_window():
+    document = exported("availability")
+    document["spec"]["objectives"][0]["timeSliceWindow"] = 10**30
+    assert error_for(document).field == "spec.objectives[0].timeSliceWindow"
