@@ -152,3 +152,8 @@ def test_import_of_a_missing_file__is_a_clear_error(db):
 def test_export_of_an_unknown_service__is_a_clear_error(db):
     with pytest.raises(CommandError, match="no service 'ghost'"):
         call_command("slo_export", service="ghost")
+
+
+def test_export_to_an_unwritable_path__is_a_clear_error(db, tmp_path):
+    with pytest.raises(CommandError, match="--output: cannot write"):
+        call_command("slo_export", output=str(tmp_path / "no-such-dir" / "slos.yaml"))

@@ -41,7 +41,10 @@ class Command(BaseCommand):
                               "metric source; their PromQL is not part of the OpenSLO document")
         text = openslo.dump_slos(s.definition() for s in slos) if slos else ""
         if output:
-            Path(output).write_text(text, encoding="utf-8")
+            try:
+                Path(output).write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise CommandError(f"--output: cannot write {output} ({exc.strerror or exc})") from None
             self.stderr.write(f"wrote {len(slos)} SLO(s) to {output}")
         else:
             self.stdout.write(text, ending="")
