@@ -110,15 +110,7 @@ class ReleaseAdmin(HistoryAdmin):
         now = timezone.now()
         approvals = []
         for a in release.approvals.select_related("approver", "environment"):
-            if a.voided_at:
-                status = f"voided: {a.void_reason}"
-            elif a.evidence_digest != release.evidence_digest:
-                status = "signed earlier evidence"
-            elif a.expires_at <= now:
-                status = "expired"
-            else:
-                status = f"standing until {a.expires_at:%Y-%m-%d %H:%M} UTC"
-            approvals.append({"approval": a, "status": status,
+            approvals.append({"approval": a, "status": queries.approval_status(a, release, now),
                               "signs_current": a.evidence_digest == release.evidence_digest})
         return {
             "release": release,

@@ -120,6 +120,17 @@ def standing_approvals(release: Release, environment: Environment, now: datetime
     return [a for a in approvals if may_approve(a.approver, release)[0]]
 
 
+def approval_status(approval: Approval, release: Release, now: datetime | None = None) -> str:
+    """How one approval of the release stands now, in words (the release page and the deploy summary)."""
+    if approval.voided_at:
+        return f"voided: {approval.void_reason}"
+    if approval.evidence_digest != release.evidence_digest:
+        return "signed earlier evidence"
+    if approval.expires_at <= (now or timezone.now()):
+        return "expired"
+    return f"standing until {approval.expires_at:%Y-%m-%d %H:%M} UTC"
+
+
 def active_freezes(service: Service, environment: Environment, now: datetime | None = None) -> QuerySet[FreezeWindow]:
     now = now or timezone.now()
     return FreezeWindow.objects.filter(Q(service=service) | Q(service__isnull=True), environment=environment,

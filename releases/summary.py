@@ -60,14 +60,7 @@ def render(release: Release, environment: Environment | None = None) -> str:
     if approvals:
         lines += ["| by | environment | at | status |", "|---|---|---|---|"]
         for a in approvals:
-            if a.voided_at:
-                status = f"voided: {a.void_reason}"
-            elif a.evidence_digest != release.evidence_digest:
-                status = "for earlier evidence"
-            elif a.expires_at <= now:
-                status = "expired"
-            else:
-                status = f"standing until {a.expires_at:%Y-%m-%d %H:%M} UTC"
+            status = queries.approval_status(a, release, now)
             lines.append(f"| {_cell(a.approver.get_username())} | {a.environment.slug} | "
                          f"{a.created_at:%Y-%m-%d %H:%M} | {_cell(status)} |")
     else:

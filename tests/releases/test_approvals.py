@@ -171,3 +171,13 @@ def test_gate_policy_edit__is_audited(gate_policy, system_user):
     core.save_audited(instance=policy, actor=system_user, reason="two-person rule plus one",
                       update_fields=["approvals_required"])
     assert policy.history.latest().history_change_reason == "two-person rule plus one"
+
+
+def test_approval_status__words_for_standing_expired_stale_and_voided(release, production, release_manager):
+    approval = services.approve_release(release=release, environment=production, actor=release_manager, reason="ok")
+    assert queries.approval_status(approval, release).startswith("standing until ")
+    assert queries.approval_status(approval, release, approval.expires_at) == "expired"
+    release.evidence_digest = "0" * 64
+    assert queries.approval_status(approval, release) == "signed earlier evidence"
+    approval.voided_at, approval.void_reason = approval.created_at, "evidence amended"
+    assert queries.approval_status(approval, release) == "voided: evidence amended"
