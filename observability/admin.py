@@ -45,9 +45,7 @@ class SloAdmin(AuditedAdmin):
     list_select_related = ["service", "environment"]
     search_fields = ["name", "service__slug"]
     identity = ["service", "environment", "name"]
-    editable = ["display_name", "description", "sli_type", "objective", "window_minutes", "min_events",
-                "threshold_ms", "slice_error_threshold", "source", "prometheus_good_query", "prometheus_total_query",
-                "enabled"]
+    editable = services.SLO_FIELDS  # what update_slo accepts
     reason_field_help = "Why change this objective? Recorded in the audit trail."
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
