@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from governance.api import errors
 from governance.api.idempotency import idempotent
 from governance.api.permissions import api_reason, check_token_target, target_environment, target_service
-from governance.models import Scope
+from governance.models import Scope, Service
 from releases import gates, queries, services, summary
 from releases.models import CHECK_NAME, Check, Deployment, Release
 
@@ -27,6 +27,13 @@ SHA = r"^[0-9a-fA-F]{7,64}$"
 def _release(request: Request, pk: int) -> Release:
     release = get_object_or_404(Release.objects.select_related("service"), pk=pk)
     check_token_target(request, service=release.service)
+    return release
+
+
+def _release_by_version(service: Service, version: str) -> Release:
+    release = Release.objects.select_related("service").filter(service=service, version=version).first()
+    if release is None:
+        raise exceptions.NotFound(f"{service.slug} has no release {version}.")
     return release
 
 
@@ -154,10 +161,7 @@ class ReleaseLookupApi(APIView):
 
     @extend_schema(responses={200: ReleaseDetailApi.Output}, summary="Find a service's release by version")
     def get(self, request: Request, service: str, version: str) -> Response:
-        target = target_service(request, service)
-        release = Release.objects.select_related("service").filter(service=target, version=version).first()
-        if release is None:
-            raise exceptions.NotFound(f"{target.slug} has no release {version}.")
+        release = _release_by_version(target_service(request, service), version)
         return Response(ReleaseDetailApi.Output(release).data)
 
 
@@ -295,15 +299,10 @@ class DeploymentRecordApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        release: Release | None
         if values.get("release") is not None:
             release = _release(request, values["release"])
         else:
-            service = target_service(request, values["service"])
-            release = Release.objects.select_related("service").filter(service=service,
-                                                                       version=values["version"]).first()
-            if release is None:
-                raise exceptions.NotFound(f"{service.slug} has no release {values['version']}.")
+            release = _release_by_version(target_service(request, values["service"]), values["version"])
         environment = target_environment(request, values["environment"])
         deployment = _conflicts_as_409(
             services.record_deployment, release=release, environment=environment, status=values["status"],
