@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -13,13 +10,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.api.idempotency import idempotent
 from governance.api.permissions import check_token_target, token_services
+from governance.api.renderers import MarkdownRenderer
 from governance.models import Scope
 from recovery import services
 from recovery.models import BackupTarget, Drill
@@ -127,17 +125,6 @@ class DrillDetailApi(APIView):
         drill = get_object_or_404(Drill.objects.select_related("target__service", "backup", "requested_by"), pk=pk)
         _check_target(request, drill.target)
         return Response(self.Output(drill, context={"request": request}).data)
-
-
-class MarkdownRenderer(BaseRenderer):
-    media_type = "text/markdown"
-    format = "md"
-    charset = "utf-8"
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        if isinstance(data, str):
-            return data.encode(self.charset)
-        return json.dumps(data).encode(self.charset)  # problem details (their content type says JSON)
 
 
 class DrillReportApi(APIView):

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from governance.api import errors
 from governance.api.idempotency import idempotent
 from governance.api.permissions import api_reason, check_token_target, target_environment, target_service
+from governance.api.renderers import MarkdownRenderer
 from governance.models import Scope, Service
 from releases import gates, queries, services, summary
 from releases.models import CHECK_NAME, Check, Deployment, Release
@@ -343,17 +344,6 @@ class ReleaseGateApi(APIView):
         release = _release(request, pk)
         environment = target_environment(request, data.validated_data["environment"])
         return Response(gates.evaluate(release, environment).to_dict())
-
-
-class MarkdownRenderer(BaseRenderer):
-    media_type = "text/markdown"
-    format = "md"
-    charset = "utf-8"
-
-    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
-        if isinstance(data, str):
-            return data.encode("utf-8")
-        return JSONRenderer().render(data)  # problem details keep their JSON body
 
 
 class ReleaseSummaryApi(APIView):
