@@ -13,7 +13,7 @@ from govctl.versioning import BumpPolicy, VersioningError, next_version
 
 from governance.models import Service
 from governance.services import require_reason
-from releases import evidence, queries, states
+from releases import evidence, gates, queries, states
 from releases.models import Approval, Check, Release
 from releases.services.common import Conflict, transition
 
@@ -199,11 +199,6 @@ def _await_approval_if_ready(release: Release, *, actor: Any, reason: str) -> No
     policy = queries.gate_policy(release.service, production)
     if not policy.required_checks or policy.approvals_required == 0:
         return
-    checks = {c.name: c for c in release.checks.all()}
-    passed = all(
-        name in checks and checks[name].evidence_digest == release.evidence_digest
-        and checks[name].status in (Check.Status.SUCCESS, Check.Status.NEUTRAL)
-        for name in policy.required_checks
-    )
+    passed = gates.required_checks(release=release, environment=production).verdict == "allow"
     if passed and len(queries.standing_approvals(release, production)) < policy.approvals_required:
         transition(release, S.AWAITING_APPROVAL, actor=actor, reason=reason)
