@@ -54,13 +54,15 @@ class PrometheusClient:
             body = response.json()
         except ValueError:
             raise PrometheusError(f"Prometheus answered HTTP {response.status_code} without JSON") from None
+        if not isinstance(body, dict):
+            raise PrometheusError(f"Prometheus answered HTTP {response.status_code} with JSON that is not an object")
         if response.status_code != 200 or body.get("status") != "success":
             raise PrometheusError(f"Prometheus query failed (HTTP {response.status_code}): "
                                   f"{body.get('errorType', '')} {body.get('error', '')}".strip())
-        data = body.get("data") or {}
-        result = data.get("result")
-        if not isinstance(result, list):
-            raise PrometheusError("Prometheus answered without a result list")
+        data = body.get("data")
+        result = data.get("result") if isinstance(data, dict) else None
+        if not isinstance(result, list) or not all(isinstance(series, dict) for series in result):
+            raise PrometheusError("Prometheus answered without a result list of series")
         return result
 
     def instant(self, query: str, at: datetime) -> float:
@@ -76,8 +78,13 @@ class PrometheusClient:
         params = {"query": query, "start": f"{start.timestamp():.3f}", "end": f"{end.timestamp():.3f}",
                   "step": f"{int(step.total_seconds())}s"}
         for series in self._get("/api/v1/query_range", params):
-            for value in series.get("values") or []:
-                sums[float(value[0])] = sums.get(float(value[0]), 0.0) + _sample(value)
+            values = series.get("values") or []
+            if not isinstance(values, list):
+                raise PrometheusError(f"unexpected values {values!r}")
+            for value in values:
+                number = _sample(value)
+                stamp = _number(value[0], "timestamp")
+                sums[stamp] = sums.get(stamp, 0.0) + number
         return sums
 
     def window_counts(self, good_query: str, total_query: str, windows: Iterable[timedelta],
@@ -103,13 +110,17 @@ class PrometheusClient:
         return rows
 
 
+def _number(value: object, what: str) -> float:
+    try:
+        return float(value)  # type: ignore[arg-type]  # anything float() refuses is reported below
+    except (TypeError, ValueError):
+        raise PrometheusError(f"unexpected sample {what} {value!r}") from None
+
+
 def _sample(value: object) -> float:
     if not isinstance(value, list | tuple) or len(value) != 2:
         raise PrometheusError(f"unexpected sample {value!r}")
-    try:
-        number = float(value[1])
-    except (TypeError, ValueError):
-        raise PrometheusError(f"unexpected sample value {value[1]!r}") from None
+    number = _number(value[1], "value")
     return number if math.isfinite(number) else 0.0
 
 

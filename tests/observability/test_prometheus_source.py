@@ -81,6 +81,10 @@ def test_burndown__from_a_range_query(prom_slo, now):
                                                              "error": "parse error"})),
     httpx.MockTransport(lambda r: (_ for _ in ()).throw(httpx.ConnectError("refused"))),
     httpx.MockTransport(lambda r: httpx.Response(200, json={"status": "success", "data": {}})),
+    # Answers of the wrong shape (a proxy, another service on the port) are failures too, never a crash.
+    httpx.MockTransport(lambda r: httpx.Response(200, json=["not", "an", "object"])),
+    httpx.MockTransport(lambda r: httpx.Response(200, json={"status": "success", "data": ["x"]})),
+    httpx.MockTransport(lambda r: httpx.Response(200, json={"status": "success", "data": {"result": [1]}})),
 ])
 def test_prometheus_failure__no_figures_and_the_reason(prom_slo, now, transport):
     statuses = queries.slo_statuses([prom_slo], now=now, prometheus_client=_client(transport))
@@ -114,3 +118,11 @@ def test_render__keeps_promql_braces_and_fills_the_range():
     assert prometheus.render(GOOD, timedelta(hours=1)) == \
         'sum(increase(http_requests_total{job="shop",code!~"5.."}[60m]))'
     assert prometheus.clamp(10.6, 10.2) == (10, 10)
+
+
+@pytest.mark.parametrize("values", [5, [5], [[1, "2", 3]], [["t", "1"]]])
+def test_range_answer_of_the_wrong_shape__is_a_prometheus_error(values, now):
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, json={"status": "success", "data": {
+        "resultType": "matrix", "result": [{"metric": {}, "values": values}]}}))
+    with pytest.raises(prometheus.PrometheusError):
+        _client(transport).range("up", now, now, timedelta(minutes=1))
