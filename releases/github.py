@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 
@@ -41,10 +42,17 @@ def post_pr_comment(*, pr_url: str, body: str, token: str, api_url: str = API_UR
                                    headers=headers)
     except httpx.TransportError as exc:
         raise GitHubError(f"cannot reach GitHub: {exc.__class__.__name__}: {exc}") from None
+    answer = _json_object(response)
     if response.status_code != 201:
-        try:
-            message = response.json().get("message", "")
-        except ValueError:
-            message = response.text[:200]
+        message = answer.get("message", "") if answer else response.text[:200]
         raise GitHubError(f"GitHub answered {response.status_code}: {message}")
-    return str(response.json().get("html_url", ""))
+    return str(answer.get("html_url", ""))  # posted; an answer without the URL leaves it unknown, not an error
+
+
+def _json_object(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object; {} for anything else (an HTML error page from a proxy, a list)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -82,3 +82,23 @@ def test_promotion__posts_the_summary_when_github_is_configured(gh, client, rele
     assert release.state == "live"
     assert len(gh) == 1 and release.pr_comment_url.endswith("#issuecomment-1")
     assert "| promotion | production | succeeded |" in json.loads(gh[0].content)["body"]
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    (httpx.Response(502, text="<html>Bad gateway</html>"), "GitHub answered 502: <html>Bad gateway</html>"),
+    (httpx.Response(403, json=["not", "an", "object"]), "GitHub answered 403: "),
+])
+def test_github_error_page__is_reported(register, release_manager, monkeypatch, answer, expected):
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-test")
+    monkeypatch.setattr(github, "TRANSPORT", httpx.MockTransport(lambda request: answer))
+    release = register("1.2.0", pr_url="https://github.com/acme/shop/pull/12")
+    with pytest.raises(ValidationError) as caught:
+        services.post_summary_to_pr(release=release, actor=release_manager, reason="share")
+    assert caught.value.messages[0].startswith(expected)
+
+
+def test_github_accepting_without_json__posts_and_leaves_the_url_unknown(register, release_manager, monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-test")
+    monkeypatch.setattr(github, "TRANSPORT", httpx.MockTransport(lambda request: httpx.Response(201, text="ok")))
+    release = register("1.2.0", pr_url="https://github.com/acme/shop/pull/12")
+    assert services.post_summary_to_pr(release=release, actor=release_manager, reason="share") == ""
