@@ -157,3 +157,12 @@ def test_export_of_an_unknown_service__is_a_clear_error(db):
 def test_export_to_an_unwritable_path__is_a_clear_error(db, tmp_path):
     with pytest.raises(CommandError, match="--output: cannot write"):
         call_command("slo_export", output=str(tmp_path / "no-such-dir" / "slos.yaml"))
+
+
+def test_import_of_stdin_that_is_not_utf8__is_a_clear_error(db, monkeypatch):
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"kind: SLO\n\xff\xfe"), encoding="utf-8"))
+    with pytest.raises(CommandError, match="-: cannot read it"):
+        call_command("slo_import", "-")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +23,13 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Validate and report, change nothing.")
 
     def handle(self, *args: Any, file: str, reason: str, dry_run: bool, **options: Any) -> None:
-        if file == "-":
-            import sys
-
-            text = sys.stdin.read()
-        else:
-            path = Path(file)
-            if not path.is_file():
-                raise CommandError(f"{file}: no such file")
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise CommandError(f"{file}: cannot read it ({exc})") from None
+        path = Path(file)
+        if file != "-" and not path.is_file():
+            raise CommandError(f"{file}: no such file")
+        try:
+            text = sys.stdin.read() if file == "-" else path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"{file}: cannot read it ({exc})") from None
         try:
             definitions = openslo.load_slos(text)
         except openslo.OpenSloError as exc:
