@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Case, QuerySet, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
@@ -240,6 +241,8 @@ class FlagStateAdmin(AuditedAdmin):
                 outcomes.append(services.set_enabled(state=obj, enabled=data["enabled"], actor=request.user,
                                                      reason=reason, expected_revision=seen))
         except (services.StaleRevision, ValidationError) as exc:
+            # One refused part undoes the parts before it (the form is saved whole or not at all).
+            transaction.set_rollback(True)
             error = "; ".join(getattr(exc, "messages", [str(exc)]))
             request._flags_error = error  # type: ignore[attr-defined]  # read by response_change
             return

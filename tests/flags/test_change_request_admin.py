@@ -112,3 +112,17 @@ def test_state_form__stale_revision_is_not_saved(client, operator, release_manag
     assert "Not saved" in page and "changed since you loaded it" in page
     assert state_of(flag, "development").enabled
 
+
+
+def test_state_form__one_refused_part_saves_no_part(client, operator, make_flag, state_of):
+    flag = make_flag("max-batch", value_type="number", min_value=1, max_value=100, number=10)
+    state = state_of(flag, "development")
+    client.force_login(operator)
+    url = reverse("admin:flags_flagstate_change", args=[state.pk])
+    strategies = [{"name": "default", "parameters": {}}]
+    page = client.post(url, {"strategies": json.dumps(strategies), "variants": "[]", "dependencies": "[]",
+                             "number": "500", "seen_revision": state.revision, "reason": "bigger batches"},
+                       follow=True).content.decode()
+    assert "Not saved" in page and "at most 100" in page
+    after = state_of(flag, "development")
+    assert (after.strategies, after.number, after.revision) == ([], 10, state.revision)
