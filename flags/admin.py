@@ -25,6 +25,7 @@ from flags.models import (
     SdkInstance,
     Segment,
 )
+from governance.admin import ReadOnlyAdmin
 from governance.admin_tools import AuditedAdmin, confirm_with_reason
 from governance.models import Environment
 
@@ -392,16 +393,7 @@ class SdkInstanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(BreakGlassRecord)
-class BreakGlassRecordAdmin(admin.ModelAdmin):
+class BreakGlassRecordAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "action", "service_slug", "environment_slug", "flag_key", "operator", "reason",
                     "replayed_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
