@@ -36,9 +36,9 @@ KNOWN_OPERATORS = {"IN", "NOT_IN", "STR_STARTS_WITH", "STR_ENDS_WITH", "STR_CONT
                    "SEMVER_LT", "SEMVER_LTE", "REGEX", "IN_CIDR"}
 
 
-# simple-history stores the reason in a 100-character column (its default; the core's require_reason allows
-# 1000, see the report): reasons this module composes are cut to fit, the full text stays on the request rows.
-HISTORY_REASON_MAX = 100
+# The history's reason column is a TextField (governance.audit_base); the limit is the core's require_reason:
+# reasons this module composes (approvals, scheduled changes, break glass) are cut only to fit that.
+HISTORY_REASON_MAX = 1000
 
 
 def fit_reason(text: str) -> str:

@@ -146,3 +146,11 @@ def test_add_flag__through_the_admin_creates_its_states(client, operator, servic
     flag = Flag.objects.get(key="new-search")
     assert flag.states.count() == 3
     assert flag.history.latest().history_change_reason == "search rewrite"
+
+
+def test_engage__keeps_a_long_reason_whole_in_the_history(client, console, service, operator):
+    state = _state(service, "kill_switch_api", "production")
+    reason = "INC-4711: card testing attack from rotating IPs; " + "details of the mitigation. " * 10
+    done = client.post(_action_url(state, "engage"), {"reason": reason, "revision": state.revision})
+    assert done.status_code == 302
+    assert state.history.latest().history_change_reason == reason.strip()
