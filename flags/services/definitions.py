@@ -260,6 +260,15 @@ def _check_bounds(flag: Flag, number: Any, current: float | None) -> float:
 def save_segment(*, segment: Segment, actor: Any, reason: str) -> Segment:
     """Create or change a segment; every state that uses it gets a new revision."""
     _validate_constraints(segment.constraints, f"segment {segment.name!r}")
+    # What only the evaluator checks (e.g. "values" must be a list): a bad segment would break every snapshot
+    # that uses it, so compile it as SDKs will.
+    probe = {"version": 2, "segments": [{"id": 0, "constraints": segment.constraints}],
+             "features": [{"name": "segment-probe", "enabled": True,
+                           "strategies": [{"name": "default", "segments": [0]}]}]}
+    try:
+        State(probe)
+    except SnapshotError as exc:
+        raise ValidationError({"constraints": f"segment {segment.name!r}: the evaluator rejects it ({exc})."}) from None
     segment.full_clean()
     segment.stamp(actor=actor, reason=require_reason(reason))
     segment.save()
