@@ -134,6 +134,7 @@ def test_approval__records_both_reasons_whole_in_the_state_history(make_user, ma
     why = "launch for the spring campaign, agreed with marketing and support in the weekly review " * 2
     request_ = services.set_enabled(state=state_of(make_flag("spring"), "production"), enabled=True,
                                     actor=operator, reason=why).change_request
+    assert request_ is not None
     approval = "checked the dashboards and the rollback plan with the on-call engineer"
     services.approve_change_request(change_request=request_, actor=make_user("otto", roles.OPERATOR),
                                     reason=approval)
