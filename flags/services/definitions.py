@@ -29,7 +29,13 @@ from governance.services import require_reason
 # --- flags ------------------------------------------------------------------------------------------
 
 
+MAX_LIFETIME_DAYS = 100 * 365  # beyond the calendar the stale check (created_at + lifetime) cannot compute
+
+
 def _validate_flag_fields(flag: Flag) -> None:
+    if flag.expected_lifetime_days is not None and flag.expected_lifetime_days > MAX_LIFETIME_DAYS:
+        raise ValidationError({"expected_lifetime_days": f"At most {MAX_LIFETIME_DAYS} days; leave it empty for a "
+                                                         "permanent flag."})
     if flag.value_type != ValueType.NUMBER and any(v is not None for v in (flag.min_value, flag.max_value,
                                                                            flag.max_step)):
         raise ValidationError({"min_value": "Bounds and max step apply to number flags only."})
