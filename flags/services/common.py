@@ -7,13 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from govctl.django_middleware import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER
 
 from flags.models import ChangeRequest, FlagState, Kind, ValueType
 
-MAINTENANCE = "maintenance_mode"
-KILL_API = "kill_switch_api"
-KILL_DATABASE = "kill_switch_database"
-RATE_MULTIPLIER = "rate_limit_multiplier"
+# The built-in keys (MAINTENANCE, KILL_API...) are govctl's: the governed services' middleware reads them.
 DEFAULT_MAINTENANCE_EXPIRY = timedelta(minutes=30)
 
 # key, kind, value type, description, enabled, number, bounds (min, max, step)
