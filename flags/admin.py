@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Case, QuerySet, When
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
@@ -24,6 +25,7 @@ from flags.models import (
     SdkInstance,
     Segment,
 )
+from governance.admin import ReadOnlyAdmin
 from governance.admin_tools import AuditedAdmin, confirm_with_reason
 from governance.models import Environment
 
@@ -240,6 +242,8 @@ class FlagStateAdmin(AuditedAdmin):
                 outcomes.append(services.set_enabled(state=obj, enabled=data["enabled"], actor=request.user,
                                                      reason=reason, expected_revision=seen))
         except (services.StaleRevision, ValidationError) as exc:
+            # One refused part undoes the parts before it (the form is saved whole or not at all).
+            transaction.set_rollback(True)
             error = "; ".join(getattr(exc, "messages", [str(exc)]))
             request._flags_error = error  # type: ignore[attr-defined]  # read by response_change
             return
@@ -389,16 +393,7 @@ class SdkInstanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(BreakGlassRecord)
-class BreakGlassRecordAdmin(admin.ModelAdmin):
+class BreakGlassRecordAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "action", "service_slug", "environment_slug", "flag_key", "operator", "reason",
                     "replayed_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 

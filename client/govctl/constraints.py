@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import operator as op
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
@@ -177,7 +178,7 @@ def _build_test(operator: str, raw: Mapping[str, Any]) -> Callable[[Any], bool] 
             return lambda v: any(n in str(v).lower() for n in lowered)
         return lambda v: any(n in str(v) for n in values)
     if operator.startswith("NUM_"):
-        return _numeric_test(operator, _parse_number(raw.get("value")))
+        return _ordered_test(operator, "NUM_", _parse_number(raw.get("value")), _parse_number)
     if operator in ("DATE_AFTER", "DATE_BEFORE"):
         bound = _parse_date(raw.get("value")) if raw.get("value") is not None else None
         if bound is None:
@@ -186,7 +187,7 @@ def _build_test(operator: str, raw: Mapping[str, Any]) -> Callable[[Any], bool] 
             return lambda v: (d := _parse_date(v)) is not None and d > bound
         return lambda v: (d := _parse_date(v)) is not None and d < bound
     if operator.startswith("SEMVER_"):
-        return _semver_test(operator, parse_semver(raw.get("value")))
+        return _ordered_test(operator, "SEMVER_", parse_semver(raw.get("value")), parse_semver)
     if operator == "REGEX":
         matchers = [m for m in (regex_compile(p, case_insensitive) for p in values) if m is not None]
         return lambda v: any(m(str(v)) for m in matchers)
@@ -203,34 +204,19 @@ def _build_test(operator: str, raw: Mapping[str, Any]) -> Callable[[Any], bool] 
     return None
 
 
-def _numeric_test(operator: str, bound: float | None) -> Callable[[Any], bool] | None:
-    compare: Callable[[float, float], bool] | None = {
-        "NUM_EQ": lambda a, b: a == b,
-        "NUM_GT": lambda a, b: a > b,
-        "NUM_GTE": lambda a, b: a >= b,
-        "NUM_LT": lambda a, b: a < b,
-        "NUM_LTE": lambda a, b: a <= b,
-    }.get(operator)
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "EQ": op.eq, "GT": op.gt, "GTE": op.ge, "LT": op.lt, "LTE": op.le,
+}
+
+
+def _ordered_test(operator: str, prefix: str, bound: Any, parse: Callable[[Any], Any]) -> Callable[[Any], bool] | None:
+    """NUM_* and SEMVER_*: compare the parsed context value with the bound (false when either does not parse)."""
+    compare = _ORDER.get(operator.removeprefix(prefix))
     if compare is None:
         return None
     if bound is None:
         return lambda v: False
-    return lambda v: (n := _parse_number(v)) is not None and compare(n, bound)
-
-
-def _semver_test(operator: str, bound: tuple | None) -> Callable[[Any], bool] | None:
-    compare: Callable[[tuple, tuple], bool] | None = {
-        "SEMVER_EQ": lambda a, b: a == b,
-        "SEMVER_GT": lambda a, b: a > b,
-        "SEMVER_GTE": lambda a, b: a >= b,
-        "SEMVER_LT": lambda a, b: a < b,
-        "SEMVER_LTE": lambda a, b: a <= b,
-    }.get(operator)
-    if compare is None:
-        return None
-    if bound is None:
-        return lambda v: False
-    return lambda v: (s := parse_semver(v)) is not None and compare(s, bound)
+    return lambda v: (parsed := parse(v)) is not None and compare(parsed, bound)
 
 
 def compile_constraint(raw: Mapping[str, Any]) -> Predicate:

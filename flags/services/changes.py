@@ -34,6 +34,8 @@ log = logging.getLogger("flags")
 def _normalise(state: FlagState, operation: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     """Validate an operation against the state and return the fields it sets."""
     flag = state.flag
+    if not isinstance(payload, Mapping):
+        raise ValidationError({"payload": 'Give a JSON object, e.g. {"enabled": true}.'})
     if operation == Operation.SET_ENABLED:
         if not isinstance(payload.get("enabled"), bool):
             raise ValidationError({"enabled": "Give true or false."})

@@ -7,13 +7,11 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
+from govctl.django_middleware import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER
 
 from flags.models import ChangeRequest, FlagState, Kind, ValueType
 
-MAINTENANCE = "maintenance_mode"
-KILL_API = "kill_switch_api"
-KILL_DATABASE = "kill_switch_database"
-RATE_MULTIPLIER = "rate_limit_multiplier"
+# The built-in keys (MAINTENANCE, KILL_API...) are govctl's: the governed services' middleware reads them.
 DEFAULT_MAINTENANCE_EXPIRY = timedelta(minutes=30)
 
 # key, kind, value type, description, enabled, number, bounds (min, max, step)
@@ -36,9 +34,9 @@ KNOWN_OPERATORS = {"IN", "NOT_IN", "STR_STARTS_WITH", "STR_ENDS_WITH", "STR_CONT
                    "SEMVER_LT", "SEMVER_LTE", "REGEX", "IN_CIDR"}
 
 
-# simple-history stores the reason in a 100-character column (its default; the core's require_reason allows
-# 1000, see the report): reasons this module composes are cut to fit, the full text stays on the request rows.
-HISTORY_REASON_MAX = 100
+# The history's reason column is a TextField (governance.audit_base); the limit is the core's require_reason:
+# reasons this module composes (approvals, scheduled changes, break glass) are cut only to fit that.
+HISTORY_REASON_MAX = 1000
 
 
 def fit_reason(text: str) -> str:

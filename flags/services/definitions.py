@@ -29,7 +29,13 @@ from governance.services import require_reason
 # --- flags ------------------------------------------------------------------------------------------
 
 
+MAX_LIFETIME_DAYS = 100 * 365  # beyond the calendar the stale check (created_at + lifetime) cannot compute
+
+
 def _validate_flag_fields(flag: Flag) -> None:
+    if flag.expected_lifetime_days is not None and flag.expected_lifetime_days > MAX_LIFETIME_DAYS:
+        raise ValidationError({"expected_lifetime_days": f"At most {MAX_LIFETIME_DAYS} days; leave it empty for a "
+                                                         "permanent flag."})
     if flag.value_type != ValueType.NUMBER and any(v is not None for v in (flag.min_value, flag.max_value,
                                                                            flag.max_step)):
         raise ValidationError({"min_value": "Bounds and max step apply to number flags only."})
@@ -260,6 +266,15 @@ def _check_bounds(flag: Flag, number: Any, current: float | None) -> float:
 def save_segment(*, segment: Segment, actor: Any, reason: str) -> Segment:
     """Create or change a segment; every state that uses it gets a new revision."""
     _validate_constraints(segment.constraints, f"segment {segment.name!r}")
+    # What only the evaluator checks (e.g. "values" must be a list): a bad segment would break every snapshot
+    # that uses it, so compile it as SDKs will.
+    probe = {"version": 2, "segments": [{"id": 0, "constraints": segment.constraints}],
+             "features": [{"name": "segment-probe", "enabled": True,
+                           "strategies": [{"name": "default", "segments": [0]}]}]}
+    try:
+        State(probe)
+    except SnapshotError as exc:
+        raise ValidationError({"constraints": f"segment {segment.name!r}: the evaluator rejects it ({exc})."}) from None
     segment.full_clean()
     segment.stamp(actor=actor, reason=require_reason(reason))
     segment.save()

@@ -16,6 +16,8 @@ from flags.models import BreakGlassRecord
     (["engage", "kill_switch_api"], {"service": "shop", "environment": "production"}, "needs --reason"),
     (["disengage", "kill_switch_api"], {"service": "shop", "environment": "production", "reason": "x",
                                         "expires_in": "5m"}, "engage only"),
+    (["engage", "kill_switch_api"], {"service": "shop", "environment": "production", "reason": "x",
+                                     "actor": "nobody"}, "no portal user 'nobody'"),
 ])
 def test_bad_invocation__is_refused_before_anything_changes(make_flag, args, options, message):
     make_flag("new-checkout")

@@ -112,3 +112,31 @@ def test_state_form__stale_revision_is_not_saved(client, operator, release_manag
     assert "Not saved" in page and "changed since you loaded it" in page
     assert state_of(flag, "development").enabled
 
+
+
+def test_state_form__one_refused_part_saves_no_part(client, operator, make_flag, state_of):
+    flag = make_flag("max-batch", value_type="number", min_value=1, max_value=100, number=10)
+    state = state_of(flag, "development")
+    client.force_login(operator)
+    url = reverse("admin:flags_flagstate_change", args=[state.pk])
+    strategies = [{"name": "default", "parameters": {}}]
+    page = client.post(url, {"strategies": json.dumps(strategies), "variants": "[]", "dependencies": "[]",
+                             "number": "500", "seen_revision": state.revision, "reason": "bigger batches"},
+                       follow=True).content.decode()
+    assert "Not saved" in page and "at most 100" in page
+    after = state_of(flag, "development")
+    assert (after.strategies, after.number, after.revision) == ([], 10, state.revision)
+
+
+def test_approval__records_both_reasons_whole_in_the_state_history(make_user, make_flag, state_of, operator):
+    from governance import roles
+
+    why = "launch for the spring campaign, agreed with marketing and support in the weekly review " * 2
+    request_ = services.set_enabled(state=state_of(make_flag("spring"), "production"), enabled=True,
+                                    actor=operator, reason=why).change_request
+    assert request_ is not None
+    approval = "checked the dashboards and the rollback plan with the on-call engineer"
+    services.approve_change_request(change_request=request_, actor=make_user("otto", roles.OPERATOR),
+                                    reason=approval)
+    recorded = state_of(request_.state.flag, "production").history.latest().history_change_reason
+    assert approval in recorded and why.strip() in recorded

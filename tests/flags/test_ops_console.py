@@ -146,3 +146,23 @@ def test_add_flag__through_the_admin_creates_its_states(client, operator, servic
     flag = Flag.objects.get(key="new-search")
     assert flag.states.count() == 3
     assert flag.history.latest().history_change_reason == "search rewrite"
+
+
+def test_engage__keeps_a_long_reason_whole_in_the_history(client, console, service, operator):
+    state = _state(service, "kill_switch_api", "production")
+    reason = "INC-4711: card testing attack from rotating IPs; " + "details of the mitigation. " * 10
+    done = client.post(_action_url(state, "engage"), {"reason": reason, "revision": state.revision})
+    assert done.status_code == 302
+    assert state.history.latest().history_change_reason == reason.strip()
+
+
+def test_add_flag__with_a_lifetime_beyond_the_calendar_is_refused_and_the_list_still_renders(client, operator,
+                                                                                              service):
+    client.force_login(operator)
+    page = client.post(reverse("admin:flags_flag_add"), {
+        "service": service.pk, "key": "forever", "kind": "release", "value_type": "boolean", "owner": "search",
+        "description": "", "expected_lifetime_days": 5_000_000, "failure_mode": "last_known_good",
+        "reason": "typo"}, follow=True)
+    assert page.status_code == 200 and "leave it empty for a permanent flag" in page.content.decode()
+    assert not Flag.objects.filter(key="forever").exists()
+    assert client.get(reverse("admin:flags_flag_changelist")).status_code == 200

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from flags import services, tasks
@@ -82,3 +83,16 @@ def test_schedule_in_the_past__is_refused(flag, state_of, operator):
     with pytest.raises(ValidationError, match="future"):
         services.schedule_change(state=state_of(flag, "development"), operation="set_enabled",
                                  payload={"enabled": True}, run_at=timezone.now(), actor=operator, reason="x")
+
+
+@pytest.mark.parametrize("payload", ["[true]", '"on"', "5"])
+def test_admin_plan_with_a_payload_that_is_no_object__is_refused_without_a_500(client, operator, flag, state_of,
+                                                                             payload):
+    client.force_login(operator)
+    run_at = timezone.now() + timedelta(hours=1)
+    response = client.post(reverse("admin:flags_scheduledchange_add"), {
+        "state": state_of(flag, "development").pk, "operation": "set_enabled", "payload": payload,
+        "run_at_0": run_at.strftime("%Y-%m-%d"), "run_at_1": run_at.strftime("%H:%M:%S"), "reason": "tonight"},
+        follow=True)
+    assert response.status_code == 200 and "Not saved" in response.content.decode()
+    assert not ScheduledChange.objects.exists()

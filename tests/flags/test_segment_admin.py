@@ -33,3 +33,25 @@ def test_valid_constraints__are_saved_with_the_reason(client, make_user, system_
     assert segment.constraints == [{"contextName": "country", "operator": "IN", "values": ["FR"]}]
     record = segment.history.latest()
     assert (record.history_user, record.history_change_reason) == (admin_user, "target France")
+
+
+def test_constraints_the_evaluator_rejects__on_a_segment_in_use__are_refused(make_flag, state_of, operator,
+                                                                            system_user):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from flags import delivery
+
+    segment = services.save_segment(segment=Segment(name="beta-testers", constraints=[]), actor=system_user,
+                                    reason="fixture")
+    flag = make_flag("new-checkout")
+    services.set_strategies(state=state_of(flag, "development"), actor=operator, reason="beta only",
+                            strategies=[{"name": "default", "segments": [segment.pk]}])
+    segment.constraints = [{"contextName": "userId", "operator": "IN", "values": 5}]  # "values" must be a list
+    with pytest.raises(ValidationError, match="malformed"):
+        services.save_segment(segment=segment, actor=system_user, reason="typo")
+    segment.refresh_from_db()
+    assert segment.constraints == []
+    delivery.invalidate()
+    snapshot = delivery.get_snapshot("shop", "development")
+    assert snapshot is not None and "new-checkout" in snapshot.state.features

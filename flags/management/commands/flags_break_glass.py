@@ -50,6 +50,16 @@ def _database_up() -> bool:
         return False
 
 
+def _actor(username: str | None) -> Any:
+    """The portal user --actor names (None: the system user), or a CommandError."""
+    if not username:
+        return None
+    actor = get_user_model().objects.filter(username=username).first()
+    if actor is None:
+        raise CommandError(f"no portal user {username!r}")
+    return actor
+
+
 class Command(BaseCommand):
     help = "Engage or disengage a kill switch / maintenance mode at once, with or without the database."
 
@@ -82,6 +92,8 @@ class Command(BaseCommand):
             expires_in = services.DEFAULT_MAINTENANCE_EXPIRY
         database_up = _database_up()
         self._check_flag(flag, service, environment, database_up)
+        if database_up:
+            _actor(o.get("actor"))  # an unknown --actor is refused before the override takes effect
         entry = breakglass.add(service=service, environment=environment, flag=flag, action=action,
                                reason=o["reason"].strip(), expires_in=expires_in, actor_username=o.get("actor"))
         until = f" until {entry['expires_at']}" if entry["expires_at"] else " until disengaged"
@@ -127,11 +139,7 @@ class Command(BaseCommand):
                                          ensure_ascii=False))
 
     def _replay(self, username: str | None) -> None:
-        actor = None
-        if username:
-            actor = get_user_model().objects.filter(username=username).first()
-            if actor is None:
-                raise CommandError(f"no portal user {username!r}")
+        actor = _actor(username)
         try:
             results = breakglass.replay(actor=actor)
         except (OperationalError, InterfaceError) as exc:
