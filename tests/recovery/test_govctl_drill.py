@@ -30,7 +30,7 @@ def test_drill_run_wait__prints_progress_and_exits_0_when_it_passes(govctl_env, 
     out, err = capsys.readouterr()
     assert code == 0, out + err
     drill = Drill.objects.get()
-    assert (drill.status, drill.reason) == ("passed", "api: release 3.0 gate")
+    assert (drill.status, drill.reason) == ("passed", "api (shop CI): release 3.0 gate")
     assert f"drill #{drill.pk}: restore drill of shop-db queued" in err
     assert f"drill #{drill.pk}: passed" in err
     assert f"drill #{drill.pk}: restore drill of shop-db PASSED" in out

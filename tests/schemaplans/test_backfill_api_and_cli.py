@@ -23,7 +23,7 @@ def test_pause_resume_cancel__move_the_backfill_with_actor_and_reason(api, make_
     paused = post(api, make_token, backfill, "pause")
     assert (paused.status_code, paused.json()["status"]) == (200, "paused")
     record = Backfill.objects.get(pk=backfill.pk).history.latest()
-    assert (record.history_user.username, record.history_change_reason) == ("ci-bot", "api: ci says so")
+    assert (record.history_user.username, record.history_change_reason) == ("ci-bot", "api (ci): ci says so")
     assert post(api, make_token, backfill, "resume").json()["status"] == "running"
     assert post(api, make_token, backfill, "cancel").json()["status"] == "cancelled"
 
