@@ -33,14 +33,15 @@ PLAN_TRANSITIONS: dict[str, set[str]] = {
 # What a verification run proves depends on these: changing one makes earlier zero runs prove something else.
 PROOF_FIELDS = ("table", "columns", "verification_sql", "database", "required_zero_runs", "verification_window")
 VERIFICATION_STATEMENT_TIMEOUT = "60s"
-# simple-history's history_change_reason is varchar(100): longer reasons (derived ones that quote an error)
-# are clipped rather than failing the change; the full text is kept on the row (status_reason, last_error).
-HISTORY_REASON_MAX = 100
+# A reason is at most 1000 characters (governance.services.require_reason): derived reasons (that quote an
+# engine error or wrap the operator's reason) are clipped to it rather than failing the change; the full
+# error is kept on the row (status_reason, last_error).
+REASON_MAX = 1000
 
 
 def _clip(reason: str) -> str:
-    reason = require_reason(reason)
-    return reason if len(reason) <= HISTORY_REASON_MAX else reason[: HISTORY_REASON_MAX - 1] + "…"
+    reason = (reason or "").strip()
+    return require_reason(reason if len(reason) <= REASON_MAX else reason[: REASON_MAX - 1] + "…")
 ADVISORY_PLAN_NAMESPACE = 0x53504C  # "SPL": pg_try_advisory_xact_lock(namespace, plan id)
 
 
