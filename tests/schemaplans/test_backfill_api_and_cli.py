@@ -107,3 +107,9 @@ def test_govctl_lint_json__carries_the_artifact_list(tmp_path, capsys):
     main(["migrations", "lint", "--format", "json", "--lock-timeout-set", str(sql)])
     assert json.loads(capsys.readouterr().out)["migrations"] == [
         {"name": str(sql), "phase": "contract", "plan": "orders-status-code"}]
+
+
+@pytest.mark.parametrize("interval", ["nan", "inf", "-1"])
+def test_backfill_status_with_a_bad_interval__is_a_usage_error(interval, capsys):
+    assert main(["backfill", "status", "1", "--watch", "--interval", interval]) == 2
+    assert "--interval must be a positive number of seconds" in capsys.readouterr().err
