@@ -57,6 +57,14 @@ class SchemaPlanAdmin(AuditedAdmin):
             fields += ["slug", "service"]  # contract migrations name the plan; it never moves to another service
         return fields
 
+    def save_via_service(self, request: HttpRequest, obj: Any, form: Any, change: bool, reason: str) -> None:
+        if not change:
+            super().save_via_service(request, obj, form, change, reason)
+            return
+        concrete = {f.name for f in SchemaPlan._meta.concrete_fields}
+        fields = [f for f in form.changed_data if f in concrete]
+        services.update_plan(plan=obj, fields=fields, actor=request.user, reason=reason)
+
     @admin.display(description="verification")
     def verification_state(self, plan: SchemaPlan) -> str:
         summary = services.verification_summary(plan)

@@ -348,7 +348,12 @@ def run(backfill_id: int, *, budget_s: float = DEFAULT_BUDGET_S, sleep: Callable
         outcome = Outcome("paused", f"{exc.__class__.__name__}: {exc}")
     actor = system_user()
     if outcome.state == "done":
-        services.complete_backfill(backfill=backfill, actor=actor, reason="backfill engine: reached the upper bound")
+        try:
+            services.complete_backfill(backfill=backfill, actor=actor,
+                                       reason="backfill engine: reached the upper bound")
+        except ValidationError:  # paused or cancelled during the last batch: the operator's decision stands
+            backfill.refresh_from_db(fields=["status"])
+            outcome = Outcome("stopped", f"backfill is {backfill.status}", outcome.batches, outcome.rows)
     elif outcome.state == "paused":
         try:
             services.pause_backfill(backfill=backfill, actor=actor, reason=f"backfill engine: {outcome.message}",

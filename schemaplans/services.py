@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -12,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from governance.services import require_reason
+from governance.services import require_reason, save_audited
 from schemaplans import databases
 from schemaplans.models import Backfill, BackfillProgress, SchemaPlan, VerificationRun
 
@@ -29,15 +30,18 @@ PLAN_TRANSITIONS: dict[str, set[str]] = {
     Status.VERIFIED: {Status.CONTRACTED, Status.VERIFYING},
     Status.CONTRACTED: set(),
 }
+# What a verification run proves depends on these: changing one makes earlier zero runs prove something else.
+PROOF_FIELDS = ("table", "columns", "verification_sql", "database", "required_zero_runs", "verification_window")
 VERIFICATION_STATEMENT_TIMEOUT = "60s"
-# simple-history's history_change_reason is varchar(100): longer reasons (derived ones that quote an error)
-# are clipped rather than failing the change; the full text is kept on the row (status_reason, last_error).
-HISTORY_REASON_MAX = 100
+# A reason is at most 1000 characters (governance.services.require_reason): derived reasons (that quote an
+# engine error or wrap the operator's reason) are clipped to it rather than failing the change; the full
+# error is kept on the row (status_reason, last_error).
+REASON_MAX = 1000
 
 
 def _clip(reason: str) -> str:
-    reason = require_reason(reason)
-    return reason if len(reason) <= HISTORY_REASON_MAX else reason[: HISTORY_REASON_MAX - 1] + "…"
+    reason = (reason or "").strip()
+    return require_reason(reason if len(reason) <= REASON_MAX else reason[: REASON_MAX - 1] + "…")
 ADVISORY_PLAN_NAMESPACE = 0x53504C  # "SPL": pg_try_advisory_xact_lock(namespace, plan id)
 
 
@@ -53,6 +57,26 @@ def create_plan(*, service: Any, slug: str, table: str, actor: Any, reason: str,
     plan.full_clean()
     plan.save()
     return plan
+
+
+@transaction.atomic
+def update_plan(*, plan: SchemaPlan, fields: Iterable[str], actor: Any, reason: str) -> SchemaPlan:
+    """Save edits already set on `plan` (`fields` names them).
+
+    Editing what the proof depends on (PROOF_FIELDS) restarts it: a verifying or verified plan goes back to
+    verifying with a fresh streak; a contracted plan's proof is history and is not edited.
+    """
+    current = SchemaPlan.objects.select_for_update().get(pk=plan.pk)
+    fields = list(fields)
+    proof = [f for f in fields if f in PROOF_FIELDS]
+    if proof and current.status == Status.CONTRACTED:
+        raise ValidationError(f"Plan '{current.slug}' is contracted: its {', '.join(proof)} can no longer change.")
+    plan.status, plan.status_changed_at = current.status, current.status_changed_at
+    if proof and current.status in (Status.VERIFYING, Status.VERIFIED):
+        plan.status, plan.status_changed_at = Status.VERIFYING, timezone.now()
+        fields += ["status", "status_changed_at"]
+        reason = f"{require_reason(reason)} (verification restarted: {', '.join(proof)} changed)"
+    return save_audited(instance=plan, actor=actor, reason=_clip(reason), update_fields=fields or None)
 
 
 def _check_transition(plan: SchemaPlan, to: str) -> None:

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.api.idempotency import idempotent
-from governance.api.permissions import check_token_target, token_services
+from governance.api.permissions import api_reason, check_token_target, token_services
 from governance.api.renderers import MarkdownRenderer
 from governance.models import Scope
 from recovery import services
@@ -63,7 +63,7 @@ class DrillRunApi(APIView):
             raise ValidationError({"target": f"Unknown backup target '{data.validated_data['target']}'."})
         _check_target(request, target)
         drill = services.request_drill(target=target, kind=data.validated_data["kind"], actor=request.user,
-                                       reason=f"api: {data.validated_data['reason']}")
+                                       reason=api_reason(request, data.validated_data["reason"]))
         links = _links(request, drill)
         body = self.Output({"id": drill.pk, "kind": drill.kind, "target": target, "status": drill.status,
                             **links}).data

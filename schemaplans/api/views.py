@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.api.idempotency import idempotent
-from governance.api.permissions import check_token_target, token_services
+from governance.api.permissions import api_reason, check_token_target, token_services
 from governance.models import Scope
 from schemaplans import services
 from schemaplans.models import Backfill, SchemaPlan
@@ -106,7 +106,7 @@ class SchemaPlanTransitionApi(APIView):
         data.is_valid(raise_exception=True)
         plan = services.transition_plan(
             plan=_plan_for(request, slug), to=data.validated_data["status"], actor=request.user,
-            reason=f"api: {data.validated_data['reason']}",
+            reason=api_reason(request, data.validated_data["reason"]),
             release_version=data.validated_data.get("release_version", ""),
         )
         return Response(SchemaPlanOutput(plan).data)
@@ -177,7 +177,7 @@ class BackfillControlBase(APIView):
         data = BackfillReasonInput(data=request.data)
         data.is_valid(raise_exception=True)
         backfill = type(self).service_call(backfill=_backfill_for(request, pk), actor=request.user,
-                                     reason=f"api: {data.validated_data['reason']}")
+                                           reason=api_reason(request, data.validated_data["reason"]))
         backfill.refresh_from_db()
         return Response(BackfillOutput(backfill).data)
 

@@ -73,7 +73,7 @@ def test_start__answers_202_with_the_drill_and_its_status_url(api, make_token, s
     body = response.json()
     drill = Drill.objects.get(pk=body["id"])
     assert (drill.kind, drill.status, drill.reason, drill.requested_by.username) == (
-        "pitr", "queued", "api: release 2.1 rehearsal", "ci-bot")
+        "pitr", "queued", "api (ci): release 2.1 rehearsal", "ci-bot")
     assert body["status_url"] == f"http://testserver/api/v1/drills/{drill.pk}"
     assert response["Location"] == body["status_url"]
     assert body["report_url"] == f"http://testserver/api/v1/drills/{drill.pk}/report.md"

@@ -30,7 +30,7 @@ def test_drill_run_wait__prints_progress_and_exits_0_when_it_passes(govctl_env, 
     out, err = capsys.readouterr()
     assert code == 0, out + err
     drill = Drill.objects.get()
-    assert (drill.status, drill.reason) == ("passed", "api: release 3.0 gate")
+    assert (drill.status, drill.reason) == ("passed", "api (shop CI): release 3.0 gate")
     assert f"drill #{drill.pk}: restore drill of shop-db queued" in err
     assert f"drill #{drill.pk}: passed" in err
     assert f"drill #{drill.pk}: restore drill of shop-db PASSED" in out
@@ -69,3 +69,10 @@ def test_drill_show__summarises_json_and_report(govctl_env, target, system_user,
 def test_drill_run_for_an_unknown_target__is_a_clear_error(govctl_env, target, capsys):
     assert main(["drill", "run", "--target", "nope", "--reason", "x"]) == 1
     assert "Unknown backup target 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", [["--interval", "nan"], ["--interval", "inf"], ["--timeout", "nan"],
+                                    ["--interval", "0"]])
+def test_drill_run_with_a_bad_wait_option__is_a_usage_error(option, capsys):
+    assert main(["drill", "run", "--target", "shop-db", "--reason", "x", "--wait", *option]) == 2
+    assert "--timeout and --interval must be positive numbers of seconds" in capsys.readouterr().err

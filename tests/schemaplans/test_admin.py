@@ -128,3 +128,42 @@ def test_backfill_list__shows_a_progress_bar(admin_client, backfill):
     page = admin_client.get(reverse("admin:schemaplans_backfill_changelist")).content.decode()
     assert re.search(r'<progress max="100" value="25\.0" aria-label="25\.0% done">25\.0%</progress>', page)
     assert "250 of ~1,000 rows · 50 rows/s · ETA 0:00:15" in page
+
+
+def _edit(client, plan, reason="", **changes):
+    url = reverse("admin:schemaplans_schemaplan_change", args=[plan.pk])
+    columns = ",".join(plan.columns)  # a callable default: the browser also sends the hidden initial value
+    form = {"description": plan.description, "table": plan.table, "columns": columns, "initial-columns": columns,
+            "expand_migration": plan.expand_migration, "contract_migration": plan.contract_migration,
+            "expand_release_version": plan.expand_release_version, "verification_sql": plan.verification_sql,
+            "database": plan.database, "required_zero_runs": str(plan.required_zero_runs),
+            "verification_window": str(plan.verification_window), "reason": reason, **changes}
+    return client.post(url, form, follow=True)
+
+
+def test_editing_the_query_of_a_verified_plan__restarts_its_verification(admin_client, administrator, plan, prove):
+    proved = prove(plan, administrator, release_version="1.4.0")
+    verified_at = proved.status_changed_at
+    assert proved.status == "verified"
+    _edit(admin_client, proved, reason="count the nulls too", verification_sql="SELECT 0 + 0")
+    plan.refresh_from_db()
+    assert (plan.status, plan.verification_sql) == ("verifying", "SELECT 0 + 0")
+    assert plan.status_changed_at > verified_at
+    assert services.verification_summary(plan)["zero_streak"] == 0  # the old query's zero run proves nothing now
+    assert plan.history.latest().history_change_reason.startswith(
+        "count the nulls too (verification restarted: verification_sql changed)")
+
+
+def test_editing_the_description_of_a_verified_plan__keeps_it_verified(admin_client, administrator, plan, prove):
+    proved = prove(plan, administrator, release_version="1.4.0")
+    _edit(admin_client, proved, reason="typo", description="copy status into status_code")
+    plan.refresh_from_db()
+    assert (plan.status, plan.description) == ("verified", "copy status into status_code")
+
+
+def test_editing_the_proof_of_a_contracted_plan__is_refused(admin_client, administrator, plan, prove):
+    proved = prove(plan, administrator, release_version="1.4.0", contract=True)
+    page = _edit(admin_client, proved, reason="oops", required_zero_runs="5").content.decode()
+    assert "Not saved" in page and "contracted" in page
+    plan.refresh_from_db()
+    assert (plan.status, plan.required_zero_runs) == ("contracted", 1)

@@ -23,7 +23,7 @@ def test_pause_resume_cancel__move_the_backfill_with_actor_and_reason(api, make_
     paused = post(api, make_token, backfill, "pause")
     assert (paused.status_code, paused.json()["status"]) == (200, "paused")
     record = Backfill.objects.get(pk=backfill.pk).history.latest()
-    assert (record.history_user.username, record.history_change_reason) == ("ci-bot", "api: ci says so")
+    assert (record.history_user.username, record.history_change_reason) == ("ci-bot", "api (ci): ci says so")
     assert post(api, make_token, backfill, "resume").json()["status"] == "running"
     assert post(api, make_token, backfill, "cancel").json()["status"] == "cancelled"
 
@@ -107,3 +107,9 @@ def test_govctl_lint_json__carries_the_artifact_list(tmp_path, capsys):
     main(["migrations", "lint", "--format", "json", "--lock-timeout-set", str(sql)])
     assert json.loads(capsys.readouterr().out)["migrations"] == [
         {"name": str(sql), "phase": "contract", "plan": "orders-status-code"}]
+
+
+@pytest.mark.parametrize("interval", ["nan", "inf", "-1"])
+def test_backfill_status_with_a_bad_interval__is_a_usage_error(interval, capsys):
+    assert main(["backfill", "status", "1", "--watch", "--interval", interval]) == 2
+    assert "--interval must be a positive number of seconds" in capsys.readouterr().err

@@ -217,6 +217,19 @@ def test_cancelled_backfill__is_not_run(items, make_backfill, outside_db, system
     assert counters(outside_db) == {0: 10}
 
 
+def test_cancel_during_the_last_batch__stays_cancelled(items, make_backfill, outside_db, system_user):
+    items(50)
+    backfill = make_backfill(max_batch_size=100)
+
+    def cancel(lo, hi, rows, seconds):
+        services.cancel_backfill(backfill=backfill, actor=system_user, reason="wrong column")
+
+    outcome = engine.run(backfill.pk, observer=cancel)
+    assert (outcome.state, outcome.message, outcome.batches) == ("stopped", "backfill is cancelled", 1)
+    assert status(backfill) == "cancelled"
+    assert counters(outside_db) == {1: 50}  # the committed batch stays
+
+
 def test_time_budget__continues_in_a_new_task(items, make_backfill, outside_db):
     items(600)
     backfill = make_backfill(max_batch_size=100)

@@ -112,3 +112,5 @@ def test_unknown_app_or_rule__is_a_usage_error(db):
         call_command("lint_migrations", "nope")
     with pytest.raises(CommandError, match="unknown rule id"):
         call_command("lint_migrations", "--disable", "nope")
+    with pytest.raises(CommandError, match="argument --database: invalid choice: 'nope'"):
+        call_command("lint_migrations", "--database", "nope")

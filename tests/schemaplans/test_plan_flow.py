@@ -50,6 +50,23 @@ def test_transition__records_actor_reason_and_release(plan, release_manager):
     assert (record.history_user, record.history_change_reason) == (release_manager, "expand shipped in 1.4.0")
 
 
+def test_long_reason__is_kept_whole_in_the_history(plan, release_manager):
+    reason = "expand shipped in 1.4.0 after the incident review: " + "the old column stays until verified. " * 20
+    move(plan, "expanded", release_manager, reason=reason)
+    assert plan.history.latest().history_change_reason == reason.strip()
+
+
+def test_derived_reason_over_the_limit__is_clipped_not_refused(plan, release_manager):
+    move(plan, "expanded", release_manager)
+    backfill = services.create_backfill(name="copy", table="orders", plan=plan, sql="UPDATE orders SET x = 1 "
+                                        "WHERE id >= %(lo)s AND id < %(hi)s", actor=release_manager, reason="r")
+    services.start_backfill(backfill=backfill, actor=release_manager, reason="x" * 1000, enqueue=False)
+    plan.refresh_from_db()
+    assert plan.status == "backfilling"
+    recorded = plan.history.latest().history_change_reason
+    assert len(recorded) == 1000 and recorded.startswith(f"backfill #{backfill.pk} started: xxx")
+
+
 def test_skipping_a_step__is_refused_with_the_allowed_next(plan, release_manager):
     with pytest.raises(ValidationError) as exc:
         move(plan, S.BACKFILLED, release_manager)

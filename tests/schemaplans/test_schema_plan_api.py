@@ -53,7 +53,7 @@ def test_transition__moves_the_plan_and_records_the_release(api, make_token, pla
     assert response.status_code == 200, response.json()
     assert (response.json()["status"], response.json()["expand_release_version"]) == ("expanded", "1.4.0")
     record = SchemaPlan.objects.get(pk=plan.pk).history.latest()
-    assert (record.history_user.username, record.history_change_reason) == ("ci-bot", "api: deployed 1.4.0")
+    assert (record.history_user.username, record.history_change_reason) == ("ci-bot", "api (ci): deployed 1.4.0")
     replay = client.post(f"/api/v1/schema-plans/{plan.slug}/transition",
                          {"status": "expanded", "release_version": "1.4.0", "reason": "deployed 1.4.0"},
                          format="json", HTTP_IDEMPOTENCY_KEY="k1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from datetime import timedelta
 from typing import Any
@@ -76,8 +77,8 @@ def _show(body: dict[str, Any], fmt: str) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    if args.interval <= 0:
-        raise GovctlError("--interval must be positive", exit_code=2)
+    if not (math.isfinite(args.interval) and args.interval > 0):  # time.sleep refuses nan and inf
+        raise GovctlError("--interval must be a positive number of seconds", exit_code=2)
     client = Client(Config.from_env())
     try:
         body = client.get(f"/api/v1/backfills/{args.id}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from typing import Any
@@ -56,8 +57,8 @@ def _progress(message: str) -> None:
 def run_drill(args: argparse.Namespace) -> int:
     if not args.reason.strip():
         raise GovctlError("--reason must not be empty", exit_code=2)
-    if args.timeout <= 0 or args.interval <= 0:
-        raise GovctlError("--timeout and --interval must be positive", exit_code=2)
+    if not all(math.isfinite(v) and v > 0 for v in (args.timeout, args.interval)):  # nan would wait forever
+        raise GovctlError("--timeout and --interval must be positive numbers of seconds", exit_code=2)
     client = Client(Config.from_env())
     try:
         started = client.post("/api/v1/drills", {"target": args.target, "kind": args.kind, "reason": args.reason})

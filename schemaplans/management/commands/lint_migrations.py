@@ -7,6 +7,7 @@ from typing import Any
 
 from django.apps import apps as django_apps
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DEFAULT_DB_ALIAS, connections
 from govctl.migration_lint import RULES
 
 from schemaplans import migration_lint
@@ -19,7 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("apps", nargs="*", metavar="app_label")
         parser.add_argument("--format", choices=("human", "json"), default="human")
-        parser.add_argument("--database", default="default")
+        parser.add_argument("--database", default=DEFAULT_DB_ALIAS, choices=tuple(connections))
         parser.add_argument("--disable", action="append", default=[], metavar="RULE", help="rule id to skip")
         parser.add_argument("--strict", action="store_true", help="warnings fail too")
 
