@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from governance import services
@@ -96,3 +96,19 @@ def test_commands__create_rotate_revoke(ci_user, capsys):
     call_command("revoke_token", new.prefix, reason="done")
     assert services.authenticate_secret(new_secret) is None
     assert "(manage.py revoke_token)" in new.history.latest().history_change_reason
+
+
+@pytest.mark.parametrize("command, args", [
+    ("create_token", ["--scope", "audit:read", "--name", "cli", "--owner", "ci-bot"]),
+    ("rotate_token", ["PREFIX"]),
+    ("revoke_token", ["PREFIX"]),
+])
+def test_commands__refuse_a_blank_reason_and_change_nothing(ci_user, make_token, command, args):
+    # the command appends "(manage.py …)" to the reason: that suffix must not stand in for a missing reason
+    secret = make_token("flags:read")
+    token = services.authenticate_secret(secret)
+    before = ApiToken.objects.count()
+    with pytest.raises(CommandError, match="reason"):
+        call_command(command, *[token.prefix if a == "PREFIX" else a for a in args], reason="   ")
+    assert ApiToken.objects.count() == before
+    assert services.authenticate_secret(secret) is not None
