@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from govctl.api import Client, Config, GovctlError
+from govctl.commands.gate import parse_duration
 
 FINISHED = {"passed", "failed"}
 
@@ -32,9 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--kind", choices=["restore", "pitr"], default="restore", help="drill kind (default restore)")
     run.add_argument("--reason", required=True, help="why the drill runs (recorded with the evidence)")
     run.add_argument("--wait", action="store_true", help="wait for the verdicts; exit 1 if the drill fails")
-    run.add_argument("--timeout", type=float, default=4 * 3600, metavar="S",
-                     help="with --wait: give up after S seconds (default 14400)")
-    run.add_argument("--interval", type=float, default=5.0, metavar="S", help="with --wait: poll every S seconds")
+    run.add_argument("--timeout", type=parse_duration, default=parse_duration("4h"), metavar="DURATION",
+                     help="with --wait: give up after this long (seconds, or e.g. 90s, 15m, 2h; default 4h)")
+    run.add_argument("--interval", type=parse_duration, default=parse_duration("5s"), metavar="DURATION",
+                     help="with --wait: poll this often (default 5s)")
     run.set_defaults(func=run_drill)
 
     show = drill_sub.add_parser("show", help="show a drill's status and verdicts")

@@ -1,0 +1,25 @@
+"""`govctl drill run` refuses a wait it could never finish before it calls the portal."""
+
+from __future__ import annotations
+
+import pytest
+from govctl.cli import main
+
+
+@pytest.mark.parametrize("option, value", [("--timeout", "nan"), ("--interval", "nan"), ("--interval", "inf"),
+                                           ("--timeout", "-5")])
+def test_drill_run__refuses_a_duration_that_is_no_duration(monkeypatch, capsys, option, value):
+    monkeypatch.setenv("GOVERNANCE_URL", "http://portal.invalid")
+    monkeypatch.setenv("GOVERNANCE_TOKEN", "gov_x_y")
+    with pytest.raises(SystemExit) as exit_:
+        main(["drill", "run", "--target", "shop-db", "--reason", "monthly", "--wait", option, value])
+    assert exit_.value.code == 2
+    assert "is not a duration" in capsys.readouterr().err
+
+
+def test_drill_run__takes_durations_with_units_like_gate_wait(monkeypatch, capsys):
+    monkeypatch.delenv("GOVERNANCE_URL", raising=False)
+    # parsed fine, then stopped by the missing configuration (exit 2 with its own message)
+    assert main(["drill", "run", "--target", "shop-db", "--reason", "monthly", "--timeout", "2h",
+                 "--interval", "500ms"]) == 2
+    assert "GOVERNANCE_URL is not set" in capsys.readouterr().err
