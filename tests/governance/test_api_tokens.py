@@ -107,6 +107,7 @@ def test_commands__refuse_a_blank_reason_and_change_nothing(ci_user, make_token,
     # the command appends "(manage.py …)" to the reason: that suffix must not stand in for a missing reason
     secret = make_token("flags:read")
     token = services.authenticate_secret(secret)
+    assert token is not None
     before = ApiToken.objects.count()
     with pytest.raises(CommandError, match="reason"):
         call_command(command, *[token.prefix if a == "PREFIX" else a for a in args], reason="   ")
