@@ -63,6 +63,27 @@ def _is_pk(model: type[Model], value: str) -> bool:
     return True
 
 
+class ReadOnlyMixin:
+    """For rows only services write (tasks, CI, actions): the admin shows them, nobody adds, edits or deletes."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Read-only rows without history (audit events, exports, heartbeats, snapshots)."""
+
+
+class ReadOnlyHistoryAdmin(ReadOnlyMixin, HistoryAdmin):
+    """Read-only rows with their history."""
+
+
 class AuditedAdmin(HistoryAdmin):
     """Edits need a reason and go through `services.save_audited` (override `save_via_service`)."""
 
