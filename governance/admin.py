@@ -58,13 +58,7 @@ class ApiTokenAdmin(AuditedAdmin):
     list_select_related = ["owner"]
     actions = ["rotate", "revoke"]
     reason_field_help = "What the token is for and who asked for it. Recorded in the audit trail."
-
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> type[forms.ModelForm[Any]]:
-        if obj is None:
-            kwargs["form"] = TokenAddForm
-        return super().get_form(request, obj, change=change, **kwargs)
+    add_form = TokenAddForm
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # The change form is read-only (rotate/revoke actions, which need the change permission, change tokens).
