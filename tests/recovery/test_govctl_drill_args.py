@@ -23,3 +23,11 @@ def test_drill_run__takes_durations_with_units_like_gate_wait(monkeypatch, capsy
     assert main(["drill", "run", "--target", "shop-db", "--reason", "monthly", "--timeout", "2h",
                  "--interval", "500ms"]) == 2
     assert "GOVERNANCE_URL is not set" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["drill", "flags"])
+def test_a_command_without_its_subcommand__is_a_usage_error(capsys, command):
+    with pytest.raises(SystemExit) as exit_:
+        main([command])
+    assert exit_.value.code == 2
+    assert "SUBCOMMAND" in capsys.readouterr().err

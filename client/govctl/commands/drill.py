@@ -20,8 +20,7 @@ FINISHED = {"passed", "failed"}
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("drill", help="disaster-recovery drills (restore, PITR)")
-    drill_sub = parser.add_subparsers(dest="drill_command", metavar="SUBCOMMAND")
-    parser.set_defaults(func=lambda args: _usage(parser))
+    drill_sub = parser.add_subparsers(dest="drill_command", metavar="SUBCOMMAND", required=True)
 
     run = drill_sub.add_parser(
         "run",
@@ -44,11 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true", help="print the API's JSON instead of a summary")
     show.add_argument("--report", action="store_true", help="print the Markdown report")
     show.set_defaults(func=show_drill)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def _progress(message: str) -> None:

@@ -29,8 +29,7 @@ _UNIT_MINUTES = {None: 1, "m": 1, "min": 1, "h": 60, "d": 1440}
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("flags", help="feature flags")
-    flags_sub = parser.add_subparsers(dest="flags_command", metavar="SUBCOMMAND")
-    parser.set_defaults(func=lambda args: _usage(parser))
+    flags_sub = parser.add_subparsers(dest="flags_command", metavar="SUBCOMMAND", required=True)
 
     ev = flags_sub.add_parser(
         "evaluate",
@@ -103,11 +102,6 @@ def _minutes(text: str) -> int:
     if not match or int(match.group(1)) == 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration in minutes (e.g. 30, 90m, 2h, 1d)")
     return int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def _load_state(path: Path) -> State:
