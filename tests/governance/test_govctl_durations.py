@@ -1,4 +1,4 @@
-"""`govctl drill run` refuses a wait it could never finish before it calls the portal."""
+"""govctl refuses a wait it could never finish (nan, inf, negative durations) before it calls the portal."""
 
 from __future__ import annotations
 
@@ -31,3 +31,13 @@ def test_a_command_without_its_subcommand__is_a_usage_error(capsys, command):
         main([command])
     assert exit_.value.code == 2
     assert "SUBCOMMAND" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_backfill_status__refuses_an_interval_that_is_no_duration(monkeypatch, capsys, value):
+    monkeypatch.setenv("GOVERNANCE_URL", "http://portal.invalid")
+    monkeypatch.setenv("GOVERNANCE_TOKEN", "gov_x_y")
+    with pytest.raises(SystemExit) as exit_:
+        main(["backfill", "status", "7", "--watch", "--interval", value])
+    assert exit_.value.code == 2
+    assert "is not a duration" in capsys.readouterr().err
