@@ -113,3 +113,11 @@ def test_commands__refuse_a_blank_reason_and_change_nothing(ci_user, make_token,
         call_command(command, *[token.prefix if a == "PREFIX" else a for a in args], reason="   ")
     assert ApiToken.objects.count() == before
     assert services.authenticate_secret(secret) is not None
+
+
+@pytest.mark.parametrize("days, message", [(0, "in the future"), (-3, "in the future"), (10**9, "too far")])
+def test_create_command__refuses_an_expiry_it_cannot_honour(ci_user, days, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("create_token", "--scope", "audit:read", name="cli", owner="ci-bot", expires_days=days,
+                     reason="auditor export")
+    assert not ApiToken.objects.filter(name="cli").exists()

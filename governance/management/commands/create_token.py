@@ -36,7 +36,12 @@ class Command(BaseCommand):
         unknown = set(o["service"]) - {s.slug for s in svc} | set(o["environment"]) - {e.slug for e in envs}
         if unknown:
             raise CommandError(f"unknown service/environment: {', '.join(sorted(unknown))}")
-        expires = timezone.now() + timedelta(days=o["expires_days"]) if o["expires_days"] else None
+        expires = None
+        if o["expires_days"] is not None:  # 0 is refused by the service, not mistaken for "the default"
+            try:
+                expires = timezone.now() + timedelta(days=o["expires_days"])
+            except OverflowError:
+                raise CommandError(f"--expires-days {o['expires_days']} is too far in the future") from None
         try:
             issued = services.create_token(
                 name=o["name"], owner=owner, scopes=o["scopes"], services=svc, environments=envs, expires_at=expires,
