@@ -121,3 +121,23 @@ def test_create_command__refuses_an_expiry_it_cannot_honour(ci_user, days, messa
         call_command("create_token", "--scope", "audit:read", name="cli", owner="ci-bot", expires_days=days,
                      reason="auditor export")
     assert not ApiToken.objects.filter(name="cli").exists()
+
+
+@pytest.mark.parametrize("hours, message", [(-1000.0, "grace"), (float("nan"), "grace"), (float("inf"), "grace")])
+def test_rotate_command__refuses_a_grace_period_it_cannot_honour(make_token, hours, message):
+    secret = make_token("flags:read")
+    token = services.authenticate_secret(secret)
+    assert token is not None
+    with pytest.raises(CommandError, match=message):
+        call_command("rotate_token", token.prefix, grace_hours=hours, reason="rotation drill")
+    token.refresh_from_db()
+    assert token.rotated_to is None and services.authenticate_secret(secret) is not None
+
+
+def test_rotate_command__a_grace_beyond_the_expiry_keeps_the_expiry(make_token, capsys):
+    token = services.authenticate_secret(make_token("flags:read"))
+    assert token is not None
+    expires_at = token.expires_at
+    call_command("rotate_token", token.prefix, grace_hours=1e9, reason="rotation drill")
+    token.refresh_from_db()
+    assert token.rotated_to is not None and token.expires_at == expires_at

@@ -25,7 +25,10 @@ class Command(BaseCommand):
         token = ApiToken.objects.filter(prefix=prefix).first()
         if token is None:
             raise CommandError(f"no token with prefix {prefix}")
-        grace = timedelta(hours=grace_hours) if grace_hours is not None else None
+        try:
+            grace = timedelta(hours=grace_hours) if grace_hours is not None else None
+        except (ValueError, OverflowError):  # nan, inf or beyond what a date can hold
+            raise CommandError(f"--grace-hours {grace_hours}: not a usable grace period") from None
         try:
             issued = services.rotate_token(token=token, grace=grace, actor=services.system_user(),
                                            reason=reason)
