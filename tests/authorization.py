@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rest_framework.test import APIClient
@@ -27,3 +28,20 @@ def call(client: APIClient, method: str, path: str, body: Any = None) -> Any:
     if response.streaming:
         response.body = b"".join(response.streaming_content)
     return response
+
+
+def statuses(api: Callable[[str | None], APIClient], secrets: dict[str, str | None], method: str, path: str,
+             body: Any = None, *, after_success: Callable[[Any], Any] | None = None) -> dict[str, int]:
+    """Each caller's status for one request; every refusal must be problem JSON carrying its status.
+
+    `after_success(body)` gives the body for the next caller once one succeeded (e.g. a new slug to create)."""
+    seen = {}
+    for caller, secret in secrets.items():
+        response = call(api(secret), method, path, body)
+        seen[caller] = response.status_code
+        if response.status_code >= 400:
+            assert response["Content-Type"] == "application/problem+json", (caller, response.content)
+            assert response.json()["status"] == response.status_code  # errors are never streamed
+        elif after_success is not None:
+            body = after_success(body)
+    return seen

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from schemaplans import services
-from tests.authorization import call, expected_statuses
+from tests.authorization import expected_statuses, statuses
 
 # (method, path template, scope or None for any valid token, body, state the backfill must be in)
 ENDPOINTS = [
@@ -26,12 +26,7 @@ def test_endpoint__answers_each_caller_as_expected(api, api_callers, plan, backf
     if state == "paused":
         services.pause_backfill(backfill=backfill, actor=system_user, reason="test")
     path = template.format(plan=plan.slug, backfill=backfill.pk)
-    seen = {}
-    for caller, secret in api_callers(scope).items():
-        response = call(api(secret), method, path, body)
-        seen[caller] = response.status_code
-        if response.status_code >= 400:
-            assert response["Content-Type"] == "application/problem+json"
+    seen = statuses(api, api_callers(scope), method, path, body)
     assert seen == expected_statuses(scope=scope, ok=200)
 
 
