@@ -213,12 +213,11 @@ def _change(args: argparse.Namespace, key: str, operation: str) -> int:
     path = f"/api/v1/flags/{quote(args.service, safe='')}/{quote(args.environment, safe='')}/{quote(key, safe='')}/changes"
     client = Client(Config.from_env())
     try:
-        response = client.request("POST", path, json=body)
+        answer = client.post(path, body)
     except GovctlError as exc:
         raise GovctlError(f"cannot {operation.replace('_', ' ')} {where}: {exc}", exit_code=exc.exit_code) from None
     finally:
         client.close()
-    answer = response.json()
     if args.json:
         print(json.dumps(answer, indent=2, ensure_ascii=False))
     state = answer["state"]
