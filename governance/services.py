@@ -118,6 +118,7 @@ def create_token(*, name: str, owner: Any, scopes: Iterable[str], actor: Any, re
     token = ApiToken(name=name.strip(), owner=owner, prefix=prefix, digest=digest_secret(secret),
                      scopes=_validate_scopes(scopes), created_at=now, expires_at=expires_at)
     token.stamp(actor=actor, reason=require_reason(reason))
+    token.full_clean(exclude=["scopes"])  # checked above, with a clearer message; this catches e.g. a long name
     token.save()
     token.services.set(list(services))
     token.environments.set(list(environments))

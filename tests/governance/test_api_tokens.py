@@ -141,3 +141,9 @@ def test_rotate_command__a_grace_beyond_the_expiry_keeps_the_expiry(make_token, 
     call_command("rotate_token", token.prefix, grace_hours=1e9, reason="rotation drill")
     token.refresh_from_db()
     assert token.rotated_to is not None and token.expires_at == expires_at
+
+
+def test_create_command__a_name_too_long_is_a_message(ci_user):
+    with pytest.raises(CommandError, match="100 characters"):
+        call_command("create_token", "--scope", "audit:read", name="x" * 101, owner="ci-bot", reason="export")
+    assert not ApiToken.objects.exists()
