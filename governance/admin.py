@@ -16,7 +16,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
 from governance import services
-from governance.admin_tools import AuditedAdmin, confirm_with_reason, malformed_selection
+from governance.admin_tools import AuditedAdmin, ReadOnlyAdmin, confirm_with_reason, malformed_selection
 from governance.models import ApiToken, AuditEvent, AuditExport, Environment, Heartbeat, Scope, Service
 
 
@@ -58,15 +58,10 @@ class ApiTokenAdmin(AuditedAdmin):
     list_select_related = ["owner"]
     actions = ["rotate", "revoke"]
     reason_field_help = "What the token is for and who asked for it. Recorded in the audit trail."
-
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> type[forms.ModelForm[Any]]:
-        if obj is None:
-            kwargs["form"] = TokenAddForm
-        return super().get_form(request, obj, change=change, **kwargs)
+    add_form = TokenAddForm
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # The change form is read-only (rotate/revoke actions, which need the change permission, change tokens).
         if obj is None:
             return []
         return ["name", "owner", "prefix", "scopes", "services", "environments", "created_at", "expires_at",
@@ -77,10 +72,6 @@ class ApiTokenAdmin(AuditedAdmin):
             return [(None, {"fields": ["name", "owner", "scopes", "services", "environments", "expires_at"]}),
                     ("Audit", {"fields": ["reason"]})]
         return [(None, {"fields": self.get_readonly_fields(request, obj)})]
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # The change form is read-only; rotate/revoke actions need the change permission.
-        return super().has_change_permission(request, obj)
 
     def save_via_service(self, request: HttpRequest, obj: Any, form: Any, change: bool, reason: str) -> None:
         issued = services.create_token(
@@ -140,17 +131,6 @@ class ApiTokenAdmin(AuditedAdmin):
             self, request, queryset, title="Revoke tokens", action="revoke",
             warning="Clients using these tokens will get 401 at once.", apply=apply,
         )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class ServiceFilter(admin.SimpleListFilter):

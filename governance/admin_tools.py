@@ -63,14 +63,38 @@ def _is_pk(model: type[Model], value: str) -> bool:
     return True
 
 
+class ReadOnlyMixin:
+    """For rows only services write (tasks, CI, actions): the admin shows them, nobody adds, edits or deletes."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Read-only rows without history (audit events, exports, heartbeats, snapshots)."""
+
+
+class ReadOnlyHistoryAdmin(ReadOnlyMixin, HistoryAdmin):
+    """Read-only rows with their history."""
+
+
 class AuditedAdmin(HistoryAdmin):
     """Edits need a reason and go through `services.save_audited` (override `save_via_service`)."""
 
     reason_field_help = "Why this change? Recorded in the audit trail."
+    add_form: type[forms.ModelForm[Any]] | None = None  # the form of the add page, when it differs
 
     def get_form(
         self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any
     ) -> type[forms.ModelForm[Any]]:
+        if obj is None and self.add_form is not None:
+            kwargs.setdefault("form", self.add_form)
         # "reason" is a form-only field: keep it out of the model form's field list.
         if "fields" not in kwargs:
             kwargs["fields"] = flatten_fieldsets(self.get_fieldsets(request, obj))

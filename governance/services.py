@@ -118,6 +118,7 @@ def create_token(*, name: str, owner: Any, scopes: Iterable[str], actor: Any, re
     token = ApiToken(name=name.strip(), owner=owner, prefix=prefix, digest=digest_secret(secret),
                      scopes=_validate_scopes(scopes), created_at=now, expires_at=expires_at)
     token.stamp(actor=actor, reason=require_reason(reason))
+    token.full_clean(exclude=["scopes"])  # checked above, with a clearer message; this catches e.g. a long name
     token.save()
     token.services.set(list(services))
     token.environments.set(list(environments))
@@ -133,13 +134,16 @@ def rotate_token(*, token: ApiToken, actor: Any, reason: str, grace: timedelta |
     if token.rotated_to is not None:
         raise ValidationError(f"Token {token.prefix} was already rotated to {token.rotated_to.prefix}.")
     grace = grace if grace is not None else timedelta(hours=settings.API_TOKEN_ROTATION_GRACE_HOURS)
+    if grace < timedelta(0):
+        raise ValidationError({"grace": "The grace period cannot be negative (0 ends the old token at once)."})
     now = timezone.now()
     lifetime = max(token.expires_at - token.created_at, timedelta(days=1))
     issued = create_token(name=token.name, owner=token.owner, scopes=token.scopes, actor=actor, reason=reason,
                           services=token.services.all(), environments=token.environments.all(),
                           expires_at=now + lifetime)
     token.rotated_to = issued.token
-    token.expires_at = min(token.expires_at, now + grace)
+    if grace < token.expires_at - now:  # (a grace past the expiry changes nothing, and now + grace may overflow)
+        token.expires_at = now + grace
     token.stamp(actor=actor, reason=require_reason(reason))
     token.save(update_fields=["rotated_to", "expires_at"])
     return issued

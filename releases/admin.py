@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from governance.admin_tools import AuditedAdmin, HistoryAdmin, ReasonForm, confirm_with_reason
+from governance.admin_tools import AuditedAdmin, HistoryAdmin, ReadOnlyHistoryAdmin, ReasonForm, confirm_with_reason
 from governance.models import Service
 from releases import dora_chart, gates, queries, recurrence, services
 from releases.models import (
@@ -31,19 +31,6 @@ from releases.models import (
     Release,
     ReleaseAlert,
 )
-
-
-class ReadOnlyHistoryAdmin(HistoryAdmin):
-    """Rows written by services only (CI, tasks, actions); the admin shows them and their history."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def _production() -> Any:

@@ -125,6 +125,34 @@ def make_token(system_user, ci_user) -> Callable[..., str]:
 
 
 @pytest.fixture
+def api_callers(make_token, other_service, system_user) -> Callable[[str | None], dict[str, str | None]]:
+    """The callers of an authorization matrix (tests/authorization.py) for an endpoint needing `scope`:
+    secret per kind of caller, None for anonymous."""
+    from governance.audit_base import history_recorded_by_caller
+    from governance.models import ApiToken
+
+    def for_scope(scope: str | None) -> dict[str, str | None]:
+        scopes = [scope] if scope else ["flags:read"]
+        wrong = ["flags:read"] if scope == "sli:write" else ["sli:write"]
+        expired, revoked = make_token(*scopes), make_token(*scopes)
+        with history_recorded_by_caller():  # expired a second ago, without waiting for it
+            ApiToken.objects.filter(prefix=expired.split("_")[1]).update(
+                created_at=timezone.now() - timedelta(days=1), expires_at=timezone.now() - timedelta(seconds=1))
+        services.revoke_token(token=ApiToken.objects.get(prefix=revoked.split("_")[1]), actor=system_user,
+                              reason="test")
+        return {
+            "anonymous": None,
+            "without_scope": make_token(*wrong),
+            "with_scope": make_token(*scopes),
+            "other_service": make_token(*scopes, services_=[other_service]),
+            "expired": expired,
+            "revoked": revoked,
+        }
+
+    return for_scope
+
+
+@pytest.fixture
 def api() -> Callable[[str | None], APIClient]:
     def client(secret: str | None = None) -> APIClient:
         c = APIClient()

@@ -103,12 +103,22 @@ class Client:
             raise GovctlError(f"request failed ({response.status_code}): {_problem_detail(response)}")
         return response
 
+    def json(self, response: httpx.Response) -> Any:
+        """The answer's JSON; a page that is not (a proxy's login page, a wrong URL) is one clear error."""
+        try:
+            return response.json()
+        except ValueError:
+            raise GovctlError(
+                f"{response.request.url} answered {response.status_code} with {response.headers.get('content-type')!r}"
+                f", not JSON: is GOVERNANCE_URL ({self.config.url}) the portal?", exit_code=3,
+            ) from None
+
     def get(self, path: str, **params: Any) -> Any:
-        return self.request("GET", path, params=params or None).json()
+        return self.json(self.request("GET", path, params=params or None))
 
     def post(self, path: str, payload: Any) -> Any:
         response = self.request("POST", path, json=payload)
-        return response.json() if response.content else None
+        return self.json(response) if response.content else None
 
     def close(self) -> None:
         self._http.close()

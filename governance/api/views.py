@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from governance import services
 from governance.api.errors import Conflict
 from governance.api.idempotency import idempotent
-from governance.api.permissions import request_token
+from governance.api.permissions import api_reason, request_token, token_services
 from governance.models import ApiToken, Scope, Service
 
 
@@ -100,8 +100,6 @@ class ServiceListApi(APIView):
     @extend_schema(request=Input, responses={201: Output}, summary="Register a service (idempotent with a key)")
     @idempotent
     def post(self, request: Request) -> Response:
-        from governance.api.permissions import token_services
-
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         if token_services(request) is not None:
@@ -110,5 +108,5 @@ class ServiceListApi(APIView):
         reason = fields.pop("reason")
         if Service.objects.filter(slug=fields["slug"]).exists():
             raise Conflict(f"Service '{fields['slug']}' already exists.")
-        service = services.create_service(actor=request.user, reason=f"api: {reason}", **fields)
+        service = services.create_service(actor=request.user, reason=api_reason(request, reason), **fields)
         return Response(self.Output(service).data, status=201)

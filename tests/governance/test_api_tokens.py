@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from governance import services
@@ -96,3 +96,54 @@ def test_commands__create_rotate_revoke(ci_user, capsys):
     call_command("revoke_token", new.prefix, reason="done")
     assert services.authenticate_secret(new_secret) is None
     assert "(manage.py revoke_token)" in new.history.latest().history_change_reason
+
+
+@pytest.mark.parametrize("command, args", [
+    ("create_token", ["--scope", "audit:read", "--name", "cli", "--owner", "ci-bot"]),
+    ("rotate_token", ["PREFIX"]),
+    ("revoke_token", ["PREFIX"]),
+])
+def test_commands__refuse_a_blank_reason_and_change_nothing(ci_user, make_token, command, args):
+    # the command appends "(manage.py …)" to the reason: that suffix must not stand in for a missing reason
+    secret = make_token("flags:read")
+    token = services.authenticate_secret(secret)
+    assert token is not None
+    before = ApiToken.objects.count()
+    with pytest.raises(CommandError, match="reason"):
+        call_command(command, *[token.prefix if a == "PREFIX" else a for a in args], reason="   ")
+    assert ApiToken.objects.count() == before
+    assert services.authenticate_secret(secret) is not None
+
+
+@pytest.mark.parametrize("days, message", [(0, "in the future"), (-3, "in the future"), (10**9, "too far")])
+def test_create_command__refuses_an_expiry_it_cannot_honour(ci_user, days, message):
+    with pytest.raises(CommandError, match=message):
+        call_command("create_token", "--scope", "audit:read", name="cli", owner="ci-bot", expires_days=days,
+                     reason="auditor export")
+    assert not ApiToken.objects.filter(name="cli").exists()
+
+
+@pytest.mark.parametrize("hours, message", [(-1000.0, "grace"), (float("nan"), "grace"), (float("inf"), "grace")])
+def test_rotate_command__refuses_a_grace_period_it_cannot_honour(make_token, hours, message):
+    secret = make_token("flags:read")
+    token = services.authenticate_secret(secret)
+    assert token is not None
+    with pytest.raises(CommandError, match=message):
+        call_command("rotate_token", token.prefix, grace_hours=hours, reason="rotation drill")
+    token.refresh_from_db()
+    assert token.rotated_to is None and services.authenticate_secret(secret) is not None
+
+
+def test_rotate_command__a_grace_beyond_the_expiry_keeps_the_expiry(make_token, capsys):
+    token = services.authenticate_secret(make_token("flags:read"))
+    assert token is not None
+    expires_at = token.expires_at
+    call_command("rotate_token", token.prefix, grace_hours=1e9, reason="rotation drill")
+    token.refresh_from_db()
+    assert token.rotated_to is not None and token.expires_at == expires_at
+
+
+def test_create_command__a_name_too_long_is_a_message(ci_user):
+    with pytest.raises(CommandError, match="100 characters"):
+        call_command("create_token", "--scope", "audit:read", name="x" * 101, owner="ci-bot", reason="export")
+    assert not ApiToken.objects.exists()

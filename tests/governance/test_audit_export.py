@@ -91,3 +91,32 @@ def test_api_export__rejects_a_bad_range_with_400(api, make_token, db):
     assert "until" in response.json()["errors"]
     bad = api(secret).get("/api/v1/audit/export", {"since": "yesterday"})
     assert bad.status_code == 400 and "since" in bad.json()["errors"]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"since": "2025-02-01T00:00:00Z", "until": "2025-01-01T00:00:00Z"}, "after its start"),
+    ({"since": "2025-02-30T00:00:00"}, "not an ISO 8601"),  # well formed, no such day
+])
+def test_command__refuses_a_bad_range_or_date_with_a_message_and_writes_no_file(tmp_path, db, options, message):
+    path = tmp_path / "audit.jsonl"
+    with pytest.raises(CommandError, match=message):
+        call_command("export_audit", output=str(path), **options)
+    assert not path.exists()
+
+
+def test_command__names_an_output_it_cannot_write(tmp_path, db):
+    with pytest.raises(CommandError, match="cannot write"):
+        call_command("export_audit", output=str(tmp_path / "missing-dir" / "audit.jsonl"))
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda line: line.encode()[:20] + b"\xff\xfe" + line.encode()[22:],  # bytes that are not UTF-8
+    lambda line: json.dumps({**json.loads(line), "prev_hash": 5}).encode() + b"\n",  # a hash that is no text
+    lambda line: json.dumps({**json.loads(line), "reason": "\ud800"}).encode() + b"\n",  # a lone surrogate
+])
+def test_verify__names_a_line_tampered_into_something_odd(exported, tamper):
+    lines = exported.read_bytes().splitlines(keepends=True)
+    lines[2] = tamper(lines[2].decode())
+    exported.write_bytes(b"".join(lines))
+    with pytest.raises(CommandError, match="line 3: "):
+        call_command("verify_audit", str(exported))

@@ -70,3 +70,11 @@ def test_long_reason__is_kept_whole(service, operator):
     assert service.history.latest().history_change_reason == reason.strip()
     event = AuditEvent.objects.filter(object_id=str(service.pk)).first()
     assert event is not None and event.reason == reason.strip()
+
+
+def test_service_registered_through_the_api__names_the_token_in_its_reason(api, make_token, ci_user):
+    response = api(make_token("releases:write", name="search CI")).post(
+        "/api/v1/services", {"slug": "search", "name": "Search", "reason": "onboarding"}, format="json")
+    assert response.status_code == 201
+    record = Service.objects.get(slug="search").history.earliest()
+    assert (record.history_user, record.history_change_reason) == (ci_user, "api (search CI): onboarding")

@@ -24,3 +24,14 @@ def test_seed_demo__is_idempotent_and_prints_the_password_once(db, client, capsy
     assert user.groups.filter(name="Administrator").exists()
     response = client.post("/admin/login/?next=/admin/", {"username": "admin", "password": password})
     assert response.status_code == 302 and response["Location"] == "/admin/"
+
+
+def test_seed_demo__a_bad_service_slug_is_a_message_and_writes_nothing(db):
+    import pytest
+    from django.core.management import CommandError
+
+    services_before = Service.objects.count()
+    with pytest.raises(CommandError, match="slug"):
+        call_command("seed_demo", service="Not A Slug", admin_username="demo-admin")
+    assert Service.objects.count() == services_before
+    assert not get_user_model().objects.filter(username="demo-admin").exists()

@@ -1,11 +1,8 @@
 """Every release endpoint × every kind of caller → the expected status."""
 
-import time
-from datetime import timedelta
-
 import pytest
 
-from governance import services as core
+from tests.authorization import expected_statuses, statuses
 
 # (method, path template, scope it needs or None for any valid token, body)
 ENDPOINTS = [
@@ -21,28 +18,6 @@ ENDPOINTS = [
 OK = {"get": 200, "post": 201, "/api/v1/services/shop/release-plan": 200}
 
 
-@pytest.fixture
-def callers(make_token, other_service, system_user):
-    def for_scope(scope):
-        scopes = [scope] if scope else ["flags:read"]
-        wrong = ["sli:write"]
-        expired = make_token(*scopes, expires_in=timedelta(seconds=1))
-        revoked = make_token(*scopes)
-        to_revoke = core.authenticate_secret(revoked)
-        assert to_revoke is not None
-        core.revoke_token(token=to_revoke, actor=system_user, reason="test")
-        return {
-            "anonymous": None,
-            "without_scope": make_token(*wrong),
-            "with_scope": make_token(*scopes),
-            "other_service": make_token(*scopes, services_=[other_service]),
-            "expired": expired,
-            "revoked": revoked,
-        }
-
-    return for_scope
-
-
 def _fill(value, release):
     if isinstance(value, str):
         return value.replace("{release}", str(release.pk))
@@ -52,28 +27,10 @@ def _fill(value, release):
 
 
 @pytest.mark.parametrize(("method", "path", "scope", "body"), ENDPOINTS)
-def test_endpoint__answers_each_caller_as_expected(api, callers, release, method, path, scope, body):
-    secrets = callers(scope)
-    time.sleep(1.1)  # let the short-lived token expire
+def test_endpoint__answers_each_caller_as_expected(api, api_callers, release, method, path, scope, body):
     path, body = _fill(path, release), _fill(body, release)
-    ok = OK.get(path, OK[method])
-    expected = {
-        "anonymous": 401,
-        "without_scope": 403 if scope else ok,
-        "with_scope": ok,
-        "other_service": 403,
-        "expired": 401,
-        "revoked": 401,
-    }
-    seen = {}
-    for caller, secret in secrets.items():
-        client = api(secret)
-        response = getattr(client, method)(path, body, format="json") if body else getattr(client, method)(path)
-        seen[caller] = response.status_code
-        if response.status_code >= 400:
-            assert response["Content-Type"] == "application/problem+json", (caller, response.content)
-            assert response.json()["status"] == response.status_code
-    assert seen == expected
+    seen = statuses(api, api_callers(scope), method, path, body)
+    assert seen == expected_statuses(scope=scope, ok=OK.get(path, OK[method]))
 
 
 def test_environment_restricted_token__cannot_record_production(api, make_token, release, preview):

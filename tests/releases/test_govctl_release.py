@@ -44,6 +44,13 @@ def test_plan__prints_the_next_version_and_explains_on_stderr(govctl, commits_fi
     assert changelog.read_text().startswith("## 1.5.0")
 
 
+def test_plan__an_unwritable_changelog_out_is_a_usage_error(govctl, commits_file, register, tmp_path):
+    register("1.4.0")
+    code, out, err = govctl("release", "plan", "--service", "shop", "--commits", commits_file,
+                            "--changelog-out", str(tmp_path / "missing-dir" / "CHANGELOG.part.md"))
+    assert code == 2 and "--changelog-out: cannot write" in err
+
+
 def test_create__registers_with_artifacts_and_is_idempotent(govctl, commits_file, tmp_path):
     matrix = tmp_path / "matrix.json"
     matrix.write_text('{"python": ["3.11", "3.12"]}')

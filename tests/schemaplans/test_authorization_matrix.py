@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-
 import pytest
 
-from governance import services as core
 from schemaplans import services
+from tests.authorization import expected_statuses, statuses
 
 # (method, path template, scope or None for any valid token, body, state the backfill must be in)
 ENDPOINTS = [
@@ -21,54 +18,16 @@ ENDPOINTS = [
 ]
 
 
-@pytest.fixture
-def callers(make_token, other_service, system_user):
-    def for_scope(scope):
-        scopes = [scope] if scope else ["flags:read"]
-        expired = make_token(*scopes, expires_in=timedelta(seconds=1))
-        revoked = make_token(*scopes)
-        to_revoke = core.authenticate_secret(revoked)
-        assert to_revoke is not None
-        core.revoke_token(token=to_revoke, actor=system_user, reason="test")
-        return {
-            "anonymous": None,
-            "without_scope": make_token("sli:write"),
-            "with_scope": make_token(*scopes),
-            "other_service": make_token(*scopes, services_=[other_service]),
-            "expired": expired,
-            "revoked": revoked,
-        }
-
-    return for_scope
-
-
 @pytest.mark.parametrize(("method", "template", "scope", "body", "state"), ENDPOINTS)
-def test_endpoint__answers_each_caller_as_expected(api, callers, plan, backfill, system_user, method, template,
+def test_endpoint__answers_each_caller_as_expected(api, api_callers, plan, backfill, system_user, method, template,
                                                    scope, body, state):
     if state in ("running", "paused"):
         services.start_backfill(backfill=backfill, actor=system_user, reason="test")
     if state == "paused":
         services.pause_backfill(backfill=backfill, actor=system_user, reason="test")
     path = template.format(plan=plan.slug, backfill=backfill.pk)
-    secrets = callers(scope)
-    time.sleep(1.1)  # let the short-lived token expire
-    ok = 200
-    expected = {
-        "anonymous": 401,
-        "without_scope": 403 if scope else ok,
-        "with_scope": ok,
-        "other_service": 403,
-        "expired": 401,
-        "revoked": 401,
-    }
-    seen = {}
-    for caller, secret in secrets.items():
-        client = api(secret)
-        response = getattr(client, method)(path, body, format="json") if body else getattr(client, method)(path)
-        seen[caller] = response.status_code
-        if response.status_code >= 400:
-            assert response["Content-Type"] == "application/problem+json"
-    assert seen == expected
+    seen = statuses(api, api_callers(scope), method, path, body)
+    assert seen == expected_statuses(scope=scope, ok=200)
 
 
 def test_service_less_backfill__is_refused_to_service_restricted_tokens(api, make_token, other_service, system_user):

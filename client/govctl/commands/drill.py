@@ -14,14 +14,14 @@ import time
 from typing import Any
 
 from govctl.api import Client, Config, GovctlError
+from govctl.commands.gate import parse_duration
 
 FINISHED = {"passed", "failed"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("drill", help="disaster-recovery drills (restore, PITR)")
-    drill_sub = parser.add_subparsers(dest="drill_command", metavar="SUBCOMMAND")
-    parser.set_defaults(func=lambda args: _usage(parser))
+    drill_sub = parser.add_subparsers(dest="drill_command", metavar="SUBCOMMAND", required=True)
 
     run = drill_sub.add_parser(
         "run",
@@ -33,9 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--kind", choices=["restore", "pitr"], default="restore", help="drill kind (default restore)")
     run.add_argument("--reason", required=True, help="why the drill runs (recorded with the evidence)")
     run.add_argument("--wait", action="store_true", help="wait for the verdicts; exit 1 if the drill fails")
-    run.add_argument("--timeout", type=float, default=4 * 3600, metavar="S",
-                     help="with --wait: give up after S seconds (default 14400)")
-    run.add_argument("--interval", type=float, default=5.0, metavar="S", help="with --wait: poll every S seconds")
+    run.add_argument("--timeout", type=parse_duration, default=parse_duration("4h"), metavar="DURATION",
+                     help="with --wait: give up after this long (seconds, or e.g. 90s, 15m, 2h; default 4h)")
+    run.add_argument("--interval", type=parse_duration, default=parse_duration("5s"), metavar="DURATION",
+                     help="with --wait: poll this often (default 5s)")
     run.set_defaults(func=run_drill)
 
     show = drill_sub.add_parser("show", help="show a drill's status and verdicts")
@@ -43,11 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.add_argument("--json", action="store_true", help="print the API's JSON instead of a summary")
     show.add_argument("--report", action="store_true", help="print the Markdown report")
     show.set_defaults(func=show_drill)
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def _progress(message: str) -> None:

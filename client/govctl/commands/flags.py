@@ -29,8 +29,7 @@ _UNIT_MINUTES = {None: 1, "m": 1, "min": 1, "h": 60, "d": 1440}
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("flags", help="feature flags")
-    flags_sub = parser.add_subparsers(dest="flags_command", metavar="SUBCOMMAND")
-    parser.set_defaults(func=lambda args: _usage(parser))
+    flags_sub = parser.add_subparsers(dest="flags_command", metavar="SUBCOMMAND", required=True)
 
     ev = flags_sub.add_parser(
         "evaluate",
@@ -103,11 +102,6 @@ def _minutes(text: str) -> int:
     if not match or int(match.group(1)) == 0:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration in minutes (e.g. 30, 90m, 2h, 1d)")
     return int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
-
-
-def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def _load_state(path: Path) -> State:
@@ -219,12 +213,11 @@ def _change(args: argparse.Namespace, key: str, operation: str) -> int:
     path = f"/api/v1/flags/{quote(args.service, safe='')}/{quote(args.environment, safe='')}/{quote(key, safe='')}/changes"
     client = Client(Config.from_env())
     try:
-        response = client.request("POST", path, json=body)
+        answer = client.post(path, body)
     except GovctlError as exc:
         raise GovctlError(f"cannot {operation.replace('_', ' ')} {where}: {exc}", exit_code=exc.exit_code) from None
     finally:
         client.close()
-    answer = response.json()
     if args.json:
         print(json.dumps(answer, indent=2, ensure_ascii=False))
     state = answer["state"]

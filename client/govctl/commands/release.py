@@ -160,7 +160,11 @@ def run_plan(args: argparse.Namespace) -> int:
     for bad in plan["invalid_commits"]:
         print(f"invalid commit {bad['sha'][:12]} {bad['subject']!r}: {'; '.join(bad['errors'])}", file=sys.stderr)
     if args.changelog_out and plan["next_version"]:
-        Path(args.changelog_out).write_text(plan["changelog"], encoding="utf-8")
+        try:
+            Path(args.changelog_out).write_text(plan["changelog"], encoding="utf-8")
+        except OSError as exc:
+            raise GovctlError(f"--changelog-out: cannot write {args.changelog_out}: {exc.strerror or exc}",
+                              exit_code=2) from None
     if args.json:
         print(json.dumps(plan, indent=2, ensure_ascii=False))
     elif plan["next_version"]:

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from governance import services
+from governance.management.reasons import command_reason
 from governance.models import Environment, Scope, Service
 
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--reason", required=True)
 
     def handle(self, *args: Any, **o: Any) -> None:
+        reason = command_reason(o["reason"], "create_token")
         owner = get_user_model().objects.filter(username=o["owner"]).first()
         if owner is None:
             raise CommandError(f"no user '{o['owner']}'")
@@ -34,11 +36,16 @@ class Command(BaseCommand):
         unknown = set(o["service"]) - {s.slug for s in svc} | set(o["environment"]) - {e.slug for e in envs}
         if unknown:
             raise CommandError(f"unknown service/environment: {', '.join(sorted(unknown))}")
-        expires = timezone.now() + timedelta(days=o["expires_days"]) if o["expires_days"] else None
+        expires = None
+        if o["expires_days"] is not None:  # 0 is refused by the service, not mistaken for "the default"
+            try:
+                expires = timezone.now() + timedelta(days=o["expires_days"])
+            except OverflowError:
+                raise CommandError(f"--expires-days {o['expires_days']} is too far in the future") from None
         try:
             issued = services.create_token(
                 name=o["name"], owner=owner, scopes=o["scopes"], services=svc, environments=envs, expires_at=expires,
-                actor=services.system_user(), reason=f"{o['reason']} (manage.py create_token)",
+                actor=services.system_user(), reason=reason,
             )
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages))

@@ -1,21 +1,28 @@
 from __future__ import annotations
 
+import itertools
 import sys
+from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from governance import services
 
 
-def _when(value: str | None) -> Any:
+def _when(value: str | None) -> datetime | None:
     if value is None:
         return None
-    parsed = parse_datetime(value)
+    try:
+        parsed = parse_datetime(value)
+    except ValueError:  # well formed but no such time, e.g. 2025-02-30
+        parsed = None
     if parsed is None:
         raise CommandError(f"not an ISO 8601 date-time: {value!r}")
-    return parsed
+    return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
 
 
 class Command(BaseCommand):
@@ -28,10 +35,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, since: str | None, until: str | None, output: str | None, **o: Any) -> None:
         lines = services.export_audit(actor=services.system_user(), since=_when(since), until=_when(until))
-        out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+        try:
+            first = list(itertools.islice(lines, 1))  # the service checks the range here, before any file is opened
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from None
+        try:
+            out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+        except OSError as exc:
+            raise CommandError(f"cannot write {output}: {exc.strerror}") from None
         try:
             count = 0
-            for line in lines:
+            for line in itertools.chain(first, lines):
                 out.write(line)
                 count += 1
         finally:

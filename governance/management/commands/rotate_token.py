@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from governance import services
+from governance.management.reasons import command_reason
 from governance.models import ApiToken
 
 
@@ -20,13 +21,17 @@ class Command(BaseCommand):
         parser.add_argument("--reason", required=True)
 
     def handle(self, *args: Any, prefix: str, grace_hours: float | None, reason: str, **o: Any) -> None:
+        reason = command_reason(reason, "rotate_token")
         token = ApiToken.objects.filter(prefix=prefix).first()
         if token is None:
             raise CommandError(f"no token with prefix {prefix}")
-        grace = timedelta(hours=grace_hours) if grace_hours is not None else None
+        try:
+            grace = timedelta(hours=grace_hours) if grace_hours is not None else None
+        except (ValueError, OverflowError):  # nan, inf or beyond what a date can hold
+            raise CommandError(f"--grace-hours {grace_hours}: not a usable grace period") from None
         try:
             issued = services.rotate_token(token=token, grace=grace, actor=services.system_user(),
-                                           reason=f"{reason} (manage.py rotate_token)")
+                                           reason=reason)
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages))
         token.refresh_from_db()

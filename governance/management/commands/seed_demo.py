@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from governance import roles, services
@@ -33,8 +34,11 @@ class Command(BaseCommand):
         if missing:
             self.stderr.write(f"roles missing ({', '.join(missing)}): run `manage.py migrate` first")
         if not Service.objects.filter(slug=service).exists():
-            services.create_service(slug=service, name=f"{service.capitalize()} (demo)", owners="demo team",
-                                    actor=actor, reason=reason)
+            try:
+                services.create_service(slug=service, name=f"{service.capitalize()} (demo)", owners="demo team",
+                                        actor=actor, reason=reason)
+            except ValidationError as exc:  # the whole command is atomic: the environments roll back too
+                raise CommandError(f"--service {service!r}: {'; '.join(exc.messages)} (a slug, e.g. 'shop')") from None
             self.stdout.write(f"created demo service '{service}'")
         User = get_user_model()
         if User.objects.filter(username=admin_username).exists():

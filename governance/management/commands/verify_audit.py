@@ -16,7 +16,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, file: str, **o: Any) -> None:
         try:
-            with open(file, encoding="utf-8") as fh:
+            # bytes that are not UTF-8 become U+FFFD: that line then fails its hash and is named
+            with open(file, encoding="utf-8", errors="replace") as fh:
                 verdict = audit_chain.verify(fh)
         except OSError as exc:
             raise CommandError(f"cannot read {file}: {exc.strerror}")
