@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django.db import IntegrityError
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -108,5 +109,8 @@ class ServiceListApi(APIView):
         reason = fields.pop("reason")
         if Service.objects.filter(slug=fields["slug"]).exists():
             raise Conflict(f"Service '{fields['slug']}' already exists.")
-        service = services.create_service(actor=request.user, reason=api_reason(request, reason), **fields)
+        try:
+            service = services.create_service(actor=request.user, reason=api_reason(request, reason), **fields)
+        except IntegrityError:  # registered concurrently between the check above and the insert
+            raise Conflict(f"Service '{fields['slug']}' already exists.") from None
         return Response(self.Output(service).data, status=201)

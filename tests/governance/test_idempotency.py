@@ -65,3 +65,27 @@ def test_concurrent_retries__act_once(api, make_token):
         t.join()
     assert results == [201] * 4
     assert Service.objects.filter(slug="search").count() == 1
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_registration_racing_another__is_409_not_500(api, make_token):
+    """Another session inserts the same slug and commits while this request waits on the unique index."""
+    import psycopg
+
+    secret = make_token("releases:write")
+    settings = connection.settings_dict
+    other = psycopg.connect(dbname=settings["NAME"], host=settings["HOST"], port=settings["PORT"] or 5432,
+                            user=settings["USER"])
+    try:
+        other.execute("INSERT INTO governance_service (slug, name, repository_url, owners, deploy_provider, "
+                      "deploy_settings, created_at) "
+                      "VALUES ('search', 'Search', '', '', 'record', '{}', now())")
+        timer = threading.Timer(1.0, other.commit)  # the request's INSERT blocks on the index until then
+        timer.start()
+        response = api(secret).post("/api/v1/services", BODY, format="json")
+        timer.join()
+    finally:
+        other.close()
+    assert response.status_code == 409
+    assert response.json()["detail"] == "Service 'search' already exists."
+    assert Service.objects.filter(slug="search").count() == 1
