@@ -109,7 +109,6 @@ def test_govctl_lint_json__carries_the_artifact_list(tmp_path, capsys):
         {"name": str(sql), "phase": "contract", "plan": "orders-status-code"}]
 
 
-@pytest.mark.parametrize("interval", ["nan", "inf", "-1"])
-def test_backfill_status_with_a_bad_interval__is_a_usage_error(interval, capsys):
-    assert main(["backfill", "status", "1", "--watch", "--interval", interval]) == 2
+def test_backfill_status_with_a_zero_interval__is_a_usage_error(capsys):
+    assert main(["backfill", "status", "1", "--watch", "--interval", "0s"]) == 2
     assert "--interval must be a positive number of seconds" in capsys.readouterr().err
