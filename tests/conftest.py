@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -17,11 +16,6 @@ from governance import roles, services
 from governance.models import Environment, Service
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def shared_dir() -> Path:
-    """../shared beside the project (CI has it there); GOV_SHARED_DIR overrides for worktrees."""
-    return Path(os.environ.get("GOV_SHARED_DIR", ROOT.parent / "shared"))
 
 
 @pytest.fixture(scope="session")

@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 from govctl.evaluation import State, evaluate
 
-from tests.flags.shared import shared_dir
+from tests.conformance import conformance_dir
 
-SPEC_DIR = shared_dir() / "conformance" / "unleash"
+SPEC_DIR = conformance_dir() / "unleash"
 
 
 def _cases() -> list[Any]:
     files = sorted(SPEC_DIR.glob("*.json"))
     if not files:
-        raise RuntimeError(f"no Unleash specification files under {SPEC_DIR} (set GOV_SHARED_DIR)")
+        raise RuntimeError(f"no Unleash specification files under {SPEC_DIR}")
     cases = []
     for path in files:
         spec = json.loads(path.read_text(encoding="utf-8"))

@@ -1,18 +1,11 @@
-import os
-from pathlib import Path
-
 import pytest
 import yaml
 from govctl import conventional
 from govctl.conventional import ConventionalCommitError, SourceCommit
 
+from tests.conformance import conformance_dir
 
-def _shared_dir() -> Path:
-    configured = os.environ.get("GOV_SHARED_DIR")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2].parent / "shared"
-
-
-CONFORMANCE_FILE = _shared_dir() / "conformance" / "conventional-commits" / "tests.yaml"
+CONFORMANCE_FILE = conformance_dir() / "conventional-commits" / "tests.yaml"
 CASES = yaml.safe_load(CONFORMANCE_FILE.read_text(encoding="utf-8"))
 
 
