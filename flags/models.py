@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -164,6 +166,15 @@ class ChangeRequest(Audited):
     def audit_service_id(self) -> int:
         return self.state.flag.service_id
 
+    def audit_environment_id(self) -> int:
+        return self.state.environment_id
+
+    def audit_before(self) -> dict[str, Any]:
+        """The audit diff's "old" side when the request is created: the state's values its payload changes."""
+        keys = ("enabled", "strategies", "variants", "dependencies", "number")
+        payload = self.payload if isinstance(self.payload, dict) else {}
+        return {"payload": {k: getattr(self.state, k) for k in keys if k in payload}}
+
 
 class ScheduledChange(Audited):
     """A change planned for a given time; it fails loudly if the flag changed since it was planned."""
@@ -196,6 +207,9 @@ class ScheduledChange(Audited):
 
     def audit_service_id(self) -> int:
         return self.state.flag.service_id
+
+    def audit_environment_id(self) -> int:
+        return self.state.environment_id
 
 
 class SdkInstance(models.Model):

@@ -1,4 +1,4 @@
-"""Admin for the core: services, environments, API tokens, and the merged audit timeline."""
+"""Admin for the core: services, environments, API tokens (the audit timeline and its export: admin_audit.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin
-from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.html import format_html, format_html_join
 
 from governance import services
+from governance.admin_audit import ServiceFilter  # noqa: F401  (registers the audit admins; other apps' filter)
 from governance.admin_tools import AuditedAdmin, ReadOnlyAdmin, confirm_with_reason, malformed_selection
-from governance.models import ApiToken, AuditEvent, AuditExport, Environment, Heartbeat, Scope, Service
+from governance.models import ApiToken, Environment, Heartbeat, Scope, Service
 
 
 @admin.register(Service)
@@ -131,84 +130,6 @@ class ApiTokenAdmin(AuditedAdmin):
             self, request, queryset, title="Revoke tokens", action="revoke",
             warning="Clients using these tokens will get 401 at once.", apply=apply,
         )
-
-
-class ServiceFilter(admin.SimpleListFilter):
-    title = "service"
-    parameter_name = "service"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        return [(str(pk), slug) for pk, slug in Service.objects.values_list("pk", "slug")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        value = self.value()
-        if not value:
-            return queryset
-        try:
-            return queryset.filter(service_id=int(value))
-        except ValueError:  # a hand-written ?service=abc: Django shows the list with its "invalid filter" notice
-            raise IncorrectLookupParameters(f"Unknown service id {value!r}.") from None
-
-
-class ModelFilter(admin.SimpleListFilter):
-    title = "model"
-    parameter_name = "model"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        from django.apps import apps
-
-        from governance.audit_base import Audited
-
-        return sorted((m._meta.label_lower, str(m._meta.verbose_name).capitalize() + f" ({m._meta.app_label})")
-                      for m in apps.get_models() if issubclass(m, Audited))
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(model=self.value()) if self.value() else queryset
-
-
-class ActorFilter(admin.SimpleListFilter):
-    title = "actor"
-    parameter_name = "actor"
-
-    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        names = AuditEvent.objects.order_by().values_list("actor_name", flat=True).distinct()[:200]
-        return [(n, n) for n in sorted(names) if n]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        return queryset.filter(actor_name=self.value()) if self.value() else queryset
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(ReadOnlyAdmin):
-    """The audit timeline: every change to every governed model, newest first."""
-
-    list_display = ["at", "actor_name", "model", "object_repr", "change", "reason", "diff"]
-    list_filter = [ActorFilter, ModelFilter, ServiceFilter, "change", ("at", admin.DateFieldListFilter)]
-    search_fields = ["=object_id", "object_repr", "reason"]
-    date_hierarchy = "at"
-    list_per_page = 50
-    show_full_result_count = False  # no second COUNT(*) over the whole table on each page
-    readonly_fields = ("at", "actor_name", "model", "object_id", "object_repr", "change", "reason", "service",
-                       "diff", "history_id")
-    fields = readonly_fields
-
-    @admin.display(description="field changes")
-    def diff(self, event: AuditEvent) -> str:
-        rows = [(c["field"], _short(c.get("old")), _short(c.get("new"))) for c in event.changes[:12]]
-        if not rows:
-            return "—"
-        return format_html("<table>{}</table>", format_html_join(
-            "", "<tr><td>{}</td><td><del>{}</del></td><td><ins>{}</ins></td></tr>", rows))
-
-
-def _short(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text if len(text) <= 80 else text[:77] + "…"
-
-
-@admin.register(AuditExport)
-class AuditExportAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "actor_name", "since", "until", "record_count", "head_hash"]
 
 
 @admin.register(Heartbeat)

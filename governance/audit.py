@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
 from django.dispatch import receiver
+from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
-from governance.models import AuditEvent, Service
+from governance.models import AuditEvent, Environment, Service, Source
 
 # Never copied into the timeline or the export, whatever the model.
 SECRET_FIELDS = {"digest", "password", "secret", "secret_hash"}
@@ -28,6 +31,52 @@ class MissingAuditContext(ValidationError):
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder, default=str))
+
+
+def _environment_id(instance: Any) -> int | None:
+    if isinstance(instance, Environment):
+        return instance.pk
+    getter = getattr(instance, "audit_environment_id", None)
+    if callable(getter):
+        return getter()
+    return getattr(instance, "environment_id", None)
+
+
+def _source(reason: str, user: Any) -> str:
+    """admin or api from the request simple-history's middleware saw; else a command (its reason says so,
+    governance.management.reasons), a task (the system user outside a command) or other (a shell)."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    if request is not None:
+        path = getattr(request, "path", "")
+        if path.startswith(("/api/", "/ofrep/")):
+            return Source.API
+        if path.startswith(f"/{settings.ADMIN_PATH}"):
+            return Source.ADMIN
+        return Source.OTHER
+    if "(manage.py " in reason:
+        return Source.COMMAND
+    if user is not None and user.get_username() == settings.SYSTEM_USERNAME:
+        return Source.TASK
+    return Source.OTHER
+
+
+def _label(field: Any, value: Any) -> str | None:
+    """A foreign key's target by name, so the diff reads "service 3 (shop)" even after the row is gone."""
+    if value is None or not isinstance(field, models.ForeignKey):
+        return None
+    target = field.related_model._default_manager.filter(pk=value).first()
+    return str(target) if target is not None else None
+
+
+def _change(model: Any, name: str, old: Any, new: Any) -> dict[str, Any]:
+    row = {"field": name, "old": _jsonable(old), "new": _jsonable(new)}
+    try:
+        field = model._meta.get_field(name)
+    except Exception:  # noqa: BLE001 - a history-only or many-to-many name: no label
+        return row
+    if isinstance(field, models.ForeignKey):
+        row["old_label"], row["new_label"] = _label(field, old), _label(field, new)
+    return row
 
 
 def _service_id(instance: Any) -> int | None:
@@ -51,20 +100,25 @@ def require_actor_and_reason(sender: Any, history_instance: Any, **kwargs: Any) 
 @receiver(post_create_historical_record)
 def record_audit_event(sender: Any, instance: Any, history_instance: Any, **kwargs: Any) -> None:
     excluded = SECRET_FIELDS | NOISE_FIELDS
+    model = type(instance)
     changes: list[dict[str, Any]] = []
     previous = history_instance.prev_record if history_instance.history_type == "~" else None
     if previous is not None:
-        delta = history_instance.diff_against(previous, foreign_keys_are_objs=False)
-        changes = [
-            {"field": c.field, "old": _jsonable(c.old), "new": _jsonable(c.new)}
-            for c in delta.changes
-            if c.field not in excluded
-        ]
+        # Every tracked field, also those not editable in forms (an emergency toggle's expires_at and revert_to):
+        # simple-history's diff_against skips them, so compare the two records' values here.
+        for field in previous.tracked_fields:
+            if field.attname in excluded or field.name in excluded:
+                continue
+            old, new = getattr(previous, field.attname), getattr(history_instance, field.attname)
+            if old != new:
+                changes.append(_change(model, field.name, old, new))
     elif history_instance.history_type == "+":
+        # A model may state what it changes from (a change request: the state's values before it applies).
+        before = instance.audit_before() if callable(getattr(instance, "audit_before", None)) else {}
         for field in instance._meta.concrete_fields:
             if field.attname in excluded or field.name in excluded:
                 continue
-            changes.append({"field": field.name, "old": None, "new": _jsonable(getattr(instance, field.attname))})
+            changes.append(_change(model, field.name, before.get(field.name), getattr(instance, field.attname)))
     user = history_instance.history_user
     AuditEvent.objects.create(
         at=history_instance.history_date,
@@ -76,6 +130,8 @@ def record_audit_event(sender: Any, instance: Any, history_instance: Any, **kwar
         change=history_instance.history_type,
         reason=history_instance.history_change_reason,
         service_id=_service_id(instance),
+        environment_id=_environment_id(instance),
+        source=_source(history_instance.history_change_reason, user),
         changes=changes,
         history_id=history_instance.pk,
     )

@@ -94,6 +94,16 @@ class ApiToken(Audited):
         return self.revoked_at is None and self.expires_at > now
 
 
+class Source(models.TextChoices):
+    """Where an audited change came from (governance/audit.py decides)."""
+
+    ADMIN = "admin"
+    API = "api"
+    COMMAND = "command"
+    TASK = "task"
+    OTHER = "other"
+
+
 class AuditEvent(models.Model):
     """One row per history record of any audited model: the merged, append-only audit timeline.
 
@@ -119,7 +129,11 @@ class AuditEvent(models.Model):
     service = models.ForeignKey(
         Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )
-    changes = models.JSONField(default=list, help_text="[{field, old, new}]")
+    environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.OTHER, db_index=True)
+    changes = models.JSONField(default=list, help_text="[{field, old, new}]; foreign keys add old_label/new_label")
     history_id = models.BigIntegerField()
 
     class Meta:
@@ -136,20 +150,56 @@ class AuditEvent(models.Model):
 
 
 class AuditExport(models.Model):
-    """Each export's range and head hash, so an auditor can check a file against what the portal issued."""
+    """Each export's range, filters, head hash and signed trailer: what the portal issued, and to whom."""
 
     created_at = models.DateTimeField(default=timezone.now)
     actor_name = models.CharField(max_length=150)
     since = models.DateTimeField(null=True)
     until = models.DateTimeField(null=True)
+    filters = models.JSONField(default=dict, blank=True)
     record_count = models.PositiveIntegerField()
     head_hash = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=32, blank=True)
+    trailer = models.JSONField(null=True, blank=True, help_text="The signed last line of the export.")
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.record_count} records by {self.actor_name}"
+
+
+class AuditSigningKey(models.Model):
+    """Every public key that ever signed an export or checkpoint, kept so that old files verify after a
+    rotation. Public keys only: the private key lives in AUDIT_SIGNING_KEY or the var dir, never here."""
+
+    key_id = models.CharField(max_length=32, unique=True)
+    public_key = models.CharField(max_length=64, help_text="base64 of the raw 32-byte Ed25519 public key")
+    first_used_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-first_used_at"]
+
+    def __str__(self) -> str:
+        return self.key_id
+
+
+class AuditCheckpoint(models.Model):
+    """A signed statement of the whole trail's chain head up to `covers_until` (count and head hash)."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    covers_until = models.DateTimeField(unique=True)
+    record_count = models.PositiveBigIntegerField()
+    head_hash = models.CharField(max_length=64)
+    last_event_id = models.BigIntegerField(null=True)
+    key_id = models.CharField(max_length=32)
+    document = models.JSONField(help_text="The signed checkpoint, as `govctl audit verify --checkpoint` reads it.")
+
+    class Meta:
+        ordering = ["-covers_until"]
+
+    def __str__(self) -> str:
+        return f"{self.covers_until:%Y-%m-%d %H:%M} {self.record_count} records"
 
 
 class IdempotencyRecord(models.Model):

@@ -47,6 +47,9 @@ EXCLUDE: dict[str, set[str]] = {
     MAINTENANCE_ADMIN: {"governance.view_apitoken"},
     ADMINISTRATOR: {"governance.add_auditevent", "governance.change_auditevent", "governance.delete_auditevent",
                     "governance.add_auditexport", "governance.change_auditexport", "governance.delete_auditexport",
+                    "governance.add_auditcheckpoint", "governance.change_auditcheckpoint",
+                    "governance.delete_auditcheckpoint", "governance.add_auditsigningkey",
+                    "governance.change_auditsigningkey", "governance.delete_auditsigningkey",
                     "governance.add_heartbeat", "governance.change_heartbeat", "governance.delete_heartbeat",
                     "governance.add_idempotencyrecord", "governance.change_idempotencyrecord",
                     # Backups and drills are evidence: kept forever (retention only marks a backup's files deleted).

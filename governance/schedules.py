@@ -11,6 +11,8 @@ SCHEDULES: list[dict[str, Any]] = [
     {"name": "core: scheduler heartbeat", "func": "governance.tasks.heartbeat", "schedule_type": "I", "minutes": 1},
     {"name": "core: purge idempotency keys", "func": "governance.tasks.purge_idempotency_records",
      "schedule_type": "H"},
+    # A signed statement of the whole trail's chain head (docs/AUDIT.md: checkpoints)
+    {"name": "core: audit checkpoint", "func": "governance.tasks.record_audit_checkpoint", "schedule_type": "H"},
 ]
 
 

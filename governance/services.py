@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -16,11 +16,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from govctl import audit_chain
 
 from governance import hooks
 from governance.audit_base import Audited, history_recorded_by_caller
-from governance.models import ApiToken, AuditEvent, AuditExport, Environment, Heartbeat, Scope, Service
+from governance.models import ApiToken, Environment, Heartbeat, Scope, Service
 
 TOKEN_PREFIX = "gov_"  # noqa: S105 - a public marker, not a secret
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -191,42 +190,7 @@ def record_heartbeat(name: str) -> Heartbeat:
     return beat
 
 
-# --- audit export ----------------------------------------------------------------------------------
-
-def audit_records(*, since: datetime | None = None, until: datetime | None = None) -> Iterator[dict[str, Any]]:
-    """Audit events in time order as plain dicts (the export's record shape)."""
-    events = AuditEvent.objects.order_by("at", "id")
-    if since:
-        events = events.filter(at__gte=since)
-    if until:
-        events = events.filter(at__lt=until)
-    for e in events.values("id", "at", "actor_name", "model", "object_id", "object_repr", "change", "reason",
-                           "service_id", "changes", "history_id").iterator(chunk_size=2000):
-        yield {
-            "event_id": e["id"],
-            "at": e["at"].isoformat(),
-            "actor": e["actor_name"],
-            "model": e["model"],
-            "object_id": e["object_id"],
-            "object": e["object_repr"],
-            "change": dict(AuditEvent.Change.choices)[e["change"]],
-            "reason": e["reason"],
-            "service_id": e["service_id"],
-            "changes": e["changes"],
-            "history_id": e["history_id"],
-        }
-
-
-def export_audit(*, actor: Any, since: datetime | None = None, until: datetime | None = None) -> Iterator[str]:
-    """JSON Lines with a hash chain; the head hash is recorded once the last line is produced."""
-    if since and until and since >= until:
-        raise ValidationError({"until": "The end of the range must be after its start."})
-    count, head = 0, audit_chain.GENESIS
-    for entry in audit_chain.chain(audit_records(since=since, until=until)):
-        count, head = count + 1, entry["hash"]
-        yield audit_chain.canonical(entry) + "\n"
-    name = actor.get_username() if actor is not None else ""
-    AuditExport.objects.create(actor_name=name, since=since, until=until, record_count=count, head_hash=head)
+# Audit exports and checkpoints: governance/audit_exports.py
 
 
 def delete_idempotency_records(*, older_than: timedelta) -> int:

@@ -231,6 +231,14 @@ if SLO_CHECK_INTERVAL_MINUTES < 1 or SLO_SELF_FLUSH_SECONDS < 1 or SLI_RETENTION
 FLAGS_SIGNING_SECRET = env.str("FLAGS_SIGNING_SECRET", default="") or hmac.new(
     SECRET_KEY.encode(), b"governance flag snapshots", hashlib.sha256).hexdigest()
 FLAGS_SNAPSHOT_MAX_AGE = env.int("FLAGS_SNAPSHOT_MAX_AGE", default=300)
+# Audit exports and checkpoints are signed with Ed25519 (docs/AUDIT.md). Production: AUDIT_SIGNING_KEY (PEM or
+# base64 of the raw 32-byte seed) from the secret store. Development: generated once into this file (0600).
+AUDIT_SIGNING_KEY = env.str("AUDIT_SIGNING_KEY", default="")
+AUDIT_SIGNING_KEY_FILE = env.path("AUDIT_SIGNING_KEY_FILE", default=str(BASE_DIR / "var" / "audit" / "signing-key.pem"))
+if not DEBUG and not AUDIT_SIGNING_KEY:
+    raise ImproperlyConfigured("AUDIT_SIGNING_KEY must be set when DEBUG is off (docs/AUDIT.md: key management)")
+# A checkpoint covers events older than this margin, so a transaction still open cannot land behind it.
+AUDIT_CHECKPOINT_MARGIN_SECONDS = env.int("AUDIT_CHECKPOINT_MARGIN_SECONDS", default=300)
 FLAGS_LKG_DIR = env.path("FLAGS_LKG_DIR", default=str(BASE_DIR / "var" / "flags"))
 FLAGS_MEMORY_TTL_SECONDS = env.float("FLAGS_MEMORY_TTL_SECONDS", default=2.0)
 FLAGS_CACHE_TIMEOUT = 24 * 3600

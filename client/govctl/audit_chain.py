@@ -23,10 +23,9 @@ def link(prev_hash: str, record: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical(record)).encode("utf-8")).hexdigest()
 
 
-def chain(records: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    """Yield each record with seq, prev_hash and hash added."""
-    prev = GENESIS
-    for seq, record in enumerate(records, start=1):
+def chain(records: Iterable[dict[str, Any]], *, prev: str = GENESIS, start: int = 1) -> Iterator[dict[str, Any]]:
+    """Yield each record with seq, prev_hash and hash added (a checkpoint continues the chain from `prev`)."""
+    for seq, record in enumerate(records, start=start):
         body = {**record, "seq": seq}
         digest = link(prev, body)
         yield {**body, "prev_hash": prev, "hash": digest}
@@ -47,36 +46,61 @@ class Verdict:
         return f"line {self.line}: {self.problem}"
 
 
-def verify(lines: Iterable[str]) -> Verdict:
-    """Check every line's hash and its link to the line before; name the first line that breaks."""
-    prev = GENESIS
-    expected_seq = 1
-    count = 0
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            return Verdict(False, count, prev, number, "blank line: a record was removed or the file was edited")
-        try:
-            entry = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            return Verdict(False, count, prev, number, f"not valid JSON ({exc.msg}): the line was edited")
-        if not isinstance(entry, dict) or not {"seq", "prev_hash", "hash"} <= entry.keys():
-            return Verdict(False, count, prev, number, "missing seq/prev_hash/hash: the line was edited or inserted")
+def parse_line(raw: str) -> tuple[dict[str, Any] | None, str]:
+    """A line as a JSON object, or None and what is wrong with it."""
+    if not raw.strip():
+        return None, "blank line: a record was removed or the file was edited"
+    try:
+        entry = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        return None, f"not valid JSON ({exc.msg}): the line was cut off or edited"
+    if not isinstance(entry, dict):
+        return None, "not a JSON object: the line was edited or inserted"
+    return entry, ""
+
+
+class ChainCheck:
+    """Follows the chain record by record; `add` returns the problem with a record, or "" when it links."""
+
+    def __init__(self) -> None:
+        self.head = GENESIS
+        self.count = 0
+        self.first: dict[str, Any] | None = None
+        self.last: dict[str, Any] | None = None
+
+    def add(self, entry: dict[str, Any]) -> str:
+        if not {"seq", "prev_hash", "hash"} <= entry.keys():
+            return "missing seq/prev_hash/hash: the line was edited or inserted"
         body = {k: v for k, v in entry.items() if k not in ("prev_hash", "hash")}
         if not _intact(entry["prev_hash"], body, entry["hash"]):
-            return Verdict(False, count, prev, number, "content does not match its hash: the line was edited")
-        if entry["prev_hash"] != prev or entry["seq"] != expected_seq:
+            return "content does not match its hash: the line was edited"
+        expected_seq = self.count + 1
+        if entry["prev_hash"] != self.head or entry["seq"] != expected_seq:
             seq = entry["seq"]
             if isinstance(seq, int) and seq > expected_seq:
-                problem = f"expected record {expected_seq}, found {seq}: a record was removed before this line"
-            elif isinstance(seq, int) and seq < expected_seq:
-                problem = f"expected record {expected_seq}, found {seq}: records were reordered or this line was inserted"
-            else:
-                problem = "does not link to the line before: a line was inserted here"
-            return Verdict(False, count, prev, number, problem)
-        prev = entry["hash"]
-        expected_seq += 1
-        count += 1
-    return Verdict(True, count, prev)
+                return f"expected record {expected_seq}, found {seq}: a record was removed before this line"
+            if isinstance(seq, int) and seq < expected_seq:
+                return f"expected record {expected_seq}, found {seq}: records were reordered or this line was inserted"
+            return "does not link to the line before: a line was inserted here"
+        self.head = entry["hash"]
+        self.count += 1
+        self.first = self.first or entry
+        self.last = entry
+        return ""
+
+
+def verify(lines: Iterable[str]) -> Verdict:
+    """Check every line's hash and its link to the line before; name the first line that breaks.
+
+    The chain alone: a file cut after any record still links. `govctl.audit_proof.verify_export` adds the
+    signed trailer that proves completeness."""
+    check = ChainCheck()
+    for number, raw in enumerate(lines, start=1):
+        entry, problem = parse_line(raw)
+        problem = problem or check.add(entry or {})
+        if problem:
+            return Verdict(False, check.count, check.head, number, problem)
+    return Verdict(True, check.count, check.head)
 
 
 def _intact(prev_hash: Any, body: dict[str, Any], digest: Any) -> bool:

@@ -1,5 +1,6 @@
 """Entry point of `govctl`. Exit codes: 0 ok, 1 failed/blocked, 2 usage, 3 portal unreachable, 4 auth,
-5 pending approval (`flags set|unkill|maintenance off`: a change request waits for a second person)."""
+5 pending approval (`flags set|unkill|maintenance off`: a change request waits for a second person).
+`audit verify`: 0 verified, 1 failed, 2 usage (no trusted key, unreadable file)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from govctl import __version__
 from govctl.api import GovctlError
 from govctl.commands import (
+    audit,
     backfill,
     check,
     commits,
@@ -23,7 +25,7 @@ from govctl.commands import (
     whoami,
 )
 
-COMMANDS = [whoami, commits, semver, migrations, schema, flags, drill, release, check, gate, deploy, backfill]
+COMMANDS = [whoami, audit, commits, semver, migrations, schema, flags, drill, release, check, gate, deploy, backfill]
 
 
 def build_parser() -> argparse.ArgumentParser:

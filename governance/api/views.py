@@ -1,4 +1,4 @@
-"""Core API: whoami and the audit export."""
+"""Core API: whoami, services, the audit export, its public keys and checkpoints."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ from collections.abc import Iterator
 
 from django.db import IntegrityError
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance import services
+from governance import audit_exports, services
 from governance.api.errors import Conflict
 from governance.api.idempotency import idempotent
-from governance.api.permissions import api_reason, request_token, token_services
-from governance.models import ApiToken, Scope, Service
+from governance.api.permissions import api_reason, request_token, target_service, token_services
+from governance.models import ApiToken, AuditCheckpoint, Scope, Service, Source
 
 
 class WhoamiApi(APIView):
@@ -53,25 +53,73 @@ class AuditExportApi(APIView):
     class Input(serializers.Serializer):
         since = serializers.DateTimeField(required=False)
         until = serializers.DateTimeField(required=False)
+        actor = serializers.CharField(required=False, max_length=150)
+        model = serializers.CharField(required=False, max_length=100, help_text="app_label.model")
+        service = serializers.SlugField(required=False, max_length=63)
+        environment = serializers.SlugField(required=False, max_length=63)
+        source = serializers.ChoiceField(required=False, choices=Source.choices)
 
     @extend_schema(
-        parameters=[OpenApiParameter("since", str), OpenApiParameter("until", str)],
+        parameters=[Input],
         responses={(200, "application/x-ndjson"): str},
-        summary="Export the audit trail as hash-chained JSON Lines",
+        summary="Export the audit trail as hash-chained JSON Lines closed by a signed trailer",
+        description="A token restricted to services exports only those services' events. Verify offline "
+        "with `govctl audit verify` (docs/AUDIT.md).",
     )
     def get(self, request: Request) -> StreamingHttpResponse:
         data = self.Input(data=request.query_params)
         data.is_valid(raise_exception=True)
-        lines = services.export_audit(actor=request.user, **data.validated_data)
-        first = next(lines, None)  # run validation before the response starts streaming
+        token = request_token(request)
+        restricted = list(token.services.all())
+        if data.validated_data.get("service") and restricted:
+            target_service(request, data.validated_data["service"])  # 403 for a service outside the token's
+        filters = audit_exports.build_filters(restricted_to=restricted, **data.validated_data)
+        lines = audit_exports.export_audit(actor=request.user, filters=filters)
+        first = next(lines)  # load the key before the response starts streaming
 
         def stream() -> Iterator[str]:
-            if first is not None:
-                yield first
+            yield first
             yield from lines
 
         response = StreamingHttpResponse(stream(), content_type="application/x-ndjson")
         response["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class AuditPublicKeyApi(APIView):
+    required_scopes = None  # any valid token: public keys only
+
+    class Output(serializers.Serializer):
+        class Key(serializers.Serializer):
+            key_id = serializers.CharField()
+            public_key = serializers.CharField(help_text="base64 of the raw 32-byte Ed25519 public key")
+            algorithm = serializers.CharField()
+            status = serializers.ChoiceField(choices=["current", "retired"])
+            first_used_at = serializers.CharField(allow_null=True)
+
+        keys = Key(many=True)
+
+    @extend_schema(responses=Output, summary="Public keys that verify audit exports (current and retired)",
+                   description="Save the answer as a file for `govctl audit verify --public-key FILE`.")
+    def get(self, request: Request) -> Response:
+        return Response(self.Output({"keys": audit_exports.published_keys()}).data)
+
+
+class AuditCheckpointLatestApi(APIView):
+    required_scopes = Scope.AUDIT_READ.value
+
+    @extend_schema(responses={200: dict}, summary="The latest signed checkpoint of the audit chain",
+                   description="For `govctl audit verify FILE --checkpoint CHECKPOINT.json`. 404 before the "
+                   "first checkpoint; 403 for a token restricted to services (it covers every service).")
+    def get(self, request: Request) -> Response:
+        if token_services(request) is not None:
+            raise PermissionDenied("A checkpoint covers every service: a token restricted to services cannot read it.")
+        checkpoint = AuditCheckpoint.objects.order_by("-covers_until").first()
+        if checkpoint is None:
+            raise NotFound("No checkpoint yet: the schedule 'core: audit checkpoint' records one every hour.")
+        response = Response(checkpoint.document)
+        response["Cache-Control"] = "no-store"
         return response
 
 

@@ -1,4 +1,4 @@
-"""The hash-chained export, and the verifier naming the first tampered line."""
+"""The hash-chained export, and the verifier naming the first tampered line (the trailer: test_audit_offline_verify)."""
 
 import json
 
@@ -29,14 +29,15 @@ def _lines(path):
 
 
 def test_export__chains_every_record(exported, capsys):
-    lines = [json.loads(x) for x in _lines(exported)]
+    *lines, trailer = [json.loads(x) for x in _lines(exported)]
     assert len(lines) == 5  # rename + 4 owner changes
+    assert trailer["type"] == "audit-trailer" and trailer["record_count"] == 5
     assert lines[0]["prev_hash"] == "0" * 64
     assert all(b["prev_hash"] == a["hash"] for a, b in zip(lines, lines[1:], strict=False))
     assert lines[-1]["reason"] == "owner change 3" and lines[-1]["actor"] == "olga"
     call_command("verify_audit", str(exported))
     out = capsys.readouterr().out
-    assert "OK: 5 records" in out and "matches the export issued" in out
+    assert "OK: 5 records" in out and "signed trailer of export" in out
 
 
 def _verify_fails(path) -> str:
@@ -78,9 +79,10 @@ def test_api_export__needs_audit_read_and_filters_by_date(api, make_token, expor
     response = api(secret).get("/api/v1/audit/export", {"since": "2000-01-01T00:00:00Z"})
     body = b"".join(response.streaming_content).decode()
     assert response.status_code == 200
-    assert len(body.splitlines()) >= 5
+    assert len(body.splitlines()) >= 6
     future = api(secret).get("/api/v1/audit/export", {"since": "2999-01-01T00:00:00Z"})
-    assert b"".join(future.streaming_content) == b""
+    only = json.loads(b"".join(future.streaming_content))  # the trailer alone: an empty export still proves itself
+    assert only["type"] == "audit-trailer" and only["record_count"] == 0
 
 
 def test_api_export__rejects_a_bad_range_with_400(api, make_token, db):

@@ -44,7 +44,7 @@ def test_timeline__shows_a_real_change_with_its_diff(client, auditor, service, o
     services.save_audited(instance=service, actor=operator, reason="brand refresh", update_fields=["name"])
     client.force_login(auditor)
     page = client.get(reverse("admin:governance_auditevent_changelist"), {"model": "governance.service"}).content
-    assert b"brand refresh" in page and b"<del>Shop</del>" in page and b"<ins>Renamed shop</ins>" in page
+    assert b"brand refresh" in page and b"<del><pre>Shop</pre></del>" in page and b"<ins><pre>Renamed shop</pre></ins>" in page
 
 
 def test_timeline__filters_by_an_arbitrary_date_range(client, auditor, service, operator):

@@ -8,7 +8,7 @@ CORE_VIEW = {
     "governance.view_service", "governance.view_environment", "governance.view_auditevent",
     "governance.view_auditexport", "governance.view_heartbeat", "governance.view_idempotencyrecord",
     "governance.view_historicalservice", "governance.view_historicalenvironment",
-    "governance.view_historicalapitoken",
+    "governance.view_historicalapitoken", "governance.view_auditcheckpoint", "governance.view_auditsigningkey",
 }
 EXPECTED_CORE = {
     roles.OPERATOR: CORE_VIEW,

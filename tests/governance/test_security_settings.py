@@ -10,6 +10,7 @@ PROD_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "k" * 20 + "-a-long-random-production-secret-for-this-test-only-0123456789",
     "ALLOWED_HOSTS": "portal.example.com",
+    "AUDIT_SIGNING_KEY": "a2tra2tra2tra2tra2tra2tra2tra2tra2tra2tra2s=",  # base64 of 32 bytes: for this test only
     "DJANGO_SETTINGS_MODULE": "governance.settings",
 }
 
@@ -23,6 +24,12 @@ def test_production__refuses_the_default_secret_key():
     result = _manage("check", env={**PROD_ENV, "SECRET_KEY": ""})
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production__refuses_to_start_without_an_audit_signing_key():
+    result = _manage("check", env={**PROD_ENV, "AUDIT_SIGNING_KEY": ""})
+    assert result.returncode != 0
+    assert "AUDIT_SIGNING_KEY must be set" in result.stderr
 
 
 def test_production__check_deploy_is_clean():

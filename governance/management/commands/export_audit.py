@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from governance import services
+from governance import audit_exports, services
+from governance.models import Source
 
 
 def _when(value: str | None) -> datetime | None:
@@ -26,19 +27,28 @@ def _when(value: str | None) -> datetime | None:
 
 
 class Command(BaseCommand):
-    help = "Export the audit trail as hash-chained JSON Lines (verify with `manage.py verify_audit`)."
+    help = ("Export the audit trail as hash-chained JSON Lines closed by a signed trailer "
+            "(verify offline with `govctl audit verify`, or `manage.py verify_audit`).")
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--since")
         parser.add_argument("--until")
+        parser.add_argument("--actor", default="", help="username")
+        parser.add_argument("--model", default="", help="app_label.model, e.g. flags.flagstate")
+        parser.add_argument("--service", default="", help="service slug")
+        parser.add_argument("--environment", default="", help="environment slug")
+        parser.add_argument("--source", default="", choices=["", *Source.values])
         parser.add_argument("--output", "-o", help="file to write (default stdout)")
 
     def handle(self, *args: Any, since: str | None, until: str | None, output: str | None, **o: Any) -> None:
-        lines = services.export_audit(actor=services.system_user(), since=_when(since), until=_when(until))
         try:
-            first = list(itertools.islice(lines, 1))  # the service checks the range here, before any file is opened
+            filters = audit_exports.build_filters(
+                since=_when(since), until=_when(until),
+                **{k: o[k] for k in ("actor", "model", "service", "environment", "source")})
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
+        lines = audit_exports.export_audit(actor=services.system_user(), filters=filters)
+        first = list(itertools.islice(lines, 1))  # the key is loaded here, before any file is opened
         try:
             out = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
         except OSError as exc:
@@ -51,4 +61,4 @@ class Command(BaseCommand):
         finally:
             if output:
                 out.close()
-        self.stderr.write(f"exported {count} audit records")
+        self.stderr.write(f"exported {count - 1} audit records and the signed trailer")

@@ -1,32 +1,36 @@
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from govctl import audit_chain
+from govctl import audit_proof
 
-from governance.models import AuditExport
+from governance import audit_exports
 
 
 class Command(BaseCommand):
-    help = "Verify an audit export's hash chain; names the first line that was edited, removed, inserted or moved."
+    help = ("Verify an audit export against every key this portal ever signed with: the chain, then the signed "
+            "trailer (truncation, re-chaining, bad signature). The same check as `govctl audit verify`.")
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("file")
+        parser.add_argument("--checkpoint", help="a signed checkpoint the export must cover")
 
-    def handle(self, *args: Any, file: str, **o: Any) -> None:
+    def handle(self, *args: Any, file: str, checkpoint: str | None = None, **o: Any) -> None:
+        keys = {k["key_id"]: audit_proof.load_public_key(k["public_key"]) for k in audit_exports.published_keys()}
+        document = None
         try:
-            # bytes that are not UTF-8 become U+FFFD: that line then fails its hash and is named
-            with open(file, encoding="utf-8", errors="replace") as fh:
-                verdict = audit_chain.verify(fh)
+            if checkpoint:
+                with open(checkpoint, encoding="utf-8") as fh:
+                    document = json.load(fh)
+                if not isinstance(document, dict):
+                    raise ValueError("not an object")
+            result = audit_proof.verify_export(audit_proof.read_lines(file), keys=keys, checkpoint=document)
         except OSError as exc:
-            raise CommandError(f"cannot read {file}: {exc.strerror}")
-        if not verdict.ok:
-            raise CommandError(f"{file}: {verdict.message()}")
-        issued = AuditExport.objects.filter(head_hash=verdict.head_hash).first()
-        self.stdout.write(verdict.message())
-        if issued:
-            self.stdout.write(f"matches the export issued {issued.created_at:%Y-%m-%d %H:%M}Z by {issued.actor_name}")
-        else:
-            self.stdout.write(self.style.WARNING(
-                "the head hash matches no export issued by this portal: the file may have been re-chained"))
+            raise CommandError(f"cannot read {exc.filename}: {exc.strerror}") from None
+        except ValueError:
+            raise CommandError(f"{checkpoint}: not JSON") from None
+        if not result.ok:
+            raise CommandError(f"{file}: {result.message}")
+        self.stdout.write(result.message)

@@ -1,0 +1,193 @@
+"""The audit timeline in the admin, its complete diffs, and the export an auditor downloads with their session.
+
+Kept apart from governance/admin.py: the export view, checkpoints and signing keys are one area (docs/AUDIT.md).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils.html import format_html, format_html_join
+
+from governance import audit_exports
+from governance.admin_tools import ReadOnlyAdmin
+from governance.models import AuditCheckpoint, AuditEvent, AuditExport, AuditSigningKey, Environment, Service, Source
+
+EXPORT_PERMISSION = "governance.export_auditevent"
+
+
+class ServiceFilter(admin.SimpleListFilter):
+    title = "service"
+    parameter_name = "service"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(pk), slug) for pk, slug in Service.objects.values_list("pk", "slug")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            return queryset.filter(service_id=int(value))
+        except ValueError:  # a hand-written ?service=abc: Django shows the list with its "invalid filter" notice
+            raise IncorrectLookupParameters(f"Unknown service id {value!r}.") from None
+
+
+class ModelFilter(admin.SimpleListFilter):
+    title = "model"
+    parameter_name = "model"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return audited_models()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(model=self.value()) if self.value() else queryset
+
+
+class ActorFilter(admin.SimpleListFilter):
+    title = "actor"
+    parameter_name = "actor"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        names = AuditEvent.objects.order_by().values_list("actor_name", flat=True).distinct()[:200]
+        return [(n, n) for n in sorted(names) if n]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(actor_name=self.value()) if self.value() else queryset
+
+
+class EnvironmentFilter(admin.SimpleListFilter):
+    title = "environment"
+    parameter_name = "environment"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(pk), slug) for pk, slug in Environment.objects.values_list("pk", "slug")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if not value:
+            return queryset
+        try:
+            return queryset.filter(environment_id=int(value))
+        except ValueError:
+            raise IncorrectLookupParameters(f"Unknown environment id {value!r}.") from None
+
+
+def audited_models() -> list[tuple[str, str]]:
+    from django.apps import apps
+
+    from governance.audit_base import Audited
+
+    return sorted((m._meta.label_lower, str(m._meta.verbose_name).capitalize() + f" ({m._meta.app_label})")
+                  for m in apps.get_models() if issubclass(m, Audited))
+
+
+class AuditExportForm(forms.Form):
+    since = forms.DateTimeField(required=False, help_text="From (inclusive), e.g. 2026-01-01 00:00")
+    until = forms.DateTimeField(required=False, help_text="To (exclusive)")
+    actor = forms.CharField(required=False, max_length=150, help_text="Username")
+    model = forms.ChoiceField(required=False)
+    service = forms.ChoiceField(required=False)
+    environment = forms.ChoiceField(required=False)
+    source = forms.ChoiceField(required=False, choices=[("", "any"), *Source.choices])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["model"].choices = [("", "any"), *audited_models()]
+        self.fields["service"].choices = [("", "any"), *((s, s) for s in Service.objects.values_list("slug", flat=True))]
+        self.fields["environment"].choices = [("", "any"), *(
+            (e, e) for e in Environment.objects.values_list("slug", flat=True))]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit timeline: every change to every governed model, newest first."""
+
+    list_display = ["at", "actor_name", "source", "model", "object_repr", "change", "reason", "diff"]
+    list_filter = [ActorFilter, ModelFilter, ServiceFilter, EnvironmentFilter, "source", "change",
+                   ("at", admin.DateFieldListFilter)]
+    search_fields = ["=object_id", "object_repr", "reason"]
+    date_hierarchy = "at"
+    list_per_page = 50
+    show_full_result_count = False  # no second COUNT(*) over the whole table on each page
+    readonly_fields = ("at", "actor_name", "source", "model", "object_id", "object_repr", "change", "reason",
+                       "service", "environment", "diff", "history_id")
+    fields = readonly_fields
+    change_list_template = "admin/governance/auditevent/change_list.html"
+
+    @admin.display(description="field changes")
+    def diff(self, event: AuditEvent) -> str:
+        # Every change, every value whole: a clipped diff hides what changed (docs/AUDIT.md).
+        rows = [(c.get("field", ""), _shown(c, "old"), _shown(c, "new")) for c in event.changes]
+        if not rows:
+            return "—"
+        return format_html("<table>{}</table>", format_html_join(
+            "", "<tr><td>{}</td><td><del><pre>{}</pre></del></td><td><ins><pre>{}</pre></ins></td></tr>", rows))
+
+    def get_urls(self) -> list[URLPattern]:
+        export = path("export/", self.admin_site.admin_view(self.export_view), name="governance_auditevent_export")
+        return [export, *super().get_urls()]
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """The auditor's export with their browser session: the API's filters, the same signed file."""
+        if not request.user.has_perm(EXPORT_PERMISSION):
+            raise PermissionDenied("Exporting the audit trail needs the Auditor or Administrator role.")
+        form = AuditExportForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                filters = audit_exports.build_filters(**form.cleaned_data)
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                lines = audit_exports.export_audit(actor=request.user, filters=filters)
+                first = next(lines)  # loads the key before the response starts
+
+                def stream() -> Iterator[str]:
+                    yield first
+                    yield from lines
+
+                response = StreamingHttpResponse(stream(), content_type="application/x-ndjson")
+                response["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
+                response["Cache-Control"] = "no-store"
+                return response
+        context = {**self.admin_site.each_context(request), "title": "Export the audit trail", "form": form,
+                   "opts": self.model._meta}
+        status = 400 if request.method == "POST" else 200
+        return TemplateResponse(request, "admin/governance/auditevent/export.html", context, status=status)
+
+
+def _shown(change: dict[str, Any], side: str) -> str:
+    """A value as JSON (a string stays plain), with a foreign key's name next to its id."""
+    value = change.get(side)
+    text = "" if value is None else value if isinstance(value, str) else json.dumps(
+        value, indent=2, sort_keys=True, ensure_ascii=False)
+    label = change.get(f"{side}_label")
+    return f"{text} ({label})" if label else text
+
+
+@admin.register(AuditExport)
+class AuditExportAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_name", "since", "until", "record_count", "key_id", "head_hash"]
+    readonly_fields = ["created_at", "actor_name", "since", "until", "filters", "record_count", "head_hash",
+                       "key_id", "trailer"]
+
+
+@admin.register(AuditCheckpoint)
+class AuditCheckpointAdmin(ReadOnlyAdmin):
+    list_display = ["covers_until", "record_count", "head_hash", "key_id", "created_at"]
+
+
+@admin.register(AuditSigningKey)
+class AuditSigningKeyAdmin(ReadOnlyAdmin):
+    list_display = ["key_id", "public_key", "first_used_at"]
