@@ -7,6 +7,7 @@ catches every path (admin, API, tasks, shell) that forgot to say why.
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
@@ -29,8 +30,20 @@ class MissingAuditContext(ValidationError):
     """A governed change was saved without an actor or a reason."""
 
 
+class _Encoder(DjangoJSONEncoder):
+    """Times whole in ISO 8601 (Django's encoder cuts microseconds), Django's other types, else the text."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, (datetime.datetime, datetime.date, datetime.time)):
+            return o.isoformat()
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
+
+
 def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, default=str))
+    return json.loads(json.dumps(value, cls=_Encoder))
 
 
 def _environment_id(instance: Any) -> int | None:
