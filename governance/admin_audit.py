@@ -14,7 +14,8 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
@@ -103,10 +104,15 @@ class AuditExportForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [("", "any"), *audited_models()]
-        self.fields["service"].choices = [("", "any"), *((s, s) for s in Service.objects.values_list("slug", flat=True))]
-        self.fields["environment"].choices = [("", "any"), *(
-            (e, e) for e in Environment.objects.values_list("slug", flat=True))]
+        choices = {
+            "model": audited_models(),
+            "service": [(s, s) for s in Service.objects.values_list("slug", flat=True)],
+            "environment": [(e, e) for e in Environment.objects.values_list("slug", flat=True)],
+        }
+        for name, options in choices.items():
+            field = self.fields[name]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [("", "any"), *options]
 
 
 @admin.register(AuditEvent)
@@ -138,7 +144,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
         export = path("export/", self.admin_site.admin_view(self.export_view), name="governance_auditevent_export")
         return [export, *super().get_urls()]
 
-    def export_view(self, request: HttpRequest) -> HttpResponse:
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
         """The auditor's export with their browser session: the API's filters, the same signed file."""
         if not request.user.has_perm(EXPORT_PERMISSION):
             raise PermissionDenied("Exporting the audit trail needs the Auditor or Administrator role.")

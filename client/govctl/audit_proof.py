@@ -165,9 +165,9 @@ def verify_export(lines: Iterable[str], *, keys: Mapping[str, Ed25519PublicKey] 
     number = 0
     for number, raw in enumerate(lines, start=1):
         if pending is not None:
-            problem = _record(check, *pending)
-            if problem:
-                return problem
+            failed = _record(check, *pending)
+            if failed:
+                return failed
             if check.count == target:
                 covered_head = check.head
         pending = (number, raw)

@@ -20,6 +20,7 @@ def _checkpoint(system_user, tmp_path, name="checkpoint.json"):
     # `now` one margin ahead: the checkpoint covers every event written so far, and none written after it
     now = timezone.now() + timedelta(seconds=settings.AUDIT_CHECKPOINT_MARGIN_SECONDS)
     checkpoint = audit_exports.record_audit_checkpoint(actor=system_user, reason="test checkpoint", now=now)
+    assert checkpoint is not None
     path = tmp_path / name
     path.write_text(json.dumps(checkpoint.document))
     return checkpoint, path
@@ -59,6 +60,7 @@ def test_checkpoints__continue_the_chain_and_a_later_full_export_covers_each(ser
     _rename(service, operator, "Shop 2")
     second = audit_exports.record_audit_checkpoint(actor=system_user, reason="test",
                                                    now=timezone.now() + timedelta(seconds=600))
+    assert second is not None
     assert second.record_count == first.record_count + 1
     second_path = tmp_path / "second.json"
     second_path.write_text(json.dumps(second.document))

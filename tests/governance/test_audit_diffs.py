@@ -67,4 +67,5 @@ def test_change_request__records_the_state_before_and_the_change_after(flag, ope
     assert not outcome.applied  # production needs a second person: a change request
     event = AuditEvent.objects.get(model="flags.changerequest", reason="launch")
     assert _changes(event)["payload"] == {"field": "payload", "old": {"enabled": False}, "new": {"enabled": True}}
-    assert event.environment.slug == "production" and event.service_id == flag.service_id
+    assert event.environment is not None and event.environment.slug == "production"
+    assert event.service_id == flag.service_id

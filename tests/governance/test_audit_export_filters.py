@@ -1,6 +1,7 @@
 """The API export: the filters (in the signed trailer), a token's service restriction, and no caching."""
 
 import json
+from typing import Any
 
 import pytest
 from govctl import audit_proof
@@ -8,7 +9,7 @@ from govctl import audit_proof
 from governance import audit_exports, audit_signing, services
 
 
-def _export(client, **params) -> tuple[object, list[dict]]:
+def _export(client, **params) -> tuple[Any, list[dict]]:
     response = client.get("/api/v1/audit/export", params)
     lines = [json.loads(x) for x in b"".join(response.streaming_content).decode().splitlines()] \
         if response.status_code == 200 else []
