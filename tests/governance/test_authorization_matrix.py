@@ -14,7 +14,8 @@ ENDPOINTS = [
     ("get", "/api/v1/services", None, False, None),
     ("post", "/api/v1/services", "releases:write", True,
      {"slug": "newsvc", "name": "New", "reason": "onboarding"}),
-    ("get", "/api/v1/audit/export", "audit:read", False, None),
+    ("get", "/api/v1/audit/export", "audit:read", False, None),  # restricted tokens: their services' events
+    ("get", "/api/v1/audit/public-key", None, False, None),
 ]
 OK = {"get": 200, "post": 201}
 
