@@ -225,7 +225,8 @@ class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
     """axes' admin with a working "Clean up expired attempts": the action reads request attributes only login
     requests carry, so every click was a 500 (jazzband/django-axes#1424, open in 8.3.1)."""
 
-    @admin.action(description=axes_admin.AccessAttemptAdmin.cleanup_expired_attempts.short_description)
+    @admin.action(description=axes_admin.AccessAttemptAdmin.cleanup_expired_attempts.short_description,
+                  permissions=["delete"])
     def cleanup_expired_attempts(self, request: HttpRequest, queryset: QuerySet) -> None:
         AxesProxyHandler.update_request(request)
         super().cleanup_expired_attempts(request, queryset)

@@ -36,6 +36,7 @@ from tests.governance.admin_sweep import (
 )
 
 world = robustness_tests.world  # the fixture rows every admin needs to reach its forms (shared, not copied)
+superuser = robustness_tests.superuser
 
 NO_ROLE = "staff without a role"
 
@@ -180,3 +181,19 @@ def test_every_admin_post_by_every_role__writes_only_what_the_role_may_and_recor
     # The sweep must reach real writes, or it proves nothing: every role that holds a write grant used one.
     writers = {role for role in roles.ROLES if role != roles.AUDITOR}
     assert writers <= set(wrote_by_role), f"roles that never wrote: {writers - set(wrote_by_role)}"
+
+
+def test_every_action_of_the_portal__names_the_write_permission_it_needs(superuser):
+    """An action without `permissions=[...]` runs for anyone who sees the list; the sweep only notices when it
+    writes on the fixture's rows, so each of the portal's own actions must name what it needs."""
+    request = RequestFactory().get("/")
+    request.user = superuser
+    unnamed = []
+    for model, model_admin in registry():
+        actions: dict[str, Any] = model_admin.get_actions(request)
+        for name, (function, _, _) in actions.items():
+            ours = function.__module__.split(".")[0] in robustness_tests.PROJECT_APPS
+            needed = set(getattr(function, "allowed_permissions", ())) - {"view"}
+            if ours and not needed:
+                unnamed.append(f"{model._meta.label}: {name}")
+    assert not unnamed, f"actions without a write permission: {unnamed}"
