@@ -79,7 +79,7 @@ def _write_then(outcome, ran):
 def _post(view, user):
     request = RequestFactory().post("/admin/anything/")
     request.user = user
-    request._dont_enforce_csrf_checks = True  # as Django's test client does
+    request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]  # as Django's test client does
     try:
         return admin.site.admin_view(view)(request)
     except IntegrityError:
@@ -89,7 +89,7 @@ def _post(view, user):
 def test_admin_post_refused_after_writing__leaves_nothing_behind(administrator):
     events = AuditEvent.objects.count()
 
-    ran = []
+    ran: list[str] = []
     response = _post(_write_then(403, ran), administrator)
 
     assert ran and response is not None and response.status_code == 403
@@ -100,7 +100,7 @@ def test_admin_post_refused_after_writing__leaves_nothing_behind(administrator):
 def test_admin_post_failing_after_writing__leaves_nothing_behind(administrator):
     events = AuditEvent.objects.count()
 
-    ran = []
+    ran: list[str] = []
     assert _post(_write_then("raise", ran), administrator) is None
     assert ran
 
