@@ -15,6 +15,7 @@ from typing import Any
 
 from django.apps import apps
 from django.contrib import admin
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models
 from django.urls import URLPattern, reverse
 
@@ -120,8 +121,10 @@ class FormInputs(HTMLParser):
             kind = a.get("type", "text")
             self.types.setdefault(name, kind)
             self.data.setdefault(name, [])
-            if kind not in ("checkbox", "radio") or "checked" in a:
+            if kind in ("checkbox", "radio") and "checked" in a:
                 self.data[name].append(a.get("value", "on"))
+            elif kind not in ("checkbox", "radio"):
+                self.data[name].append(a.get("value", ""))
         elif tag == "select":
             self._select = name
             self.types[name] = "select"
@@ -173,6 +176,8 @@ def row_values(obj: models.Model) -> dict[str, list[str]]:
         value = getattr(obj, f.attname)
         if isinstance(f, models.BooleanField):
             data[f.name] = ["on"] if value else []
+        elif isinstance(f, ArrayField):
+            data[f.name] = [",".join(str(v) for v in value or [])]
         elif isinstance(f, models.DateTimeField) and value is not None:
             data[f.name] = [value.isoformat()]
             data[f"{f.name}_0"], data[f"{f.name}_1"] = [value.date().isoformat()], [value.time().isoformat()]
@@ -212,9 +217,22 @@ def one_field_changed(obj: models.Model, data: dict[str, list[str]]) -> tuple[di
     return changed, "(none)"
 
 
-def new_row(obj: models.Model, data: dict[str, list[str]]) -> dict[str, list[str]]:
-    """An add form's data copied from an existing row, its unique texts made new."""
-    made = dict(data)
+TYPED = ("text", "number", "email", "url", "textarea", "date", "time", "datetime-local")
+
+
+def new_row(obj: models.Model, shown: FormInputs) -> dict[str, list[str]]:
+    """The add form's data, its empty typed-in fields copied from an existing row and its unique texts made
+    new (what someone adding a similar row would type)."""
+    row = row_values(obj)
+    made = dict(shown.data)
+    for name, values in shown.data.items():
+        copied = row.get(name, [])
+        if any(values) or not any(copied):
+            continue
+        if shown.types.get(name) in TYPED:
+            made[name] = copied
+        elif shown.types.get(name) in ("select", "checkbox"):  # a choice: the row's, a JSON list as its items
+            made[name] = [str(v) for v in json.loads(copied[0])] if copied[0].startswith("[") else copied
     for f in obj._meta.concrete_fields:
         if f.name in made and isinstance(f, models.CharField) and (f.unique or f.name in ("slug", "key", "name",
                                                                                           "title", "version")):

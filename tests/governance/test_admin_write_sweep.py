@@ -76,8 +76,7 @@ def build_cases(superuser: Any, client: Client, world: dict[str, Any]) -> list[C
         add_url = reverse(url_name(model, "add"))
         add_page = _probe(lambda url=add_url: client.get(url))
         shown = form_inputs(add_page.content) if add_page.status_code == 200 else FormInputs()
-        copied = {k: v for k, v in row_values(obj).items() if v} if obj is not None else {}
-        add_data = {**shown.data, **(new_row(obj, copied) if obj is not None else {})}
+        add_data = new_row(obj, shown) if obj is not None else shown.data
         cases.append(Case(model_admin, "add", add_url, {**add_data, "reason": REASON, "_save": "Save"}))
         if obj is None:
             continue
