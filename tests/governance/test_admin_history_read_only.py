@@ -9,6 +9,9 @@ from django.urls import reverse
 from governance import services
 from governance.models import AuditEvent, Environment
 from releases.models import GatePolicy
+from tests.governance import test_admin_robustness as robustness_tests
+
+world = robustness_tests.world  # every admin's rows, shared with the robustness tests
 
 
 def _client(user) -> Client:
@@ -113,3 +116,25 @@ def test_admin_post_answered_with_success__keeps_its_write(administrator):
 
     assert response is not None and response.status_code == 302
     assert Environment.objects.get(slug="production").name == "written by a view"
+
+
+def test_every_history_record_page__shows_the_old_version_read_only_to_a_viewer(world, auditor):
+    from governance import admin_tools
+    from tests.governance.admin_sweep import registry, url_name
+
+    client = _client(auditor)
+    shown = []
+    for model, model_admin in registry():
+        if not isinstance(model_admin, admin_tools.HistoryAdmin):
+            continue
+        record = model.history.order_by("history_id").first()  # type: ignore[attr-defined]  # simple-history
+        if record is None:
+            continue
+        url = reverse(url_name(model, "simple_history"), args=[record.instance.pk, record.history_id])
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert b'value="Revert"' not in response.content, url
+        form = response.context["adminform"].form
+        assert all(field.disabled for field in form.fields.values()), url
+        shown.append(model._meta.label)
+    assert len(shown) >= 10, shown  # the fixture world reaches most of them
