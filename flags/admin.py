@@ -381,15 +381,11 @@ class SegmentAdmin(AuditedAdmin):
 
 
 @admin.register(SdkInstance)
-class SdkInstanceAdmin(admin.ModelAdmin):
+class SdkInstanceAdmin(ReadOnlyAdmin):
+    """Telemetry the SDKs report (not audited): shown, never added, edited or deleted by hand."""
+
     list_display = ["instance_id", "service", "environment", "revision", "sdk_version", "last_seen"]
     list_filter = ["service", "environment"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(BreakGlassRecord)

@@ -59,6 +59,11 @@ class ApiTokenAdmin(AuditedAdmin):
     reason_field_help = "What the token is for and who asked for it. Recorded in the audit trail."
     add_form = TokenAddForm
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # The page of one token is read-only (a POST to it is a 403); the change permission gates the rotate
+        # and revoke actions on the list, which change tokens through their services.
+        return obj is None and super().has_change_permission(request)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # The change form is read-only (rotate/revoke actions, which need the change permission, change tokens).
         if obj is None:
@@ -141,7 +146,8 @@ class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
     """axes' admin with a working "Clean up expired attempts": the action reads request attributes only login
     requests carry, so every click was a 500 (jazzband/django-axes#1424, open in 8.3.1)."""
 
-    @admin.action(description=axes_admin.AccessAttemptAdmin.cleanup_expired_attempts.short_description)
+    @admin.action(description=axes_admin.AccessAttemptAdmin.cleanup_expired_attempts.short_description,
+                  permissions=["delete"])
     def cleanup_expired_attempts(self, request: HttpRequest, queryset: QuerySet) -> None:
         AxesProxyHandler.update_request(request)
         super().cleanup_expired_attempts(request, queryset)

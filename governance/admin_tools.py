@@ -1,17 +1,20 @@
-"""Shared admin building blocks: a required reason on every edit, and confirm-with-reason actions."""
+"""Shared admin building blocks: the admin site (POSTs are atomic), a required reason on every edit,
+read-only history pages, and confirm-with-reason actions."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from functools import wraps
+from typing import Any, TypeVar, cast
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -19,6 +22,7 @@ from governance import services
 from governance.audit_base import Audited
 
 _M = TypeVar("_M", bound=Model)
+_View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 class ReasonForm(forms.Form):
@@ -28,8 +32,65 @@ class ReasonForm(forms.Form):
     )
 
 
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
+
+
+class GovernanceAdminSite(admin.AdminSite):
+    """The admin site: every view that may write (any method but GET/HEAD/OPTIONS) runs in one transaction, and
+    a refusal (status >= 400) or an error rolls it back, so a refused or failed POST leaves nothing behind.
+    Django makes only the add/change/delete views atomic; actions and custom views were not."""
+
+    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
+        inner = super().admin_view(view, cacheable)
+
+        @wraps(view)
+        def atomic_when_writing(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+            if request.method in SAFE_METHODS:
+                return inner(request, *args, **kwargs)
+            with transaction.atomic():
+                response = inner(request, *args, **kwargs)
+                if response.status_code >= 400:
+                    transaction.set_rollback(True)
+                return response
+
+        return cast(_View, atomic_when_writing)
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
-    """simple-history's admin, answering ids that are not ids (hand-written URLs and posts) without a 500."""
+    """simple-history's admin with read-only history pages, answering ids that are not ids without a 500.
+
+    Reverting to a historical version is not a feature (`SIMPLE_HISTORY_REVERT_DISABLED`): simple-history's
+    history record page saves whatever is posted to it after checking only the view permission, bypassing the
+    model's service, its reason, its four-eyes rules and, for read-only rows, the history itself. Here the page
+    only shows the old version; a POST is refused (403) before anything is read or written. An edit goes
+    through the change page and the model's service.
+    """
+
+    def history_form_view(self, request: HttpRequest, object_id: str, version_id: str,
+                          extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if request.method not in SAFE_METHODS:
+            raise PermissionDenied("History pages are read-only: reverting to an old version is not possible.")
+        if not _is_pk(self.model, unquote(object_id)) or not version_id.isdigit():
+            raise Http404(f"No version {version_id!r} of {self.model._meta.verbose_name} {object_id!r}.")
+        request._history_read_only = True  # type: ignore[attr-defined]  # read by get_form below
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return True  # whatever the settings say: see the class's docstring
+
+    def get_form(self, request: HttpRequest, obj: Model | None = None, change: bool = False, **kwargs: Any,
+                 ) -> type[forms.ModelForm[Any]]:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not getattr(request, "_history_read_only", False):
+            return form
+
+        class ReadOnly(form):  # type: ignore[misc,valid-type]  # a form class chosen at run time
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                super().__init__(*args, **kw)
+                for field in self.fields.values():
+                    field.disabled = True
+
+        return ReadOnly
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None,
                      ) -> HttpResponse:

@@ -23,7 +23,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 ADMIN_PATH = env.str("ADMIN_PATH", default="admin/").strip("/") + "/"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "governance.apps.GovernanceAdminConfig",  # django.contrib.admin whose POSTs are atomic (admin_tools.py)
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -60,6 +60,9 @@ MIDDLEWARE = [
     # last: lockout after repeated failed logins
     "axes.middleware.AxesMiddleware",
 ]
+# Reverting to a historical version is off: an edit goes through the model's service (actor, reason, four-eyes);
+# the history pages only show old versions (governance.admin_tools.HistoryAdmin, docs/SECURITY.md).
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 ROOT_URLCONF = "governance.urls"
 WSGI_APPLICATION = "governance.wsgi.application"
