@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
+from governance import admin_users  # noqa: F401  # registers users, roles and service accounts
 from governance import services
 from governance.admin_tools import AuditedAdmin, ReadOnlyAdmin, confirm_with_reason, malformed_selection
 from governance.models import ApiToken, AuditEvent, AuditExport, Environment, Heartbeat, Scope, Service
@@ -59,6 +60,17 @@ class ApiTokenAdmin(AuditedAdmin):
     actions = ["rotate", "revoke"]
     reason_field_help = "What the token is for and who asked for it. Recorded in the audit trail."
     add_form = TokenAddForm
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "owner":
+            # A token belongs to whoever creates it or to a service account (services.check_token_owner).
+            from django.contrib.auth import get_user_model
+            from django.db.models import Q
+
+            kwargs["queryset"] = get_user_model().objects.filter(
+                Q(pk=request.user.pk) | Q(service_account__isnull=False)).order_by("username")
+            kwargs.setdefault("initial", request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # The change form is read-only (rotate/revoke actions, which need the change permission, change tokens).

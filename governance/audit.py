@@ -65,6 +65,8 @@ def record_audit_event(sender: Any, instance: Any, history_instance: Any, **kwar
             if field.attname in excluded or field.name in excluded:
                 continue
             changes.append({"field": field.name, "old": None, "new": _jsonable(getattr(instance, field.attname))})
+    # Many-to-many values a service set with the save (e.g. a token's restrictions), which no history table holds.
+    changes += instance.__dict__.pop("_audit_extra_changes", [])
     user = history_instance.history_user
     AuditEvent.objects.create(
         at=history_instance.history_date,
