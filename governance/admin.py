@@ -15,8 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html, format_html_join
 
-from governance import admin_users  # noqa: F401  # registers users, roles and service accounts
-from governance import services
+from governance import admin_users, services  # noqa: F401  # admin_users registers users, roles, service accounts
 from governance.admin_tools import AuditedAdmin, ReadOnlyAdmin, confirm_with_reason, malformed_selection
 from governance.models import ApiToken, AuditEvent, AuditExport, Environment, Heartbeat, Scope, Service
 

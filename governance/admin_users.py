@@ -20,7 +20,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.views import PasswordChangeView
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
@@ -154,7 +154,8 @@ class UserAdmin(RefusingSaveMixin, StockUserAdmin):
         fieldsets = [(None, {"fields": list(form.fields)})]
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Change password: {user.get_username()}", "adminForm": admin.helpers.AdminForm(form, fieldsets, {}),
+            "title": f"Change password: {user.get_username()}", "adminForm": admin.helpers.AdminForm(
+                form, fieldsets, {}),  # type: ignore[arg-type]  # any form renders; the stubs say ModelForm
             "form_url": form_url, "form": form, "is_popup": False, "add": True, "change": False,
             "has_delete_permission": False, "has_change_permission": True, "has_absolute_url": False,
             "opts": self.opts, "original": user, "save_as": False, "show_save": True,
@@ -235,7 +236,7 @@ class AuditedPasswordChangeForm(auth_forms.PasswordChangeForm):
                                            actor=self.user, reason=SELF_SERVICE_REASON)
 
 
-def own_password_change(request: HttpRequest) -> HttpResponse:
+def own_password_change(request: HttpRequest) -> HttpResponseBase:
     site = admin.site
     view = PasswordChangeView.as_view(form_class=AuditedPasswordChangeForm,
                                       success_url=reverse("admin:password_change_done", current_app=site.name),
