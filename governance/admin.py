@@ -170,8 +170,11 @@ class ModelFilter(admin.SimpleListFilter):
 
         from governance.audit_base import Audited
 
+        from django.contrib.auth.models import Group, User
+
+        # Users and roles have no history tables; governance.services_users writes their events.
         return sorted((m._meta.label_lower, str(m._meta.verbose_name).capitalize() + f" ({m._meta.app_label})")
-                      for m in apps.get_models() if issubclass(m, Audited))
+                      for m in apps.get_models() if issubclass(m, Audited) or m in (User, Group))
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(model=self.value()) if self.value() else queryset

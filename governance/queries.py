@@ -18,6 +18,14 @@ def services_for_token(token: ApiToken) -> QuerySet[Service]:
     return Service.objects.all()
 
 
+def token_issuers(owner: Any) -> list[Any]:
+    """The people who created or rotated (and so saw the secrets of) the tokens `owner` holds."""
+    from django.contrib.auth import get_user_model
+
+    ids = set(ApiToken.history.filter(owner_id=owner.pk, history_type="+").values_list("history_user_id", flat=True))
+    return list(get_user_model().objects.filter(pk__in=ids - {None}))
+
+
 def identities_of(user: Any) -> set[str]:
     """The lower-cased names a person goes by here: login, e-mail and full name."""
     names = {user.get_username(), getattr(user, "email", ""), user.get_full_name() if hasattr(user, "get_full_name")
@@ -34,8 +42,10 @@ def second_person_refusal(actor: Any, *, authors: Iterable[Any] = (), author_ide
     if is_service_account(actor):
         return f"{who} is a service account; service accounts never approve"
     authors = [a for a in authors if a is not None]
+    # Whoever issued (and so saw the secret of) a service account's token may have acted through it.
+    authors += [issuer for a in authors if is_service_account(a) for issuer in token_issuers(a)]
     if any(a.pk == actor.pk for a in authors):
-        return f"{who} made this change; approvals need another person"
+        return f"{who} made this change or issued the token that did; approvals need another person"
     theirs = {i.strip().lower() for i in author_identities if i and i.strip()}
     for author in authors:
         theirs |= identities_of(author)

@@ -68,3 +68,25 @@ def test_service_account_with_the_release_manager_role__never_approves(dana_rele
     with pytest.raises(ValidationError, match="service account"):
         release_services.approve_release(release=dana_release, environment=production, actor=ci_user, reason="ok")
     assert release_queries.standing_approvals(dana_release, production) == []
+
+
+def test_release_registered_with_a_service_account_token__its_issuer_cannot_approve(
+        production, release_manager, second_manager, ci_user, api, service):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from governance import services as core
+
+    # rita issues a CI token for the service account, registers a release through it, then tries to approve.
+    secret = core.create_token(name="shop CI", owner=ci_user, scopes=["releases:write"], actor=release_manager,
+                               reason="CI", expires_at=timezone.now() + timedelta(days=1)).secret
+    response = api(secret).post("/api/v1/releases", {"service": "shop", "version": "3.0.0", "build_sha": "e" * 40,
+                                                     "reason": "cut"}, format="json")
+    assert response.status_code == 201, response.json()
+    release = release_queries.Release.objects.get(version="3.0.0")
+
+    with pytest.raises(ValidationError, match="issued the token"):
+        release_services.approve_release(release=release, environment=production, actor=release_manager, reason="ok")
+    release_services.approve_release(release=release, environment=production, actor=second_manager, reason="ok")
+    assert [a.approver for a in release_queries.standing_approvals(release, production)] == [second_manager]
