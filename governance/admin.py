@@ -167,10 +167,9 @@ class ModelFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         from django.apps import apps
+        from django.contrib.auth.models import Group, User
 
         from governance.audit_base import Audited
-
-        from django.contrib.auth.models import Group, User
 
         # Users and roles have no history tables; governance.services_users writes their events.
         return sorted((m._meta.label_lower, str(m._meta.verbose_name).capitalize() + f" ({m._meta.app_label})")
