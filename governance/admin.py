@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from governance import services
+from governance import admin_users, services  # noqa: F401  # admin_users registers users, roles, service accounts
 from governance.admin_audit import ServiceFilter  # noqa: F401  (registers the audit admins; other apps' filter)
 from governance.admin_tools import AuditedAdmin, ReadOnlyAdmin, confirm_with_reason, malformed_selection
 from governance.models import ApiToken, Environment, Heartbeat, Scope, Service
@@ -63,6 +63,17 @@ class ApiTokenAdmin(AuditedAdmin):
         # The page of one token is read-only (a POST to it is a 403); the change permission gates the rotate
         # and revoke actions on the list, which change tokens through their services.
         return obj is None and super().has_change_permission(request)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "owner":
+            # A token belongs to whoever creates it or to a service account (services.check_token_owner).
+            from django.contrib.auth import get_user_model
+            from django.db.models import Q
+
+            kwargs["queryset"] = get_user_model().objects.filter(
+                Q(pk=request.user.pk) | Q(service_account__isnull=False)).order_by("username")
+            kwargs.setdefault("initial", request.user.pk)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # The change form is read-only (rotate/revoke actions, which need the change permission, change tokens).

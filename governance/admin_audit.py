@@ -86,11 +86,13 @@ class EnvironmentFilter(admin.SimpleListFilter):
 
 def audited_models() -> list[tuple[str, str]]:
     from django.apps import apps
+    from django.contrib.auth.models import Group, User
 
     from governance.audit_base import Audited
 
+    # Users and roles have no history tables; governance.services_users writes their events.
     return sorted((m._meta.label_lower, str(m._meta.verbose_name).capitalize() + f" ({m._meta.app_label})")
-                  for m in apps.get_models() if issubclass(m, Audited))
+                  for m in apps.get_models() if issubclass(m, Audited) or m in (User, Group))
 
 
 class AuditExportForm(forms.Form):

@@ -132,6 +132,8 @@ def record_audit_event(sender: Any, instance: Any, history_instance: Any, **kwar
             if field.attname in excluded or field.name in excluded:
                 continue
             changes.append(_change(model, field.name, before.get(field.name), getattr(instance, field.attname)))
+    # Many-to-many values a service set with the save (e.g. a token's restrictions), which no history table holds.
+    changes += instance.__dict__.pop("_audit_extra_changes", [])
     user = history_instance.history_user
     AuditEvent.objects.create(
         at=history_instance.history_date,

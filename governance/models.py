@@ -24,6 +24,8 @@ class Scope(models.TextChoices):
     SLI_WRITE = "sli:write"
     DRILLS_RUN = "drills:run"
     AUDIT_READ = "audit:read"
+    # The portal's own operational flags (service FLAGS_PORTAL_SERVICE): not an ordinary flags:write grant.
+    PORTAL_OPERATE = "portal:operate"
 
 
 class Service(Audited):
@@ -104,6 +106,21 @@ class Source(models.TextChoices):
     OTHER = "other"
 
 
+class ServiceAccount(Audited):
+    """Marks a user as a non-human account (CI, a governed service): it may own API tokens others create for
+    it, and it can never approve anything (releases, flag change requests, scheduled changes)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="service_account")
+    description = models.CharField(max_length=300, help_text="What uses this account (pipeline, service).")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_username()} (service account)"
+
+
 class AuditEvent(models.Model):
     """One row per history record of any audited model: the merged, append-only audit timeline.
 
@@ -134,7 +151,8 @@ class AuditEvent(models.Model):
     )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.OTHER, db_index=True)
     changes = models.JSONField(default=list, help_text="[{field, old, new}]; foreign keys add old_label/new_label")
-    history_id = models.BigIntegerField()
+    # None: written directly by a service for a model without history tables (users, groups, memberships).
+    history_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -52,6 +52,8 @@ EXCLUDE: dict[str, set[str]] = {
                     "governance.change_auditsigningkey", "governance.delete_auditsigningkey",
                     "governance.add_heartbeat", "governance.change_heartbeat", "governance.delete_heartbeat",
                     "governance.add_idempotencyrecord", "governance.change_idempotencyrecord",
+                    # Service accounts own tokens and appear in the audit trail: deactivated, never deleted.
+                    "governance.delete_serviceaccount",
                     # Backups and drills are evidence: kept forever (retention only marks a backup's files deleted).
                     "recovery.delete_backup", "recovery.delete_drill"},
 }

@@ -113,15 +113,35 @@ def create_token(*, name: str, owner: Any, scopes: Iterable[str], actor: Any, re
         raise ValidationError({"expires_at": "The expiry must be in the future."})
     if not name.strip():
         raise ValidationError({"name": "Name the token after what uses it (e.g. 'shop CI')."})
+    check_token_owner(owner=owner, actor=actor)
     prefix, secret = _new_secret()
     token = ApiToken(name=name.strip(), owner=owner, prefix=prefix, digest=digest_secret(secret),
                      scopes=_validate_scopes(scopes), created_at=now, expires_at=expires_at)
+    services, environments = list(services), list(environments)
     token.stamp(actor=actor, reason=require_reason(reason))
+    # The restrictions are many-to-many (set after the row exists): the creation record carries them.
+    token._audit_extra_changes = [  # type: ignore[attr-defined]  # read by governance.audit.record_audit_event
+        {"field": "services", "old": None, "new": sorted(s.slug for s in services)},
+        {"field": "environments", "old": None, "new": sorted(e.slug for e in environments)},
+    ]
     token.full_clean(exclude=["scopes"])  # checked above, with a clearer message; this catches e.g. a long name
     token.save()
-    token.services.set(list(services))
-    token.environments.set(list(environments))
+    token.services.set(services)
+    token.environments.set(environments)
     return IssuedToken(token=token, secret=secret)
+
+
+def check_token_owner(*, owner: Any, actor: Any) -> None:
+    """A token belongs to whoever creates it, or to a service account: nobody mints a token that acts (and
+    approves) under another person's name."""
+    from governance.services_users import is_service_account
+
+    if getattr(owner, "pk", None) is not None and owner.pk == getattr(actor, "pk", None):
+        return
+    if is_service_account(owner):
+        return
+    raise ValidationError({"owner": f"A token belongs to the person who creates it ({actor.get_username()}) or to a "
+                                    f"service account; {owner.get_username()} is neither."})
 
 
 @transaction.atomic
@@ -130,6 +150,7 @@ def rotate_token(*, token: ApiToken, actor: Any, reason: str, grace: timedelta |
     token = ApiToken.objects.select_for_update().get(pk=token.pk)
     if not token.is_active():
         raise ValidationError("Only an active token can be rotated; create a new one instead.")
+    check_token_owner(owner=token.owner, actor=actor)  # the new secret goes to whoever rotates
     if token.rotated_to is not None:
         raise ValidationError(f"Token {token.prefix} was already rotated to {token.rotated_to.prefix}.")
     grace = grace if grace is not None else timedelta(hours=settings.API_TOKEN_ROTATION_GRACE_HOURS)

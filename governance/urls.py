@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from governance import health
+from governance import admin_users, health
 
 api_v1 = [
     path("", include("governance.api.urls")),
@@ -22,6 +22,8 @@ urlpatterns = [
     path("ofrep/v1/", include("flags.api.ofrep_urls")),  # OpenFeature Remote Evaluation Protocol
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    # Before the admin's own: the same page, through the audited service.
+    path(f"{settings.ADMIN_PATH}password_change/", admin.site.admin_view(admin_users.own_password_change)),
     path(settings.ADMIN_PATH, admin.site.urls),
 ]
 

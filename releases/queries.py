@@ -17,6 +17,7 @@ from govctl.changelog import render_changelog
 from govctl.conventional import SourceCommit, classify
 from govctl.versioning import BumpPolicy, VersioningError, next_version
 
+from governance import queries as governance_queries
 from governance.models import Environment, Service
 from releases.models import Approval, Deployment, FreezeWindow, GatePolicy, Release
 
@@ -84,30 +85,33 @@ def rollback_candidates(service: Service) -> QuerySet[Release]:
 
 
 def people_of(release: Release) -> set[str]:
-    """Lower-cased identities of the release's author and committers (logins, emails, 'Name <email>')."""
+    """Lower-cased identities of the release's author and committers (logins, emails, names of 'Name <email>')."""
     people: set[str] = set()
-    for raw in [release.author, *(c.get("author", "") for c in release.commits)]:
-        text = (raw or "").strip().lower()
+    for raw in [release.author, *(c.get("author", "") for c in release.commits if isinstance(c, dict))]:
+        text = (raw or "").strip().lower() if isinstance(raw, str) else ""
         if not text:
             continue
         people.add(text)
         people.update(_EMAIL_IN_ANGLES.findall(text))
-    return people
+        if "<" in text:
+            people.add(text.split("<", 1)[0].strip())
+    return people - {""}
 
 
-def identities_of(user: Any) -> set[str]:
-    names = {user.get_username().lower()}
-    if getattr(user, "email", ""):
-        names.add(user.email.lower())
-    return names
+def registered_by(release: Release) -> Any:
+    """The account (a token's owner, or a person in the admin) that registered the release, from its history."""
+    first = release.history.filter(history_type="+").select_related("history_user").order_by("history_date").first()
+    return first.history_user if first is not None else None
 
 
 def may_approve(user: Any, release: Release) -> tuple[bool, str]:
     """Whether the user may approve the release, and why not."""
     if not user.is_active or not user.has_perm("releases.add_approval"):
         return False, f"{user.get_username()} is not a release manager"
-    if identities_of(user) & people_of(release):
-        return False, f"{user.get_username()} authored or committed to {release}; approvals need another person"
+    why_not = governance_queries.second_person_refusal(user, authors=[registered_by(release)],
+                                                        author_identities=people_of(release))
+    if why_not:
+        return False, f"{why_not} ({release})"
     return True, ""
 
 

@@ -101,17 +101,24 @@ def preview(db) -> Environment:
 
 @pytest.fixture
 def ci_user(db):
-    return get_user_model().objects.create_user(username="ci-bot", password=None)
+    """A service account: the owner of tokens that people issue for CI."""
+    from governance import services_users
+
+    account = services_users.create_service_account(username="ci-bot", description="CI pipelines",
+                                                    actor=services.system_user(), reason="test fixture")
+    return account.user
 
 
 @pytest.fixture
 def make_token(system_user, ci_user) -> Callable[..., str]:
-    """Issue a token (owned by the active user ci-bot) and return its secret."""
+    """Issue a token and return its secret: owned by the service account ci-bot (issued by the system user), or
+    by `owner`, who then issues it (a token belongs to whoever creates it)."""
 
     def make(*scopes: str, owner=None, services_=(), environments=(), expires_in=timedelta(days=1), name="ci"):
         issued = services.create_token(
             name=name, owner=owner or ci_user, scopes=scopes or ["flags:read"], services=services_,
-            environments=environments, expires_at=timezone.now() + expires_in, actor=system_user, reason="test",
+            environments=environments, expires_at=timezone.now() + expires_in, actor=owner or system_user,
+            reason="test",
         )
         return issued.secret
 

@@ -29,6 +29,8 @@ class FlagDeliveryApi(APIView):
     authentication_classes = [FlagTokenAuthentication]
     throttle_classes = [FlagReadThrottle]
     required_scopes = Scope.FLAGS_READ.value
+    # POSTs here evaluate or report telemetry for one service and environment, checked against the token.
+    write_reach = "environment"
     renderer_classes = [JSONRenderer]
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[Any, str]:

@@ -28,7 +28,14 @@ from flags import queries, services
 from flags.models import ChangeRequest, FlagState, Operation
 from governance.api.errors import CONTENT_TYPE, problem
 from governance.api.idempotency import idempotent
-from governance.api.permissions import api_reason, check_token_target, request_token, target_environment, target_service
+from governance.api.permissions import (
+    api_reason,
+    check_portal_flags,
+    check_token_target,
+    request_token,
+    target_environment,
+    target_service,
+)
 from governance.models import Environment, Scope
 
 # operation → (payload fields it accepts, whether it takes expires_in_minutes)
@@ -215,6 +222,7 @@ class FlagChangeApi(APIView):
     """One change to a flag in one environment, through the services the admin uses."""
 
     required_scopes = Scope.FLAGS_WRITE.value
+    write_reach = "environment"
 
     @extend_schema(
         request=FlagChangeInput,
@@ -224,7 +232,8 @@ class FlagChangeApi(APIView):
                 "The change widens exposure where a second person must approve it: a change request was made "
                 "(Location: its status). Its author, the token's owner, cannot approve it.")),
             400: OpenApiResponse(description="Invalid change (problem JSON with the service's message)."),
-            403: OpenApiResponse(description="The token lacks flags:write or is restricted to other targets."),
+            403: OpenApiResponse(description=("The token lacks flags:write, is restricted to other targets, or "
+                                              "lacks portal:operate for the portal's own flags.")),
             404: OpenApiResponse(description="Unknown service, environment or flag."),
             409: OpenApiResponse(description=(
                 "expected_revision is stale: problem JSON with current_revision; reload and decide again.")),
@@ -237,6 +246,7 @@ class FlagChangeApi(APIView):
         data = FlagChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
         target = target_service(request, service)
+        check_portal_flags(request, target)
         env = target_environment(request, environment)
         state = (FlagState.objects.select_related("flag", "flag__service", "environment")
                  .filter(flag__service=target, environment=env, flag__key=key).first())

@@ -14,6 +14,7 @@ from django.utils import timezone
 from flags.models import ChangeRequest, FlagState, ScheduledChange
 from flags.services.changes import _apply, _lock, _normalise, widens_exposure
 from flags.services.common import fit_reason
+from governance.queries import second_person_refusal
 from governance.services import require_reason
 
 log = logging.getLogger("flags")
@@ -22,9 +23,10 @@ log = logging.getLogger("flags")
 # --- change requests and scheduled changes ------------------------------------------------------------
 
 
-def _not_the_author(author_id: int, actor: Any, what: str) -> None:
-    if getattr(actor, "pk", None) == author_id:
-        raise ValidationError(f"The author of {what} cannot approve it: ask someone else.")
+def _not_the_author(author: Any, actor: Any, what: str) -> None:
+    why_not = second_person_refusal(actor, authors=[author])
+    if why_not:
+        raise ValidationError(f"{actor.get_username()} cannot approve it ({what}): {why_not}.")
 
 
 def approve_change_request(*, change_request: ChangeRequest, actor: Any, reason: str) -> ChangeRequest:
@@ -35,7 +37,7 @@ def approve_change_request(*, change_request: ChangeRequest, actor: Any, reason:
         request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
         if request.status != ChangeRequest.Status.PENDING:
             raise ValidationError(f"Change request #{request.pk} is {request.status}, not pending.")
-        _not_the_author(request.author_id, actor, f"change request #{request.pk}")
+        _not_the_author(request.author, actor, f"change request #{request.pk}")
         state = _lock(request.state)
         request.decided_by, request.decided_at = actor, timezone.now()
         if state.revision != request.base_revision:
@@ -89,7 +91,7 @@ def approve_scheduled_change(*, change: ScheduledChange, actor: Any, reason: str
     change = ScheduledChange.objects.select_for_update().get(pk=change.pk)
     if change.status != ScheduledChange.Status.AWAITING_APPROVAL:
         raise ValidationError(f"{change} is {change.get_status_display()}, not awaiting approval.")
-    _not_the_author(change.author_id, actor, "a scheduled change")
+    _not_the_author(change.author, actor, "a scheduled change")
     change.status, change.approved_by = ScheduledChange.Status.SCHEDULED, actor
     change.stamp(actor=actor, reason=require_reason(reason))
     change.save(update_fields=["status", "approved_by"])

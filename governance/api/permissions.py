@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+from django.conf import settings
 from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 
-from governance.models import ApiToken, Environment, Service
+from governance.models import ApiToken, Environment, Scope, Service
+
+# What a view's unsafe methods (POST, PUT, PATCH, DELETE) reach, declared as `write_reach` on the view (or
+# {method: reach}): "environment" = one environment the request names and the view checks with
+# target_environment/check_token_target; "none" = computes and writes nothing (a POST for its body). Anything
+# else, including a view that declares nothing, is "service": a service-wide write, refused to a token restricted
+# to environments, which must not reach past them.
+WriteReach = Literal["service", "environment", "none"]
 
 
 class HasTokenScope(permissions.BasePermission):
@@ -25,11 +33,37 @@ class HasTokenScope(permissions.BasePermission):
             return False  # a view that forgot to declare its scope is closed, not open
         if isinstance(required, dict):
             required = required.get(request.method, required.get("*"))
-        if required is None:
-            return True
-        if required not in token.scopes:
+        if required is not None and required not in token.scopes:
             raise exceptions.PermissionDenied(f"This token lacks the '{required}' scope.")
+        if request.method not in permissions.SAFE_METHODS:
+            check_write_reach(token, view, request.method or "")
         return True
+
+
+def check_write_reach(token: ApiToken, view: Any, method: str) -> None:
+    """Refuse a service-wide write to a token restricted to environments (403 naming the restriction)."""
+    reach = getattr(view, "write_reach", "service")
+    if isinstance(reach, dict):
+        reach = reach.get(method, "service")
+    if reach in ("environment", "none"):
+        return
+    environments = _restriction(token, "environments")
+    if environments:
+        slugs = ", ".join(sorted(Environment.objects.filter(pk__in=environments).values_list("slug", flat=True)))
+        raise exceptions.PermissionDenied(
+            f"This token is restricted to environments ({slugs}); {method} {type(view).__name__} is a service-wide "
+            "write, not tied to one environment. Use a token without an environment restriction.",
+            code="environment-restricted-token")
+
+
+def check_portal_flags(request: Request, service: Service) -> None:
+    """The portal's own operational flags (maintenance, kill switches, rate multiplier) need the dedicated
+    `portal:operate` scope: an ordinary flags:write CI token must not switch the portal off."""
+    if service.slug == settings.FLAGS_PORTAL_SERVICE and Scope.PORTAL_OPERATE.value not in request_token(request).scopes:
+        raise exceptions.PermissionDenied(
+            f"Flags of '{service.slug}' are the portal's own operational switches: the token needs the "
+            f"'{Scope.PORTAL_OPERATE.value}' scope (or change them as a person in the admin).",
+            code="portal-operate-scope")
 
 
 def request_token(request: Request) -> ApiToken:

@@ -10,7 +10,7 @@ import governance.roles
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('governance', '0002_roles_environments_cache'),
+        ('governance', '0003_service_accounts'),
     ]
 
     operations = [

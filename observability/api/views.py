@@ -50,6 +50,7 @@ class SliIngestApi(APIView):
     """Per-minute SLI aggregates; a minute already stored for the same source is replaced (never added to)."""
 
     required_scopes = Scope.SLI_WRITE.value
+    write_reach = "environment"  # one environment per request, checked against the token
 
     class Input(serializers.Serializer):
         service = serializers.SlugField(max_length=63)

@@ -79,6 +79,7 @@ class ReleasePlanApi(APIView):
     """The portal is the version authority: commits in, next version, explanation and changelog out."""
 
     required_scopes = Scope.RELEASES_WRITE.value
+    write_reach = "none"  # a POST for its body: plans, stores nothing
 
     class Input(serializers.Serializer):
         commits = serializers.ListField(child=CommitInput(), max_length=10_000, allow_empty=True)
@@ -258,6 +259,7 @@ class CheckReportApi(APIView):
 
 class DeploymentRecordApi(APIView):
     required_scopes = Scope.RELEASES_WRITE.value
+    write_reach = "environment"  # one environment per request, checked against the token
 
     class Input(serializers.Serializer):
         release = serializers.IntegerField(required=False, help_text="The release id, or give service and version.")

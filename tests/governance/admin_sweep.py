@@ -27,7 +27,11 @@ EXCLUDED_TABLES = {"django_session", "django_admin_log"}
 EXCLUDED_PREFIXES = ("axes_",)
 STANDARD_VIEWS = ("_changelist", "_add", "_history", "_delete", "_change", "_simple_history", "_autocomplete")
 # Custom admin views that write, and the permission a write needs (the others must never write).
-CUSTOM_WRITES = {"flags_ops_action": "flags.change_flagstate"}
+CUSTOM_WRITES = {
+    "flags_ops_action": "flags.change_flagstate",
+    # a signed export records itself (AuditExport) and the public key that signed it
+    "governance_auditevent_export": "governance.export_auditevent",
+}
 REASON = "admin write sweep"
 
 

@@ -9,6 +9,7 @@ CORE_VIEW = {
     "governance.view_auditexport", "governance.view_heartbeat", "governance.view_idempotencyrecord",
     "governance.view_historicalservice", "governance.view_historicalenvironment",
     "governance.view_historicalapitoken", "governance.view_auditcheckpoint", "governance.view_auditsigningkey",
+    "governance.view_serviceaccount", "governance.view_historicalserviceaccount",
 }
 EXPECTED_CORE = {
     roles.OPERATOR: CORE_VIEW,
@@ -20,6 +21,7 @@ EXPECTED_CORE = {
         "governance.delete_apitoken", "governance.add_service", "governance.change_service",
         "governance.delete_service", "governance.add_environment", "governance.change_environment",
         "governance.delete_environment", "governance.export_auditevent", "governance.delete_idempotencyrecord",
+        "governance.add_serviceaccount", "governance.change_serviceaccount",
     },
 }
 

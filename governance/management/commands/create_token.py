@@ -19,7 +19,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--name", required=True)
-        parser.add_argument("--owner", required=True, help="username that owns the token")
+        parser.add_argument("--owner", required=True, help="the service account that owns the token (people create their own in the admin)")
         parser.add_argument("--scope", action="append", required=True, choices=Scope.values, dest="scopes")
         parser.add_argument("--service", action="append", default=[], help="restrict to a service slug (repeat)")
         parser.add_argument("--environment", action="append", default=[], help="restrict to an environment slug")
