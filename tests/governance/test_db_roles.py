@@ -37,7 +37,7 @@ def test_app_role__can_read_and_append_history_and_change_ordinary_rows(app_role
     assert count >= 1
     app_role_conn.execute(
         "INSERT INTO governance_auditevent (at, actor_name, model, object_id, object_repr, change, reason, "
-        "changes, history_id) VALUES (now(), 'x', 'm', '1', 'r', '~', 'appended', '[]', 1)"
+        "changes, history_id, source) VALUES (now(), 'x', 'm', '1', 'r', '~', 'appended', '[]', 1, 'other')"
     )
     assert AuditEvent.objects.filter(reason="appended").exists()
 
