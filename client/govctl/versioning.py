@@ -21,6 +21,14 @@ RELEASE_AS_FOOTER = "Release-As"
 _CHANNEL = re.compile(r"[0-9A-Za-z-]*[A-Za-z][0-9A-Za-z-]*")
 _DEFAULT_TYPES = {"feat": "minor", "fix": "patch", "perf": "patch", "revert": "patch"}
 _LABEL = {"none": "no release", "patch": "patch", "minor": "minor", "major": "major"}
+# Which types the changelog shows, under which heading, in this order; other types are left out of the notes
+# (their breaking changes are still listed). chore/ci/docs/test/build/style and release commits stay out.
+DEFAULT_CHANGELOG_SECTIONS = {"feat": "Features", "fix": "Bug Fixes", "perf": "Performance Improvements",
+                              "revert": "Reverts"}
+_GIT_REVERT_HEADER = re.compile(r'Revert "(?P<header>.*)"\s*$')
+_REVERTS_COMMIT = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})\b")
+_OVERRIDE_BLOCK = re.compile(r"^BEGIN_COMMIT_OVERRIDE[ \t]*\n(?P<body>.*?)^END_COMMIT_OVERRIDE", re.M | re.S)
+_HEADER_LIKE = re.compile(r"[A-Za-z]+(\([^()\n]+\))?!?: \S")
 
 
 class VersioningError(ValueError):
@@ -43,11 +51,42 @@ class BumpPolicy:
     # SemVer item 4: before 1.0.0 anything may change, so a breaking change need not leave 0.x.
     initial_development_breaking: str = "minor"
     initial_version: str = "0.1.0"
+    # False: the header's `!` does not mark a breaking change (the older Angular preset); footers still do.
+    breaking_mark: bool = True
+    # Non-empty: only commits touching a path under one of these prefixes count (a package in a monorepo).
+    paths: tuple[str, ...] = ()
+    # "patch": any commit in the range (even one that is not a Conventional Commit) releases at least a patch,
+    # as conventional-recommended-bump's angular preset does; "none": only the rules above count.
+    minimum_bump: str = "none"
+    # True: a `BEGIN_COMMIT_OVERRIDE … END_COMMIT_OVERRIDE` block in a message (a squash-merged pull request's
+    # body) replaces that commit's message with the block's commits (release-please's convention).
+    commit_override: bool = False
+    # True: a git revert (`Revert "…"` + `This reverts commit <sha>.`) of a commit in the same range cancels it
+    # (neither counts nor appears in the notes); a revert of an earlier release counts as type `revert`.
+    cancel_reverts: bool = True
+    # Changelog: type → heading, in display order; types not listed are left out of the notes.
+    changelog_sections: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CHANGELOG_SECTIONS))
 
     def __post_init__(self) -> None:
         _check_level("breaking", self.breaking)
         _check_level("other_types", self.other_types)
         _check_level("initial_development_breaking", self.initial_development_breaking)
+        _check_level("minimum_bump", self.minimum_bump)
+        if self.minimum_bump not in ("none", "patch"):
+            raise VersioningError("bump policy: minimum_bump must be none or patch")
+        for name in ("breaking_mark", "commit_override", "cancel_reverts"):
+            if not isinstance(getattr(self, name), bool):
+                raise VersioningError(f"bump policy: {name} must be true or false")
+        if isinstance(self.paths, str) or not all(isinstance(p, str) and p.strip() for p in self.paths):
+            raise VersioningError("bump policy: paths must be a list of non-empty path prefixes")
+        object.__setattr__(self, "paths", tuple(p.strip().removeprefix("./") for p in self.paths))
+        sections = self.changelog_sections
+        if not isinstance(sections, Mapping) or not all(
+            isinstance(k, str) and re.fullmatch(r"[A-Za-z]+", k) and isinstance(v, str) and v.strip()
+            for k, v in sections.items()
+        ):
+            raise VersioningError("bump policy: changelog_sections must map commit types to non-empty headings")
+        object.__setattr__(self, "changelog_sections", {k.lower(): v.strip() for k, v in sections.items()})
         if not isinstance(self.types, Mapping):
             raise VersioningError("bump policy: types must map commit types to bump levels")
         types = {}
@@ -71,6 +110,12 @@ class BumpPolicy:
             "other_types": self.other_types,
             "initial_development_breaking": self.initial_development_breaking,
             "initial_version": self.initial_version,
+            "breaking_mark": self.breaking_mark,
+            "paths": list(self.paths),
+            "minimum_bump": self.minimum_bump,
+            "commit_override": self.commit_override,
+            "cancel_reverts": self.cancel_reverts,
+            "changelog_sections": dict(self.changelog_sections),
         }
 
     @classmethod
@@ -84,7 +129,25 @@ class BumpPolicy:
             raise VersioningError(
                 f"bump policy: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
-        return cls(**data)
+        values = dict(data)
+        if isinstance(values.get("paths"), list):
+            values["paths"] = tuple(values["paths"])
+        return cls(**values)
+
+    def is_breaking(self, commit: ConventionalCommit) -> bool:
+        return any(f.is_breaking for f in commit.footers) or (self.breaking_mark and commit.breaking_mark)
+
+    def breaking_notes(self, commit: ConventionalCommit) -> list[str]:
+        notes = [footer.value for footer in commit.footers if footer.is_breaking]
+        if not notes and self.breaking_mark and commit.breaking_mark:
+            notes = [commit.description]
+        return notes
+
+    def touches_paths(self, source: SourceCommit) -> bool | None:
+        """Whether the commit touches the policy's paths (None: the policy has none, or the files are unknown)."""
+        if not self.paths or source.files is None:
+            return None
+        return any(f == p.rstrip("/") or f.startswith(p.rstrip("/") + "/") for f in source.files for p in self.paths)
 
     def level_for(self, commit: ConventionalCommit, current: Version | None) -> tuple[str, str]:
         """The change level a commit warrants and the rule that decided it, in words."""
@@ -94,9 +157,9 @@ class BumpPolicy:
         else:
             type_level = self.other_types
             type_rule = f"type '{type_}' is not in the policy's types → {_LABEL[self.other_types]}"
-        if not commit.breaking:
+        if not self.is_breaking(commit):
             return type_level, type_rule
-        how = "'!' in the header" if commit.breaking_mark else "BREAKING CHANGE footer"
+        how = "'!' in the header" if commit.breaking_mark and self.breaking_mark else "BREAKING CHANGE footer"
         if current is not None and current.major == 0:
             level = self.initial_development_breaking
             rule = f"breaking change ({how}) before 1.0.0 → {_LABEL[level]}"
@@ -133,6 +196,115 @@ class ReleaseAs:
 
 
 @dataclass(frozen=True)
+class PreparedCommits:
+    """The commits of a range as the policy counts them: `parsed` count (in the given order) and feed the notes,
+    `invalid` were rejected, `notes` say what was filtered, expanded or cancelled and why."""
+
+    parsed: tuple[ParsedCommit, ...]
+    invalid: tuple[InvalidCommit, ...]
+    notes: tuple[Explanation, ...]
+    # Commits of the range that count at all (valid or not), for `minimum_bump`.
+    counted: int
+
+
+def _split_override(block: str) -> list[str]:
+    """The messages in an override block: each Conventional header line starts one, other lines are its body."""
+    messages: list[list[str]] = []
+    for line in block.split("\n"):
+        if _HEADER_LIKE.match(line.strip()):
+            messages.append([line.strip()])
+        elif messages and line.strip():
+            messages[-1].append(line.rstrip())
+    return [m[0] + ("\n\n" + "\n".join(m[1:]) if len(m) > 1 else "") for m in messages]
+
+
+def _same_sha(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    return len(min(a, b, key=len)) >= 7 and (a.startswith(b) or b.startswith(a))
+
+
+def _git_revert(source: SourceCommit) -> tuple[str, str] | None:
+    """(reverted header, reverted sha) for git's own revert message, or a `revert:` commit naming its target."""
+    message = source.message.replace("\r\n", "\n").strip()
+    header = message.split("\n", 1)[0].strip()
+    target = _REVERTS_COMMIT.search(message)
+    if target is None:
+        return None
+    git_header = _GIT_REVERT_HEADER.fullmatch(header)
+    if git_header:
+        return git_header.group("header"), target.group("sha")
+    if re.match(r"revert(\([^()]*\))?!?: ", header, re.IGNORECASE):
+        return header.split(": ", 1)[1], target.group("sha")
+    return None
+
+
+def prepare_commits(commits: Iterable[SourceCommit], policy: BumpPolicy) -> PreparedCommits:
+    """Apply the policy's path filter, override blocks and revert rule, then parse what is left."""
+    notes: list[Explanation] = []
+    sources = list(commits)
+    if policy.paths:
+        kept = []
+        for source in sources:
+            touches = policy.touches_paths(source)
+            if touches is False:
+                notes.append(Explanation("none", f"touches none of {', '.join(policy.paths)}: not counted",
+                                         source.sha, source.subject))
+                continue
+            if touches is None:
+                notes.append(Explanation("none", "its files are unknown, so the path filter cannot apply: counted",
+                                         source.sha, source.subject))
+            kept.append(source)
+        sources = kept
+    if policy.commit_override:
+        expanded: list[SourceCommit] = []
+        for source in sources:
+            block = _OVERRIDE_BLOCK.search(source.message.replace("\r\n", "\n"))
+            if block is None:
+                expanded.append(source)
+                continue
+            messages = _split_override(block.group("body"))
+            notes.append(Explanation("none", f"BEGIN_COMMIT_OVERRIDE: read as {len(messages)} commit message(s)",
+                                     source.sha, source.subject))
+            expanded.extend(dataclasses.replace(source, message=message) for message in messages)
+        sources = expanded
+
+    reverts = {i: found for i, source in enumerate(sources) if (found := _git_revert(source))}
+    cancelled: set[int] = set()
+    if policy.cancel_reverts:
+        changed = True
+        while changed:  # order-independent: a revert that is itself reverted is settled first
+            changed = False
+            for i, (_header, target) in reverts.items():
+                if i in cancelled or any(j not in cancelled and _same_sha(t, sources[i].sha)
+                                         for j, (_h, t) in reverts.items() if j != i):
+                    continue
+                hit = next((j for j, s in enumerate(sources)
+                            if j != i and j not in cancelled and _same_sha(s.sha, target)), None)
+                if hit is not None:
+                    cancelled |= {i, hit}
+                    notes.append(Explanation("none", f"reverted by {sources[i].sha[:12]} in the same range: "
+                                             "neither counts nor appears in the notes",
+                                             sources[hit].sha, sources[hit].subject))
+                    changed = True
+    parsed: list[ParsedCommit] = []
+    invalid: list[InvalidCommit] = []
+    for i, source in enumerate(sources):
+        if i in cancelled:
+            continue
+        if i in reverts and _GIT_REVERT_HEADER.fullmatch(source.subject):
+            header, target = reverts[i]
+            commit = ConventionalCommit(type="revert", description=header)
+            parsed.append(ParsedCommit(source.sha, commit, source.pr_url))
+            notes.append(Explanation("none", f"git revert of {target[:12]}, which is not in this range "
+                                     "(released earlier): counts as type 'revert'", source.sha, source.subject))
+            continue
+        ok, bad = classify([source])
+        parsed.extend(ok)
+        invalid.extend(bad)
+    return PreparedCommits(tuple(parsed), tuple(invalid), tuple(notes), len(sources) - len(cancelled))
+
+
+@dataclass(frozen=True)
 class BumpResult:
     current_version: str | None
     # None when nothing warrants a release.
@@ -144,9 +316,18 @@ class BumpResult:
     invalid_commits: tuple[InvalidCommit, ...]
     release_as: ReleaseAs | None
     policy: BumpPolicy
+    # The commits that counted, in the given order (what the changelog lists).
+    included: tuple[ParsedCommit, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """False when a commit was rejected: its bump is missing, so the version may be too low."""
+        return not self.invalid_commits
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
+        del data["included"]
+        data["complete"] = self.complete
         data["policy"] = self.policy.to_dict()
         data["invalid_commits"] = [
             {"sha": c.sha, "subject": c.subject, "errors": list(c.errors)} for c in self.invalid_commits
@@ -265,11 +446,11 @@ def next_version(
     policy = policy or BumpPolicy()
     cur = _parse_current(current)
     chan = _parse_channel(channel)
-    parsed, invalid = classify(commits)
-    valid, bad_overrides, overrides = _release_as_checks(parsed, cur)
-    invalid.extend(bad_overrides)
+    prepared = prepare_commits(commits, policy)
+    valid, bad_overrides, overrides = _release_as_checks(list(prepared.parsed), cur)
+    invalid = [*prepared.invalid, *bad_overrides]
 
-    steps: list[Explanation] = []
+    steps: list[Explanation] = list(prepared.notes)
     level = "none"
     decided_by: ParsedCommit | None = None
     for item in valid:
@@ -283,8 +464,12 @@ def next_version(
         steps.append(
             Explanation(level, f"highest level: {level} (first from {decided_by.sha[:12]} {decided_by.subject!r})")
         )
+    if policy.minimum_bump == "patch" and prepared.counted and level == "none":
+        level = "patch"
+        steps.append(Explanation(level, f"policy minimum_bump: {prepared.counted} commit(s) in the range → patch"))
     if invalid:
-        steps.append(Explanation("none", f"{len(invalid)} invalid commit(s) ignored"))
+        steps.append(Explanation("none", f"warning: {len(invalid)} commit(s) rejected (not Conventional Commits) "
+                                 "and not counted: the version may be too low (--strict fails)"))
 
     release_as: ReleaseAs | None = None
     result: Version | None
@@ -333,4 +518,5 @@ def next_version(
         invalid_commits=tuple(invalid),
         release_as=release_as,
         policy=policy,
+        included=tuple(valid),
     )

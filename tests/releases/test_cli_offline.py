@@ -46,12 +46,12 @@ def test_lint_stdin__read_when_no_file(capsys, monkeypatch):
 
 def test_lint_git_comments__stripped_and_lines_reported_in_file_numbering(tmp_path, capsys):
     message = tmp_path / "COMMIT_EDITMSG"
-    message.write_text("# template line\n# another\nfix: x\n\nbody\nRefs: 3\n# Please enter the commit message\n")
+    message.write_text("# template line\n# another\nfix: x\n\nbody\nbreaking change: y\n# Please enter the message\n")
 
     code, _, err = run(["commits", "lint", "--message-file", str(message)], capsys)
 
     assert code == 1
-    assert f"{message}:6:1: footer 'Refs' must be separated from the body by a blank line" in err
+    assert f"{message}:6:1: 'breaking change' must be upper case" in err
 
 
 def test_lint_comment_only_lines__do_not_count_as_body(tmp_path, capsys):
@@ -113,7 +113,7 @@ def test_semver_next_json_file__prints_version_and_explains(tmp_path, capsys):
     )
 
     assert (code, out) == (0, "1.4.0-rc.1\n")
-    assert "type 'feat' → minor" in err and "invalid commit bbbbbbbbbbbb 'not conventional'" in err
+    assert "type 'feat' → minor" in err and "rejected commit bbbbbbbbbbbb 'not conventional'" in err
     assert "([#4](https://github.com/acme/shop/pull/4))" in changelog.read_text()
 
 
