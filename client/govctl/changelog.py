@@ -32,6 +32,15 @@ def _web_url(url: str, what: str) -> str:
     return quote(url, safe=_URL_SAFE)
 
 
+def is_web_url(url: str) -> bool:
+    """Whether the changelog can link to `url` (an http(s) URL with a host)."""
+    try:
+        _web_url(url.strip(), "URL")
+    except ValueError:
+        return False
+    return True
+
+
 def _repository(repo_url: str | None) -> str | None:
     if repo_url is None:
         return None
@@ -105,7 +114,7 @@ def render_section(
     """The Markdown section for `version` from commits already counted by the policy; `repo_url`
     (https://host/owner/repo) turns SHAs and `(#123)` into links."""
     repo = _repository(repo_url)
-    titles = policy.changelog_sections
+    titles = policy.section_titles
     breaking: list[str] = []
     grouped: dict[str, list[str]] = {}
     for item in commits:

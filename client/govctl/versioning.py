@@ -23,8 +23,8 @@ _DEFAULT_TYPES = {"feat": "minor", "fix": "patch", "perf": "patch", "revert": "p
 _LABEL = {"none": "no release", "patch": "patch", "minor": "minor", "major": "major"}
 # Which types the changelog shows, under which heading, in this order; other types are left out of the notes
 # (their breaking changes are still listed). chore/ci/docs/test/build/style and release commits stay out.
-DEFAULT_CHANGELOG_SECTIONS = {"feat": "Features", "fix": "Bug Fixes", "perf": "Performance Improvements",
-                              "revert": "Reverts"}
+DEFAULT_CHANGELOG_SECTIONS = (("feat", "Features"), ("fix", "Bug Fixes"), ("perf", "Performance Improvements"),
+                              ("revert", "Reverts"))
 _GIT_REVERT_HEADER = re.compile(r'Revert "(?P<header>.*)"\s*$')
 _REVERTS_COMMIT = re.compile(r"This reverts commit (?P<sha>[0-9a-fA-F]{7,40})\b")
 _OVERRIDE_BLOCK = re.compile(r"^BEGIN_COMMIT_OVERRIDE[ \t]*\n(?P<body>.*?)^END_COMMIT_OVERRIDE", re.M | re.S)
@@ -64,8 +64,9 @@ class BumpPolicy:
     # True: a git revert (`Revert "…"` + `This reverts commit <sha>.`) of a commit in the same range cancels it
     # (neither counts nor appears in the notes); a revert of an earlier release counts as type `revert`.
     cancel_reverts: bool = True
-    # Changelog: type → heading, in display order; types not listed are left out of the notes.
-    changelog_sections: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_CHANGELOG_SECTIONS))
+    # Changelog: [type, heading] pairs in display order (a list, since jsonb does not keep key order); types
+    # not listed are left out of the notes. Several types may share a heading.
+    changelog_sections: Any = DEFAULT_CHANGELOG_SECTIONS
 
     def __post_init__(self) -> None:
         _check_level("breaking", self.breaking)
@@ -81,12 +82,13 @@ class BumpPolicy:
             raise VersioningError("bump policy: paths must be a list of non-empty path prefixes")
         object.__setattr__(self, "paths", tuple(p.strip().removeprefix("./") for p in self.paths))
         sections = self.changelog_sections
-        if not isinstance(sections, Mapping) or not all(
-            isinstance(k, str) and re.fullmatch(r"[A-Za-z]+", k) and isinstance(v, str) and v.strip()
-            for k, v in sections.items()
+        pairs = list(sections.items()) if isinstance(sections, Mapping) else sections
+        if isinstance(pairs, str) or not isinstance(pairs, list | tuple) or not all(
+            isinstance(p, list | tuple) and len(p) == 2 and isinstance(p[0], str) and re.fullmatch(r"[A-Za-z]+", p[0])
+            and isinstance(p[1], str) and p[1].strip() for p in pairs
         ):
-            raise VersioningError("bump policy: changelog_sections must map commit types to non-empty headings")
-        object.__setattr__(self, "changelog_sections", {k.lower(): v.strip() for k, v in sections.items()})
+            raise VersioningError("bump policy: changelog_sections must be a list of [type, heading] pairs")
+        object.__setattr__(self, "changelog_sections", tuple((t.lower(), h.strip()) for t, h in pairs))
         if not isinstance(self.types, Mapping):
             raise VersioningError("bump policy: types must map commit types to bump levels")
         types = {}
@@ -103,6 +105,11 @@ class BumpPolicy:
         if initial.prerelease or initial.build:
             raise VersioningError("bump policy: initial_version must be a plain MAJOR.MINOR.PATCH")
 
+    @property
+    def section_titles(self) -> dict[str, str]:
+        """Commit type → changelog heading, in display order."""
+        return dict(self.changelog_sections)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "breaking": self.breaking,
@@ -115,7 +122,7 @@ class BumpPolicy:
             "minimum_bump": self.minimum_bump,
             "commit_override": self.commit_override,
             "cancel_reverts": self.cancel_reverts,
-            "changelog_sections": dict(self.changelog_sections),
+            "changelog_sections": [list(pair) for pair in self.changelog_sections],
         }
 
     @classmethod
