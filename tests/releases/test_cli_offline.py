@@ -1,12 +1,13 @@
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from govctl.cli import main
+
+from tests.releases.gitrepo import git as _git
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -144,27 +145,6 @@ def test_semver_next_bad_policy__exit_2(tmp_path, capsys):
     )
 
     assert code == 2 and "breaking must be one of" in err
-
-
-def _git(repo: Path, *args: str, env: dict, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=check)
-
-
-@pytest.fixture
-def git_repo(tmp_path):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    env = {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "HOME": str(tmp_path),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Dev",
-        "GIT_AUTHOR_EMAIL": "dev@example.com",
-        "GIT_COMMITTER_NAME": "Dev",
-        "GIT_COMMITTER_EMAIL": "dev@example.com",
-    }
-    _git(repo, "init", "-q", "-b", "main", env=env)
-    return repo, env
 
 
 def _documented_hook_command() -> str:
