@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import quote
 
-import httpx
-
 from govctl import migration_lint
-from govctl.api import Client, Config, GovctlError
+from govctl.errors import GovctlError
 from govctl.migration_lint import RULES, LintResult, Phase, read_emc
 from govctl.migration_lint.annotations import PLAN_ID  # by name: the package's `annotations` is the __future__ one
+
+if TYPE_CHECKING:  # the portal client (httpx) is imported only by `migrations check`, not by `lint`
+    import httpx
+
+    from govctl.api import Client
 
 PLAN_DONE = ("verified", "contracted")
 
@@ -175,6 +178,8 @@ def run_check(args: argparse.Namespace, transport: httpx.BaseTransport | None = 
         raise GovctlError("give --plan ID or the SQL migration files to check", exit_code=2)
     verdicts: list[_Verdict] = []
     if plans:
+        from govctl.api import Client, Config
+
         client = Client(Config.from_env(), transport=transport)
         try:
             for plan_id, files in plans.items():

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from govctl import release_plan, semver, versioning
-from govctl.api import GovctlError
 from govctl.commands.commits import read_text
 from govctl.conventional import SourceCommit
+from govctl.errors import GovctlError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
