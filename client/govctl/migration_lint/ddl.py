@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pglast import ast
 from pglast.enums import AlterTableType as AT
-from pglast.enums import ConstrType, DropBehavior, ObjectType
+from pglast.enums import ConstrType, DropBehavior, ObjectType, OnCommitAction
 
 from govctl.migration_lint import columns
 from govctl.migration_lint.catalogue import Phase
@@ -38,15 +38,36 @@ _CONSTRAINT_LABELS = {
     ConstrType.CONSTR_FOREIGN: "FOREIGN KEY", ConstrType.CONSTR_EXCLUSION: "EXCLUDE",
 }  # fmt: skip
 _CONCURRENT_MISPLACED = "CONCURRENTLY inside a transaction block"
+_OFF = {"false", "off", "no", "0"}
+
+
+def relation_name(rel: Any) -> str:
+    """The name as written: `schema.table` when qualified, else `table` (resolved by search_path: public)."""
+    return f"{rel.schemaname}.{rel.relname}" if getattr(rel, "schemaname", None) else str(rel.relname)
+
+
+def option_on(option: ast.DefElem) -> bool:
+    """Whether a `(NAME [value])` option is on: `(FULL)` and `(FULL true)` are, `(FULL false)` / `(FULL 0)` not."""
+    arg = option.arg
+    if arg is None:
+        return True
+    if isinstance(arg, ast.Boolean):
+        return bool(arg.boolval)
+    if isinstance(arg, ast.Integer):
+        return bool(arg.ival)
+    return str(getattr(arg, "sval", "")).lower() not in _OFF
 
 
 # -- tables
 
 
 def create_table(lint: Linter, node: ast.CreateStmt) -> None:
-    table = str(present(node.relation).relname)
-    lint.rerunnable(bool(node.if_not_exists), "CREATE TABLE without IF NOT EXISTS")
-    lint.new_tables.add(table)
+    table = relation_name(present(node.relation))
+    # A temporary table dropped at commit is gone whenever the migration is retried.
+    temporary = present(node.relation).relpersistence == "t"
+    rerunnable = bool(node.if_not_exists) or (temporary and node.oncommit is OnCommitAction.ONCOMMIT_DROP)
+    lint.rerunnable(rerunnable, "CREATE TABLE without IF NOT EXISTS")
+    lint.add_new_table(table)
     lint.op(Phase.EXPAND, f"CREATE TABLE {table}")
     table_pk: set[str] = set()
     for element in node.tableElts or ():
@@ -54,7 +75,7 @@ def create_table(lint: Linter, node: ast.CreateStmt) -> None:
             if element.contype is ConstrType.CONSTR_PRIMARY:
                 table_pk.update(str(key.sval) for key in element.keys or ())
             if element.contype is ConstrType.CONSTR_FOREIGN and element.pktable:
-                lint.lock(str(element.pktable.relname), SHARE_ROW_EXCLUSIVE)
+                lint.lock(relation_name(element.pktable), SHARE_ROW_EXCLUSIVE)
     for element in node.tableElts or ():
         if isinstance(element, ast.ColumnDef):
             facts = columns.column_facts(element)
@@ -65,7 +86,7 @@ def create_table(lint: Linter, node: ast.CreateStmt) -> None:
 
 def create_table_as(lint: Linter, node: ast.CreateTableAsStmt) -> None:
     table = str(present(present(node.into).rel).relname)
-    lint.new_tables.add(table)
+    lint.add_new_table(table)
     lint.op(Phase.EXPAND, f"CREATE TABLE {table} AS")
 
 
@@ -84,13 +105,15 @@ def check_column_type(lint: Linter, facts: columns.ColumnFacts, table: str, *, k
 def alter_table(lint: Linter, node: ast.AlterTableStmt) -> None:
     if node.objtype is not ObjectType.OBJECT_TABLE:
         return
-    table = str(present(node.relation).relname)
+    table = relation_name(present(node.relation))
     for cmd in node.cmds or ():
         subtype = AT(cmd.subtype)
         handler = ALTERS.get(subtype)
         if handler is not None:
             handler(lint, table, cmd)
-        if subtype is not AT.AT_AddConstraint:
+        if subtype is AT.AT_DetachPartition and getattr(cmd.def_, "concurrent", False):
+            lint.lock(table, SHARE_UPDATE_EXCLUSIVE)
+        elif subtype is not AT.AT_AddConstraint:
             lint.lock(table, _WEAKER_ALTERS.get(subtype, ACCESS_EXCLUSIVE))
 
 
@@ -157,7 +180,13 @@ def set_not_null(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
     if lint.is_new(table):
         return
     lint.op(Phase.CONTRACT, f"SET NOT NULL {table}.{cmd.name}")
-    if (table, str(cmd.name)) not in lint.validated_not_null:
+    if lint.opts.pg_version < 12:
+        # Only PostgreSQL 12+ uses a validated CHECK to skip the full-table scan under ACCESS EXCLUSIVE.
+        lint.flag(
+            "set-not-null-without-check",
+            f"{table}.{cmd.name} (PostgreSQL {lint.opts.pg_version} scans the table even after a validated CHECK)",
+        )
+    elif (lint.key(table), str(cmd.name)) not in lint.validated_not_null:
         lint.flag("set-not-null-without-check", f"{table}.{cmd.name}")
 
 
@@ -176,7 +205,11 @@ def add_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
     kind = present(con.contype)
     name = str(con.conname or "") or _CONSTRAINT_LABELS.get(kind, "constraint")
     new = lint.is_new(table)
-    lint.rerunnable(False, "ADD CONSTRAINT (it has no IF NOT EXISTS)")
+    # ADD CONSTRAINT has no IF NOT EXISTS: a DROP CONSTRAINT IF EXISTS of the same name before it makes it rerunnable.
+    lint.rerunnable(
+        (lint.key(table), name) in lint.dropped_if_exists,
+        "ADD CONSTRAINT without a DROP CONSTRAINT IF EXISTS of the same name before it",
+    )
     # A constraint on columns added by this same migration restricts nothing the running code writes.
     phase = Phase.EXPAND if new or only_new_columns(lint, table, columns.constraint_columns(con)) else Phase.CONTRACT
     lint.constraint_phases[(table, name)] = phase
@@ -184,10 +217,13 @@ def add_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
     if kind is ConstrType.CONSTR_FOREIGN:
         lint.lock(table, SHARE_ROW_EXCLUSIVE)
         if con.pktable is not None:
-            lint.lock(str(con.pktable.relname), SHARE_ROW_EXCLUSIVE)
+            lint.lock(relation_name(con.pktable), SHARE_ROW_EXCLUSIVE)
     else:
         lint.lock(table, ACCESS_EXCLUSIVE)
     if new:
+        return
+    if kind is ConstrType.CONSTR_EXCLUSION:
+        lint.flag("add-exclusion-constraint", f"{name} on {table}")
         return
     checked_column = columns.not_null_column(con.raw_expr) if kind is ConstrType.CONSTR_CHECK else None
     if kind in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK):
@@ -203,7 +239,7 @@ def add_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
             )
             lint.flag(rule, f"{name} on {table}")
             if checked_column:
-                lint.validated_not_null.add((table, checked_column))
+                lint.validated_not_null.add((lint.key(table), checked_column))
     elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not con.indexname:
         rule = (
             "add-unique-constraint-without-index"
@@ -220,11 +256,13 @@ def validate_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> Non
     if key in lint.not_valid_in_tx and lint.in_tx:
         lint.flag("validate-constraint-in-same-transaction", f"{cmd.name} on {table}")
     if key in lint.pending_not_null_checks:
-        lint.validated_not_null.add((table, lint.pending_not_null_checks[key]))
+        lint.validated_not_null.add((lint.key(table), lint.pending_not_null_checks[key]))
 
 
 def drop_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
     lint.rerunnable(bool(cmd.missing_ok), "DROP CONSTRAINT without IF EXISTS")
+    if cmd.missing_ok:
+        lint.dropped_if_exists.add((lint.key(table), str(cmd.name)))
     if not lint.is_new(table):
         lint.op(Phase.CONTRACT, f"DROP CONSTRAINT {cmd.name} ON {table}")
 
@@ -235,11 +273,12 @@ def rename(lint: Linter, node: ast.RenameStmt) -> None:
         return
     if kind is ObjectType.OBJECT_COLUMN and node.relationType is not ObjectType.OBJECT_TABLE:
         return
-    table = str(node.relation.relname)
+    table = relation_name(node.relation)
     lint.rerunnable(False, "RENAME")
     if lint.is_new(table):
         if kind is ObjectType.OBJECT_TABLE:
-            lint.new_tables.add(str(node.newname))
+            schema = node.relation.schemaname
+            lint.add_new_table(f"{schema}.{node.newname}" if schema else str(node.newname))
         return
     lint.lock(table, ACCESS_EXCLUSIVE)
     if kind is ObjectType.OBJECT_TABLE:
@@ -250,21 +289,40 @@ def rename(lint: Linter, node: ast.RenameStmt) -> None:
         lint.flag("rename-column", f"{table}.{node.subname} -> {node.newname}")
 
 
+_DROP_LOCKS_OBJECT = (ObjectType.OBJECT_TABLE, ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW)
+# DROP TRIGGER / DROP POLICY name the table before the object: `DROP TRIGGER trg ON schema.table`.
+_DROP_LOCKS_TABLE = (ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY, ObjectType.OBJECT_RULE)
+
+
+def _dotted(parts: Any) -> str:
+    return ".".join(str(part.sval) for part in parts)
+
+
 def drop(lint: Linter, node: ast.DropStmt) -> None:
     kind = present(node.removeType)
-    names = [str(parts[-1].sval) for parts in node.objects or () if isinstance(parts, tuple | list) and parts]
+    objects = [tuple(parts) for parts in node.objects or () if isinstance(parts, tuple | list) and parts]
+    names = [_dotted(parts) for parts in objects]
     lint.rerunnable(bool(node.missing_ok), f"DROP {kind.name[7:]} without IF EXISTS")
     if kind is ObjectType.OBJECT_INDEX:
         drop_index(lint, names, bool(node.concurrent))
         return
+    if kind in _DROP_LOCKS_TABLE:
+        for parts in objects:
+            table = _dotted(parts[:-1])
+            lint.op(Phase.CONTRACT, f"DROP {kind.name[7:]} {parts[-1].sval} ON {table}")
+            lint.lock(table, ACCESS_EXCLUSIVE)
+        return
     for name in names:
-        if kind is ObjectType.OBJECT_TABLE and lint.is_new(name):
+        if kind in _DROP_LOCKS_OBJECT and lint.is_new(name):
             continue
         lint.op(Phase.CONTRACT, f"DROP {kind.name[7:]} {name}")
-        if kind is ObjectType.OBJECT_TABLE:
+        if kind in _DROP_LOCKS_OBJECT:
             lint.lock(name, ACCESS_EXCLUSIVE)
-            if not lint.in_contract():
-                lint.flag("drop-table-outside-contract", name)
+        if kind is ObjectType.OBJECT_TABLE and not lint.in_contract():
+            lint.flag("drop-table-outside-contract", name)
+    if node.behavior is DropBehavior.DROP_CASCADE and kind not in _DROP_LOCKS_OBJECT:
+        # CASCADE drops what depends on the object: columns, views, constraints on tables in use.
+        lint.lock(f"the tables that depend on {', '.join(names) or kind.name[7:]} (CASCADE)", ACCESS_EXCLUSIVE)
 
 
 def drop_index(lint: Linter, names: list[str], concurrent: bool) -> None:
@@ -285,7 +343,7 @@ def drop_database(lint: Linter, node: ast.DropdbStmt) -> None:
 
 
 def truncate(lint: Linter, node: ast.TruncateStmt) -> None:
-    tables = [str(rel.relname) for rel in node.relations or ()]
+    tables = [relation_name(rel) for rel in node.relations or ()]
     if node.behavior is DropBehavior.DROP_CASCADE:
         lint.flag("truncate-cascade", ", ".join(tables))
     for table in tables:
@@ -296,7 +354,7 @@ def truncate(lint: Linter, node: ast.TruncateStmt) -> None:
 
 
 def create_index(lint: Linter, node: ast.IndexStmt) -> None:
-    table = str(present(node.relation).relname)
+    table = relation_name(present(node.relation))
     if node.idxname:
         lint.new_indexes.add(str(node.idxname))
     new = lint.is_new(table)
@@ -316,8 +374,8 @@ def create_index(lint: Linter, node: ast.IndexStmt) -> None:
 
 
 def reindex(lint: Linter, node: ast.ReindexStmt) -> None:
-    concurrent = any(str(p.defname).lower() == "concurrently" for p in node.params or ())
-    target = str(node.relation.relname) if node.relation else str(node.name or "")
+    concurrent = any(str(p.defname).lower() == "concurrently" and option_on(p) for p in node.params or ())
+    target = relation_name(node.relation) if node.relation else str(node.name or "")
     if concurrent and lint.in_tx:
         lint.flag("concurrent-index-in-transaction", f"REINDEX {_CONCURRENT_MISPLACED}")
     elif not concurrent and not (lint.is_new(target) or target in lint.new_indexes):
@@ -330,12 +388,12 @@ def reindex(lint: Linter, node: ast.ReindexStmt) -> None:
 
 def lock_table(lint: Linter, node: ast.LockStmt) -> None:
     for rel in node.relations or ():
-        lint.lock(str(rel.relname), present(node.mode))
+        lint.lock(relation_name(rel), present(node.mode))
 
 
 def create_trigger(lint: Linter, node: ast.CreateTrigStmt) -> None:
     lint.op(Phase.EXPAND, f"CREATE TRIGGER {node.trigname}")
-    lint.lock(str(present(node.relation).relname), SHARE_ROW_EXCLUSIVE)
+    lint.lock(relation_name(present(node.relation)), SHARE_ROW_EXCLUSIVE)
 
 
 def alter_enum(lint: Linter, node: ast.AlterEnumStmt) -> None:
@@ -344,21 +402,56 @@ def alter_enum(lint: Linter, node: ast.AlterEnumStmt) -> None:
 
 
 def vacuum(lint: Linter, node: ast.VacuumStmt) -> None:
-    if any(str(o.defname).lower() == "full" for o in node.options or ()):
+    if any(str(o.defname).lower() == "full" and option_on(o) for o in node.options or ()):
         for rel in node.rels or ():
-            lint.lock(str(rel.relation.relname), ACCESS_EXCLUSIVE)
+            lint.lock(relation_name(rel.relation), ACCESS_EXCLUSIVE)
 
 
 def cluster(lint: Linter, node: ast.ClusterStmt) -> None:
     if node.relation is not None:
-        lint.lock(str(node.relation.relname), ACCESS_EXCLUSIVE)
+        lint.lock(relation_name(node.relation), ACCESS_EXCLUSIVE)
 
 
 def create_object(lint: Linter, node: ast.Node) -> None:
     lint.op(Phase.EXPAND, f"CREATE {CREATES[type(node)]}")
 
 
+def create_view(lint: Linter, node: ast.ViewStmt) -> None:
+    view = relation_name(present(node.view))
+    lint.op(Phase.EXPAND, f"CREATE {'OR REPLACE ' if node.replace else ''}VIEW {view}")
+    if node.replace:
+        lint.lock(view, ACCESS_EXCLUSIVE)  # replacing a view in use blocks its readers
+    else:
+        lint.add_new_table(view)
+
+
+def policy(lint: Linter, node: ast.CreatePolicyStmt | ast.AlterPolicyStmt) -> None:
+    table = relation_name(present(node.table))
+    verb = "CREATE" if isinstance(node, ast.CreatePolicyStmt) else "ALTER"
+    lint.op(Phase.EXPAND if verb == "CREATE" else Phase.CONTRACT, f"{verb} POLICY {node.policy_name} ON {table}")
+    lint.lock(table, ACCESS_EXCLUSIVE)
+
+
+def refresh_matview(lint: Linter, node: ast.RefreshMatViewStmt) -> None:
+    if not node.concurrent:
+        lint.lock(relation_name(present(node.relation)), ACCESS_EXCLUSIVE)
+
+
+def detach_partition(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    partition = cmd.def_
+    assert isinstance(partition, ast.PartitionCmd)  # DETACH PARTITION carries the partition
+    name = relation_name(present(partition.name))
+    lint.op(Phase.CONTRACT, f"DETACH PARTITION {name} FROM {table}")
+    if partition.concurrent:
+        if lint.in_tx:
+            lint.flag("detach-partition-concurrently-in-transaction", f"{name} from {table}")
+        return
+    if not lint.is_new(table):
+        lint.flag("detach-partition-non-concurrently", f"{name} from {table}")
+
+
 ALTERS: dict[AT, Callable[[Linter, str, ast.AlterTableCmd], None]] = {
+    AT.AT_DetachPartition: detach_partition,
     AT.AT_AddColumn: add_column,
     AT.AT_DropColumn: drop_column,
     AT.AT_AlterColumnType: alter_column_type,
@@ -386,4 +479,8 @@ HANDLERS: dict[type[ast.Node], Callable[[Linter, Any], None]] = {
     ast.VacuumStmt: vacuum,
     ast.ClusterStmt: cluster,
     **dict.fromkeys(CREATES, create_object),
+    ast.ViewStmt: create_view,
+    ast.CreatePolicyStmt: policy,
+    ast.AlterPolicyStmt: policy,
+    ast.RefreshMatViewStmt: refresh_matview,
 }
