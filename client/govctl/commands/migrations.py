@@ -50,6 +50,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="TABLE",
         help="a table no running code uses yet (repeatable)",
     )
+    lint.add_argument(
+        "--validated-not-null",
+        action="append",
+        default=[],
+        metavar="TABLE.COLUMN",
+        help="a column an earlier migration proved non-null with a validated CHECK (col IS NOT NULL): SET NOT NULL "
+        "then skips its scan on PostgreSQL 12+ (repeatable)",
+    )
     lint.add_argument("--disable", action="append", default=[], metavar="RULE", help="rule id to skip (repeatable)")
     lint.add_argument("--strict", action="store_true", help="warnings fail too")
     lint.set_defaults(func=run_lint)
@@ -93,6 +101,9 @@ def run_lint(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.disable) - set(RULES))
     if unknown:
         raise GovctlError(f"unknown rule id(s): {', '.join(unknown)} (see `govctl migrations rules`)", exit_code=2)
+    bad_columns = [pair for pair in args.validated_not_null if "." not in pair.strip(".")]
+    if bad_columns:
+        raise GovctlError(f"--validated-not-null expects TABLE.COLUMN, got {', '.join(bad_columns)}", exit_code=2)
     sources = [(str(path), _read(path)) for path in args.files]
     results: list[LintResult] = []
     try:
@@ -105,6 +116,7 @@ def run_lint(args: argparse.Namespace) -> int:
                     lock_timeout_set=args.lock_timeout_set,
                     pg_version=args.pg_version,
                     new_tables=args.new_table,
+                    validated_not_null=args.validated_not_null,
                     disabled=args.disable,
                 )
             )
