@@ -159,7 +159,7 @@ def _footer_match(line: str) -> re.Match[str] | None:
 
 def _is_breaking_footer(line: str) -> bool:
     match = _footer_match(line)
-    return bool(match) and match.group("token") in BREAKING_TOKENS and match.group("sep") != " #"
+    return match is not None and match.group("token") in BREAKING_TOKENS and match.group("sep") != " #"
 
 
 def _breaking_line_error(line: str, number: int) -> CommitError | None:

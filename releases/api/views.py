@@ -120,8 +120,7 @@ class ReleasePlanApi(APIView):
         date = values.get("date")
         plan = planning.plan_for(service=target, commits=values["commits"], pr_url=values["pr_url"],
                                  channel=values["channel"], policy=policy, date=date.isoformat() if date else None)
-        plan = planning.plan_payload(target, plan)
-        return Response(self.Output(plan).data)
+        return Response(self.Output(planning.plan_payload(target, plan)).data)
 
 
 class ReleaseDetailApi(APIView):
