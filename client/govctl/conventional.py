@@ -196,10 +196,12 @@ def _paragraphs(lines: list[str], start: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _analyse(message: str) -> tuple[ConventionalCommit | None, list[CommitError]]:
+def _analyse(message: str, *, glued_body: bool = False) -> tuple[ConventionalCommit | None, list[CommitError]]:
     text = message.replace("\r\n", "\n").replace("\r", "\n").rstrip()
     lines = text.split("\n")
     fields, errors = _header_errors(lines[0])
+    if glued_body and len(lines) > 1 and lines[1].strip() != "" and not errors:
+        lines.insert(1, "")  # read a body glued to the header as if the blank line were there
     if len(lines) > 1 and lines[1].strip() != "":
         errors.append(CommitError(2, 1, "the header must be followed by a blank line before the body or footers"))
         # Without the blank line we cannot tell body from header; report the header problems only.
@@ -339,12 +341,17 @@ class InvalidCommit:
     errors: tuple[str, ...]
 
 
-def classify(commits: Iterable[SourceCommit]) -> tuple[list[ParsedCommit], list[InvalidCommit]]:
-    """Split commits into parsed Conventional Commits and invalid ones (with their errors), keeping order."""
+def classify(
+    commits: Iterable[SourceCommit], *, glued_body: bool = False
+) -> tuple[list[ParsedCommit], list[InvalidCommit]]:
+    """Split commits into parsed Conventional Commits and invalid ones (with their errors), keeping order.
+
+    `glued_body` (a bump policy's choice) reads a body that starts right below the header, without the blank
+    line the specification asks for, as body instead of rejecting the commit; `lint` always reports it."""
     parsed: list[ParsedCommit] = []
     invalid: list[InvalidCommit] = []
     for source in commits:
-        commit, errors = _analyse(source.message)
+        commit, errors = _analyse(source.message, glued_body=glued_body)
         if commit is None:
             invalid.append(InvalidCommit(source.sha, source.subject, tuple(str(error) for error in errors)))
         else:

@@ -61,6 +61,12 @@ class BumpPolicy:
     # True: a `BEGIN_COMMIT_OVERRIDE … END_COMMIT_OVERRIDE` block in a message (a squash-merged pull request's
     # body) replaces that commit's message with the block's commits (release-please's convention).
     commit_override: bool = False
+    # True: a line of the body that is itself a Conventional header (`fix(utils): …`, its indented lines below it)
+    # adds one more commit with the same SHA: release-please's "several changes in one commit".
+    nested_commits: bool = False
+    # True: a body that starts right below the header (no blank line) is read as body, as conventional-changelog,
+    # release-please and semantic-release read it; False rejects the commit (the specification's letter).
+    glued_body: bool = True
     # True: a git revert (`Revert "…"` + `This reverts commit <sha>.`) of a commit in the same range cancels it
     # (neither counts nor appears in the notes); a revert of an earlier release counts as type `revert`.
     cancel_reverts: bool = True
@@ -75,7 +81,7 @@ class BumpPolicy:
         _check_level("minimum_bump", self.minimum_bump)
         if self.minimum_bump not in ("none", "patch"):
             raise VersioningError("bump policy: minimum_bump must be none or patch")
-        for name in ("breaking_mark", "commit_override", "cancel_reverts"):
+        for name in ("breaking_mark", "commit_override", "nested_commits", "glued_body", "cancel_reverts"):
             if not isinstance(getattr(self, name), bool):
                 raise VersioningError(f"bump policy: {name} must be true or false")
         if isinstance(self.paths, str) or not all(isinstance(p, str) and p.strip() for p in self.paths):
@@ -121,6 +127,8 @@ class BumpPolicy:
             "paths": list(self.paths),
             "minimum_bump": self.minimum_bump,
             "commit_override": self.commit_override,
+            "nested_commits": self.nested_commits,
+            "glued_body": self.glued_body,
             "cancel_reverts": self.cancel_reverts,
             "changelog_sections": [list(pair) for pair in self.changelog_sections],
         }
@@ -225,6 +233,14 @@ def _split_override(block: str) -> list[str]:
     return [m[0] + ("\n\n" + "\n".join(m[1:]) if len(m) > 1 else "") for m in messages]
 
 
+def _footer_block(message: str) -> str:
+    """The last paragraph of a message (below its header): where release-please reads nested commits."""
+    text = message.replace("\r\n", "\n").strip()
+    _header, _, rest = text.partition("\n")
+    paragraphs = [p for p in re.split(r"\n\s*\n", rest.strip()) if p.strip()]
+    return paragraphs[-1] if paragraphs else ""
+
+
 def _same_sha(a: str, b: str) -> bool:
     a, b = a.lower(), b.lower()
     return len(min(a, b, key=len)) >= 7 and (a.startswith(b) or b.startswith(a))
@@ -275,6 +291,17 @@ def prepare_commits(commits: Iterable[SourceCommit], policy: BumpPolicy) -> Prep
             expanded.extend(dataclasses.replace(source, message=message) for message in messages)
         sources = expanded
 
+    if policy.nested_commits:
+        nested: list[SourceCommit] = []
+        for source in sources:
+            nested.append(source)
+            extra = _split_override(_footer_block(source.message))
+            if extra:
+                notes.append(Explanation("none", f"{len(extra)} more Conventional header(s) in the body: counted as "
+                                         "commit(s) of their own", source.sha, source.subject))
+                nested.extend(dataclasses.replace(source, message=message) for message in extra)
+        sources = nested
+
     reverts = {i: found for i, source in enumerate(sources) if (found := _git_revert(source))}
     cancelled: set[int] = set()
     if policy.cancel_reverts:
@@ -305,7 +332,7 @@ def prepare_commits(commits: Iterable[SourceCommit], policy: BumpPolicy) -> Prep
             notes.append(Explanation("none", f"git revert of {target[:12]}, which is not in this range "
                                      "(released earlier): counts as type 'revert'", source.sha, source.subject))
             continue
-        ok, bad = classify([source])
+        ok, bad = classify([source], glued_body=policy.glued_body)
         parsed.extend(ok)
         invalid.extend(bad)
     return PreparedCommits(tuple(parsed), tuple(invalid), tuple(notes), len(sources) - len(cancelled))

@@ -20,9 +20,10 @@ ROOT = conformance_dir() / "real-releases"
 FOLDERS = ("python-pubsub", "google-auth-library-python", "python-gitlab", "standard-version", "lerna-lite", "amltk")
 # What each tool does beyond the vendored policy files, in govctl's newer policy keys (issue 13).
 POLICY_EXTRAS: dict[str, dict[str, Any]] = {
-    # release-please reads BEGIN_COMMIT_OVERRIDE blocks in squash-merged pull requests.
-    "python-pubsub": {"commit_override": True},
-    "google-auth-library-python": {"commit_override": True},
+    # release-please reads BEGIN_COMMIT_OVERRIDE blocks in squash-merged pull requests, and Conventional headers
+    # in a commit's body as commits of their own.
+    "python-pubsub": {"commit_override": True, "nested_commits": True},
+    "google-auth-library-python": {"commit_override": True, "nested_commits": True},
     # conventional-recommended-bump (angular preset): any commit releases at least a patch.
     "standard-version": {"minimum_bump": "patch"},
     "lerna-lite": {"minimum_bump": "patch"},

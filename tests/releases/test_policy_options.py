@@ -94,3 +94,34 @@ def test_bad_new_policy_key__refused_with_reason(data, fragment):
         BumpPolicy.from_dict(data)
 
     assert fragment in str(caught.value)
+
+
+def test_nested_commits__headers_in_the_last_paragraph_count_as_commits_of_their_own():
+    message = ("chore: regenerate client (#90)\n\nfeat: add retry settings\r\nfix: close the channel\r\n"
+               "docs: clarify timeouts")
+    commits = [SourceCommit(sha("a"), message)]
+
+    plain = next_version(current="1.0.0", commits=commits)
+    nested = next_version(current="1.0.0", commits=commits, policy=BumpPolicy(nested_commits=True))
+
+    assert (plain.next_version, nested.next_version) == (None, "1.1.0")
+    assert [item.commit.type for item in nested.included] == ["chore", "feat", "fix", "docs"]
+
+
+def test_nested_commits__a_header_in_an_earlier_paragraph_is_body_text():
+    message = "chore: update generator\n\n* chore: bump\n\nfeat: something upstream\nPiperOrigin-RevId: 1\n\nCopy-Tag: x"
+
+    result = next_version(current="1.0.0", commits=[SourceCommit(sha("a"), message)],
+                          policy=BumpPolicy(nested_commits=True))
+
+    assert result.next_version is None
+
+
+def test_body_glued_to_header__read_as_body_unless_the_policy_follows_the_letter():
+    commits = [SourceCommit(sha("a"), "feat(init): add an init command\n- useful for new users\n")]
+
+    lenient = next_version(current="1.2.0", commits=commits)
+    strict = next_version(current="1.2.0", commits=commits, policy=BumpPolicy(glued_body=False))
+
+    assert (lenient.next_version, lenient.complete) == ("1.3.0", True)
+    assert (strict.next_version, strict.complete) == (None, False)

@@ -6,8 +6,18 @@ import pytest
 
 from tests.releases.real_releases import FOLDERS, ROOT, pairs, replay
 
+# Every release where govctl's version differs in equivalent mode, with the reason (from the real history).
+KNOWN_MISSES = {
+    ("python-pubsub", "2.13.9"): "cut from a side branch: its fix commit is not in the range since 2.13.8",
+    ("python-pubsub", "2.13.10"): "follows 2.13.9, which is not its ancestor: the range starts at 2.13.8",
+    ("python-pubsub", "2.21.5"): "the release's only entry came from an edited pull-request body, in no commit",
+    ("google-auth-library-python", "2.0.0"): "Release-As: 2.0.0b1 is not SemVer; govctl reports the commit",
+    ("standard-version", "2.0.0"): "the breaking commit is `feat(scope):` with an empty description (rejected)",
+    ("lerna-lite", "1.0.0"): "the BREAKING CHANGE note sits in a merge commit and in a commit with no type",
+    ("lerna-lite", "1.8.0"): "the tool bumped twice: 1.6.0 → 1.8.0 with no 1.7.0 release on this branch",
+}
 # mode → (versions equal to the released version, changelog breaking/features/fixes sections that agree)
-FLOORS = {"default": (364, 326), "equivalent": (376, 324)}
+FLOORS = {"default": (367, 335), "equivalent": (379, 335)}
 
 
 def test_vendored_histories__all_six_projects_with_licences():
@@ -32,3 +42,5 @@ def test_replay_real_releases__matches_at_least_the_floor(mode, tmp_path_factory
     floor_versions, floor_sections = FLOORS[mode]
     assert versions >= floor_versions, [(r.folder, r.version, r.got) for r in results if r.got != r.expected]
     assert sections >= floor_sections
+    if mode == "equivalent":
+        assert {(r.folder, r.version) for r in results if r.got != r.expected} <= set(KNOWN_MISSES)
