@@ -3,7 +3,7 @@
 Breaking changes come first, then one section per commit type in the policy's order (`changelog_sections`:
 type → heading; types not listed stay out of the notes, their breaking changes are still listed). Commits keep
 the order they are given in (CI sends `git log` order, newest first). Which commits count (invalid ones,
-cancelled reverts, the path filter) is decided once, by `versioning.prepare_commits`.
+cancelled reverts, the path filter) is decided once, by `commit_range.prepare_commits`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote, urlsplit
 
+from govctl.commit_range import prepare_commits
 from govctl.conventional import ParsedCommit, SourceCommit
-from govctl.versioning import BumpPolicy, prepare_commits
+from govctl.versioning import BumpPolicy
 
 BREAKING_SECTION = "⚠ BREAKING CHANGES"
 

@@ -7,17 +7,28 @@ from typing import TYPE_CHECKING, Any
 
 from pglast import ast
 from pglast.enums import AlterTableType as AT
-from pglast.enums import ConstrType, DropBehavior, ObjectType, OnCommitAction
+from pglast.enums import ConstrType, ObjectType, OnCommitAction
 
-from govctl.migration_lint import columns
+from govctl.migration_lint import columns, statements
 from govctl.migration_lint.catalogue import Phase
 from govctl.migration_lint.columns import present
+from govctl.migration_lint.locks import (
+    ACCESS_EXCLUSIVE,
+    CONCURRENT_MISPLACED,
+    CREATES,
+    LOCK_NAMES,
+    SHARE,
+    SHARE_ROW_EXCLUSIVE,
+    SHARE_UPDATE_EXCLUSIVE,
+    option_on,
+    relation_name,
+)
+
+__all__ = ["ALTERS", "HANDLERS", "LOCK_NAMES", "SHARE"]
 
 if TYPE_CHECKING:
     from govctl.migration_lint.engine import Linter
 
-SHARE_UPDATE_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE, ACCESS_EXCLUSIVE = 4, 5, 6, 8
-LOCK_NAMES = {5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
 # ALTER TABLE sub-commands that take less than ACCESS EXCLUSIVE (PostgreSQL docs, "ALTER TABLE").
 _WEAKER_ALTERS = {
     AT.AT_SetStatistics: SHARE_UPDATE_EXCLUSIVE, AT.AT_ClusterOn: SHARE_UPDATE_EXCLUSIVE,
@@ -28,34 +39,10 @@ _WEAKER_ALTERS = {
     AT.AT_DisableTrigAll: SHARE_ROW_EXCLUSIVE, AT.AT_EnableTrigUser: SHARE_ROW_EXCLUSIVE,
     AT.AT_DisableTrigUser: SHARE_ROW_EXCLUSIVE,
 }  # fmt: skip
-CREATES = {
-    ast.ViewStmt: "VIEW", ast.CreateSeqStmt: "SEQUENCE", ast.CreateEnumStmt: "TYPE", ast.CompositeTypeStmt: "TYPE",
-    ast.CreateFunctionStmt: "FUNCTION", ast.CreateExtensionStmt: "EXTENSION", ast.CreateSchemaStmt: "SCHEMA",
-    ast.CreateDomainStmt: "DOMAIN", ast.CreateRangeStmt: "TYPE",
-}  # fmt: skip
 _CONSTRAINT_LABELS = {
     ConstrType.CONSTR_PRIMARY: "PRIMARY KEY", ConstrType.CONSTR_UNIQUE: "UNIQUE", ConstrType.CONSTR_CHECK: "CHECK",
     ConstrType.CONSTR_FOREIGN: "FOREIGN KEY", ConstrType.CONSTR_EXCLUSION: "EXCLUDE",
 }  # fmt: skip
-_CONCURRENT_MISPLACED = "CONCURRENTLY inside a transaction block"
-_OFF = {"false", "off", "no", "0"}
-
-
-def relation_name(rel: Any) -> str:
-    """The name as written: `schema.table` when qualified, else `table` (resolved by search_path: public)."""
-    return f"{rel.schemaname}.{rel.relname}" if getattr(rel, "schemaname", None) else str(rel.relname)
-
-
-def option_on(option: ast.DefElem) -> bool:
-    """Whether a `(NAME [value])` option is on: `(FULL)` and `(FULL true)` are, `(FULL false)` / `(FULL 0)` not."""
-    arg = option.arg
-    if arg is None:
-        return True
-    if isinstance(arg, ast.Boolean):
-        return bool(arg.boolval)
-    if isinstance(arg, ast.Integer):
-        return bool(arg.ival)
-    return str(getattr(arg, "sval", "")).lower() not in _OFF
 
 
 # -- tables
@@ -289,67 +276,6 @@ def rename(lint: Linter, node: ast.RenameStmt) -> None:
         lint.flag("rename-column", f"{table}.{node.subname} -> {node.newname}")
 
 
-_DROP_LOCKS_OBJECT = (ObjectType.OBJECT_TABLE, ObjectType.OBJECT_VIEW, ObjectType.OBJECT_MATVIEW)
-# DROP TRIGGER / DROP POLICY name the table before the object: `DROP TRIGGER trg ON schema.table`.
-_DROP_LOCKS_TABLE = (ObjectType.OBJECT_TRIGGER, ObjectType.OBJECT_POLICY, ObjectType.OBJECT_RULE)
-
-
-def _dotted(parts: Any) -> str:
-    return ".".join(str(part.sval) for part in parts)
-
-
-def drop(lint: Linter, node: ast.DropStmt) -> None:
-    kind = present(node.removeType)
-    objects = [tuple(parts) for parts in node.objects or () if isinstance(parts, tuple | list) and parts]
-    names = [_dotted(parts) for parts in objects]
-    lint.rerunnable(bool(node.missing_ok), f"DROP {kind.name[7:]} without IF EXISTS")
-    if kind is ObjectType.OBJECT_INDEX:
-        drop_index(lint, names, bool(node.concurrent))
-        return
-    if kind in _DROP_LOCKS_TABLE:
-        for parts in objects:
-            table = _dotted(parts[:-1])
-            lint.op(Phase.CONTRACT, f"DROP {kind.name[7:]} {parts[-1].sval} ON {table}")
-            lint.lock(table, ACCESS_EXCLUSIVE)
-        return
-    for name in names:
-        if kind in _DROP_LOCKS_OBJECT and lint.is_new(name):
-            continue
-        lint.op(Phase.CONTRACT, f"DROP {kind.name[7:]} {name}")
-        if kind in _DROP_LOCKS_OBJECT:
-            lint.lock(name, ACCESS_EXCLUSIVE)
-        if kind is ObjectType.OBJECT_TABLE and not lint.in_contract():
-            lint.flag("drop-table-outside-contract", name)
-    if node.behavior is DropBehavior.DROP_CASCADE and kind not in _DROP_LOCKS_OBJECT:
-        # CASCADE drops what depends on the object: columns, views, constraints on tables in use.
-        lint.lock(f"the tables that depend on {', '.join(names) or kind.name[7:]} (CASCADE)", ACCESS_EXCLUSIVE)
-
-
-def drop_index(lint: Linter, names: list[str], concurrent: bool) -> None:
-    if concurrent and lint.in_tx:
-        lint.flag("concurrent-index-in-transaction", f"DROP INDEX {_CONCURRENT_MISPLACED}")
-    for name in names:
-        if name in lint.new_indexes:
-            continue
-        lint.op(Phase.CONTRACT, f"DROP INDEX {name}")
-        if not concurrent:
-            lint.flag("drop-index-non-concurrently", name)
-            lint.lock(f"the table of index {name}", ACCESS_EXCLUSIVE)
-
-
-def drop_database(lint: Linter, node: ast.DropdbStmt) -> None:
-    lint.op(Phase.CONTRACT, f"DROP DATABASE {node.dbname}")
-    lint.flag("drop-database", str(node.dbname))
-
-
-def truncate(lint: Linter, node: ast.TruncateStmt) -> None:
-    tables = [relation_name(rel) for rel in node.relations or ()]
-    if node.behavior is DropBehavior.DROP_CASCADE:
-        lint.flag("truncate-cascade", ", ".join(tables))
-    for table in tables:
-        lint.lock(table, ACCESS_EXCLUSIVE)
-
-
 # -- indexes
 
 
@@ -367,7 +293,7 @@ def create_index(lint: Linter, node: ast.IndexStmt) -> None:
     lint.rerunnable(bool(node.if_not_exists), "CREATE INDEX without IF NOT EXISTS")
     if node.concurrent:
         if lint.in_tx:
-            lint.flag("concurrent-index-in-transaction", f"CREATE INDEX {_CONCURRENT_MISPLACED}")
+            lint.flag("concurrent-index-in-transaction", f"CREATE INDEX {CONCURRENT_MISPLACED}")
     elif not new:
         lint.flag("create-index-non-concurrently", f"{node.idxname or '(unnamed)'} on {table}")
         lint.lock(table, SHARE)
@@ -377,64 +303,10 @@ def reindex(lint: Linter, node: ast.ReindexStmt) -> None:
     concurrent = any(str(p.defname).lower() == "concurrently" and option_on(p) for p in node.params or ())
     target = relation_name(node.relation) if node.relation else str(node.name or "")
     if concurrent and lint.in_tx:
-        lint.flag("concurrent-index-in-transaction", f"REINDEX {_CONCURRENT_MISPLACED}")
+        lint.flag("concurrent-index-in-transaction", f"REINDEX {CONCURRENT_MISPLACED}")
     elif not concurrent and not (lint.is_new(target) or target in lint.new_indexes):
         lint.flag("reindex-non-concurrently", target)
         lint.lock(target, SHARE)
-
-
-# -- other statements that lock or change the schema
-
-
-def lock_table(lint: Linter, node: ast.LockStmt) -> None:
-    for rel in node.relations or ():
-        lint.lock(relation_name(rel), present(node.mode))
-
-
-def create_trigger(lint: Linter, node: ast.CreateTrigStmt) -> None:
-    lint.op(Phase.EXPAND, f"CREATE TRIGGER {node.trigname}")
-    lint.lock(relation_name(present(node.relation)), SHARE_ROW_EXCLUSIVE)
-
-
-def alter_enum(lint: Linter, node: ast.AlterEnumStmt) -> None:
-    if node.newVal:
-        lint.op(Phase.EXPAND, f"ADD VALUE {node.newVal!r}")
-
-
-def vacuum(lint: Linter, node: ast.VacuumStmt) -> None:
-    if any(str(o.defname).lower() == "full" and option_on(o) for o in node.options or ()):
-        for rel in node.rels or ():
-            lint.lock(relation_name(rel.relation), ACCESS_EXCLUSIVE)
-
-
-def cluster(lint: Linter, node: ast.ClusterStmt) -> None:
-    if node.relation is not None:
-        lint.lock(relation_name(node.relation), ACCESS_EXCLUSIVE)
-
-
-def create_object(lint: Linter, node: ast.Node) -> None:
-    lint.op(Phase.EXPAND, f"CREATE {CREATES[type(node)]}")
-
-
-def create_view(lint: Linter, node: ast.ViewStmt) -> None:
-    view = relation_name(present(node.view))
-    lint.op(Phase.EXPAND, f"CREATE {'OR REPLACE ' if node.replace else ''}VIEW {view}")
-    if node.replace:
-        lint.lock(view, ACCESS_EXCLUSIVE)  # replacing a view in use blocks its readers
-    else:
-        lint.add_new_table(view)
-
-
-def policy(lint: Linter, node: ast.CreatePolicyStmt | ast.AlterPolicyStmt) -> None:
-    table = relation_name(present(node.table))
-    verb = "CREATE" if isinstance(node, ast.CreatePolicyStmt) else "ALTER"
-    lint.op(Phase.EXPAND if verb == "CREATE" else Phase.CONTRACT, f"{verb} POLICY {node.policy_name} ON {table}")
-    lint.lock(table, ACCESS_EXCLUSIVE)
-
-
-def refresh_matview(lint: Linter, node: ast.RefreshMatViewStmt) -> None:
-    if not node.concurrent:
-        lint.lock(relation_name(present(node.relation)), ACCESS_EXCLUSIVE)
 
 
 def detach_partition(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
@@ -468,19 +340,19 @@ HANDLERS: dict[type[ast.Node], Callable[[Linter, Any], None]] = {
     ast.CreateTableAsStmt: create_table_as,
     ast.AlterTableStmt: alter_table,
     ast.RenameStmt: rename,
-    ast.DropStmt: drop,
-    ast.DropdbStmt: drop_database,
-    ast.TruncateStmt: truncate,
+    ast.DropStmt: statements.drop,
+    ast.DropdbStmt: statements.drop_database,
+    ast.TruncateStmt: statements.truncate,
     ast.IndexStmt: create_index,
     ast.ReindexStmt: reindex,
-    ast.LockStmt: lock_table,
-    ast.CreateTrigStmt: create_trigger,
-    ast.AlterEnumStmt: alter_enum,
-    ast.VacuumStmt: vacuum,
-    ast.ClusterStmt: cluster,
-    **dict.fromkeys(CREATES, create_object),
-    ast.ViewStmt: create_view,
-    ast.CreatePolicyStmt: policy,
-    ast.AlterPolicyStmt: policy,
-    ast.RefreshMatViewStmt: refresh_matview,
+    ast.LockStmt: statements.lock_table,
+    ast.CreateTrigStmt: statements.create_trigger,
+    ast.AlterEnumStmt: statements.alter_enum,
+    ast.VacuumStmt: statements.vacuum,
+    ast.ClusterStmt: statements.cluster,
+    **dict.fromkeys(CREATES, statements.create_object),
+    ast.ViewStmt: statements.create_view,
+    ast.CreatePolicyStmt: statements.policy,
+    ast.AlterPolicyStmt: statements.policy,
+    ast.RefreshMatViewStmt: statements.refresh_matview,
 }

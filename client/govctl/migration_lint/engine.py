@@ -12,7 +12,7 @@ from pglast import ast, parse_plpgsql, parse_sql
 from pglast.enums import TransactionStmtKind, VariableSetKind
 from pglast.parser import ParseError
 
-from govctl.migration_lint import ddl
+from govctl.migration_lint import ddl, locks
 from govctl.migration_lint.annotations import ignored_rules, read_emc
 from govctl.migration_lint.catalogue import Phase
 from govctl.migration_lint.columns import present
@@ -104,10 +104,10 @@ class Linter:
         self.new_tables.add(table_key(table))
 
     def lock(self, table: str, mode: int) -> None:
-        if mode < ddl.SHARE or self.is_new(table) or self.timeout_session or self.timeout_local:
+        if mode < locks.SHARE or self.is_new(table) or self.timeout_session or self.timeout_local:
             return
         if "missing-lock-timeout" not in self.stmt.ignored:
-            self.unprotected_locks.append((self.stmt, f"{ddl.LOCK_NAMES[mode]} on {table}"))
+            self.unprotected_locks.append((self.stmt, f"{locks.LOCK_NAMES[mode]} on {table}"))
 
     def rerunnable(self, idempotent: bool, what: str) -> None:
         if not self.in_tx and not idempotent and self.schema_statements > 1:
