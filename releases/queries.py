@@ -13,9 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from govctl import semver
-from govctl.changelog import render_changelog
 from govctl.conventional import SourceCommit, classify
-from govctl.versioning import BumpPolicy, VersioningError, next_version
+from govctl.versioning import BumpPolicy, VersioningError
 
 from governance import queries as governance_queries
 from governance.models import Environment, Service
@@ -152,42 +151,6 @@ def source_commits(commits: list[dict[str, Any]], pr_url: str = "") -> list[Sour
     return [SourceCommit(c["sha"], c["message"], c.get("pr_url") or pr_url or None) for c in commits]
 
 
-def changelog_for(service: Service, version: str, commits: list[SourceCommit], date: str | None = None) -> str:
-    repo = service.repository_url or None
-    try:
-        return render_changelog(version=version, commits=commits, repo_url=repo, date=date)
-    except ValueError:
-        # A repository URL the changelog cannot link to is not the release's fault: render without links.
-        return render_changelog(version=version, commits=commits, date=date)
-
-
-def release_plan(*, service: Service, commits: list[dict[str, Any]], pr_url: str = "", channel: str | None = None,
-                 policy: BumpPolicy | None = None, date: str | None = None) -> dict[str, Any]:
-    """The next version after the service's latest release, why, its changelog and the invalid commits."""
-    latest = latest_release(service)
-    policy = policy or bump_policy_for(service)
-    sources = source_commits(commits, pr_url)
-    try:
-        result = next_version(current=latest.version if latest else None, commits=sources, policy=policy,
-                              channel=channel)
-    except VersioningError as exc:
-        raise ValidationError({"channel" if "channel" in str(exc) else "non_field_errors": str(exc)}) from None
-    section = changelog_for(service, result.next_version, sources, date) if result.next_version else ""
-    return {
-        "service": service.slug,
-        "current_version": result.current_version,
-        "next_version": result.next_version,
-        "bump": result.bump,
-        "channel": result.channel,
-        "explanation": result.explain(),
-        "changelog": section,
-        "invalid_commits": [{"sha": c.sha, "subject": c.subject, "errors": list(c.errors)}
-                            for c in result.invalid_commits],
-        "release_as": result.release_as.version if result.release_as else None,
-        "policy": policy.to_dict(),
-    }
-
-
 def previous_release(service: Service, version: str) -> Release | None:
     """The release with the highest precedence below `version`."""
     key = semver.parse(version).precedence_key()
@@ -195,14 +158,6 @@ def previous_release(service: Service, version: str) -> Release | None:
              Release.objects.filter(service=service).only("id", "version", "service_id")]
     below = [pair for pair in below if pair[0] < key]
     return max(below, key=lambda pair: pair[0])[1] if below else None
-
-
-def bump_of(*, commits: list[SourceCommit], policy: BumpPolicy, current: str | None) -> str:
-    """The change level the commits warrant after `current` under the policy (none/patch/minor/major)."""
-    try:
-        return next_version(current=current, commits=commits, policy=policy).bump
-    except VersioningError:
-        return ""
 
 
 def provider_ref_for(release: Release) -> str:

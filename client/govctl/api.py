@@ -10,15 +10,11 @@ from typing import Any
 
 import httpx
 
+from govctl.errors import GovctlError
+
+__all__ = ["Client", "Config", "GovctlError"]  # GovctlError is re-exported: callers import it from here too
+
 DEFAULT_TIMEOUT = 10.0
-
-
-class GovctlError(Exception):
-    """An error the CLI prints as one clear line and turns into a non-zero exit."""
-
-    def __init__(self, message: str, *, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """One release's changelog section in Markdown, built from Conventional Commits.
 
-Breaking changes come first, then one section per commit type in a fixed order. Commits keep the order they
-are given in (CI sends `git log` order, newest first). Invalid commits are left out: `versioning.next_version`
-reports them.
+Breaking changes come first, then one section per commit type in the policy's order (`changelog_sections`:
+type → heading; types not listed stay out of the notes, their breaking changes are still listed). Commits keep
+the order they are given in (CI sends `git log` order, newest first). Which commits count (invalid ones,
+cancelled reverts, the path filter) is decided once, by `commit_range.prepare_commits`.
 """
 
 from __future__ import annotations
@@ -11,22 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import quote, urlsplit
 
-from govctl.conventional import ParsedCommit, SourceCommit, classify
+from govctl.commit_range import prepare_commits
+from govctl.conventional import ParsedCommit, SourceCommit
+from govctl.versioning import BumpPolicy
 
-DEFAULT_SECTIONS: tuple[tuple[str, str], ...] = (
-    ("feat", "Features"),
-    ("fix", "Bug Fixes"),
-    ("perf", "Performance"),
-    ("revert", "Reverts"),
-    ("docs", "Documentation"),
-    ("refactor", "Code Refactoring"),
-    ("style", "Styles"),
-    ("test", "Tests"),
-    ("build", "Build System"),
-    ("ci", "Continuous Integration"),
-    ("chore", "Chores"),
-)
-OTHER_SECTION = "Other Changes"
 BREAKING_SECTION = "⚠ BREAKING CHANGES"
 
 _PR_REFERENCE = re.compile(r"\(#(\d+)\)")
@@ -42,6 +31,15 @@ def _web_url(url: str, what: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError(f"{what} must be an http(s) URL, got {url!r}")
     return quote(url, safe=_URL_SAFE)
+
+
+def is_web_url(url: str) -> bool:
+    """Whether the changelog can link to `url` (an http(s) URL with a host)."""
+    try:
+        _web_url(url.strip(), "URL")
+    except ValueError:
+        return False
+    return True
 
 
 def _repository(repo_url: str | None) -> str | None:
@@ -106,40 +104,49 @@ def _entry(item: ParsedCommit, text: str, repo: str | None) -> str:
     return out
 
 
+def render_section(
+    *,
+    version: str,
+    commits: Sequence[ParsedCommit],
+    policy: BumpPolicy,
+    repo_url: str | None = None,
+    date: str | None = None,
+) -> str:
+    """The Markdown section for `version` from commits already counted by the policy; `repo_url`
+    (https://host/owner/repo) turns SHAs and `(#123)` into links."""
+    repo = _repository(repo_url)
+    titles = policy.section_titles
+    breaking: list[str] = []
+    grouped: dict[str, list[str]] = {}
+    for item in commits:
+        commit = item.commit
+        for note in policy.breaking_notes(commit):
+            breaking.append(_entry(item, note, repo))
+        title = titles.get(commit.normalized_type)
+        if title is not None:
+            grouped.setdefault(title, []).append(_entry(item, commit.description, repo))
+
+    heading = f"## {version}" + (f" ({date})" if date else "")
+    blocks = [heading]
+    if breaking:
+        blocks.append(f"### {BREAKING_SECTION}\n\n" + "\n".join(breaking))
+    for title in dict.fromkeys(titles.values()):
+        if grouped.get(title):
+            blocks.append(f"### {title}\n\n" + "\n".join(grouped[title]))
+    if len(blocks) == 1:
+        blocks.append("No notable changes.")
+    return "\n\n".join(blocks) + "\n"
+
+
 def render_changelog(
     *,
     version: str,
     commits: Iterable[SourceCommit],
     repo_url: str | None = None,
     date: str | None = None,
-    hidden_types: Iterable[str] = (),
-    sections: Sequence[tuple[str, str]] = DEFAULT_SECTIONS,
+    policy: BumpPolicy | None = None,
 ) -> str:
-    """The Markdown section for `version`: `repo_url` (https://host/owner/repo) turns SHAs and `(#123)` into
-    links; `hidden_types` are left out of the type sections (their breaking changes are still listed)."""
-    repo = _repository(repo_url)
-    parsed, _invalid = classify(commits)
-    hidden = {type_.lower() for type_ in hidden_types}
-    titles = {type_.lower(): title for type_, title in sections}
-
-    breaking: list[str] = []
-    grouped: dict[str, list[str]] = {}
-    for item in parsed:
-        commit = item.commit
-        for note in commit.breaking_notes:
-            breaking.append(_entry(item, note, repo))
-        type_ = commit.normalized_type
-        if type_ in hidden:
-            continue
-        grouped.setdefault(titles.get(type_, OTHER_SECTION), []).append(_entry(item, commit.description, repo))
-
-    heading = f"## {version}" + (f" ({date})" if date else "")
-    blocks = [heading]
-    if breaking:
-        blocks.append(f"### {BREAKING_SECTION}\n\n" + "\n".join(breaking))
-    for title in [*dict.fromkeys(titles.values()), OTHER_SECTION]:
-        if grouped.get(title):
-            blocks.append(f"### {title}\n\n" + "\n".join(grouped[title]))
-    if len(blocks) == 1:
-        blocks.append("No notable changes.")
-    return "\n\n".join(blocks) + "\n"
+    """The section for `version` from raw commits, counted as `policy` (default: the built-in one) counts them."""
+    policy = policy or BumpPolicy()
+    prepared = prepare_commits(commits, policy)
+    return render_section(version=version, commits=prepared.parsed, policy=policy, repo_url=repo_url, date=date)

@@ -20,6 +20,8 @@ BREAKING_TOKENS = ("BREAKING CHANGE", "BREAKING-CHANGE")
 
 # Footer tokens use '-' in place of spaces (the spec's one exception is BREAKING CHANGE).
 _FOOTER = re.compile(r"(?P<token>BREAKING CHANGE|[A-Za-z][A-Za-z0-9-]*)(?P<sep>: | #)")
+# `BREAKING CHANGE:` alone on its line, its text on the following line(s).
+_BREAKING_ALONE = re.compile(r"(?P<token>BREAKING CHANGE|BREAKING-CHANGE)(?P<sep>:)\s*$")
 _BREAKING_ANY_CASE = re.compile(r"breaking[ -]change(?=:| #)", re.IGNORECASE)
 _TYPE = re.compile(r"[A-Za-z]+")
 
@@ -146,10 +148,18 @@ def _header_errors(header: str) -> tuple[dict, list[CommitError]]:
 
 
 def _footer_match(line: str) -> re.Match[str] | None:
+    alone = _BREAKING_ALONE.match(line)
+    if alone:
+        return alone
     match = _FOOTER.match(line)
     if match and match.group("sep") == " #" and match.group("token").upper() in BREAKING_TOKENS:
         return None  # "BREAKING CHANGE #x" is a sentence, not a footer: breaking footers need ': '
     return match
+
+
+def _is_breaking_footer(line: str) -> bool:
+    match = _footer_match(line)
+    return match is not None and match.group("token") in BREAKING_TOKENS and match.group("sep") != " #"
 
 
 def _breaking_line_error(line: str, number: int) -> CommitError | None:
@@ -164,6 +174,8 @@ def _breaking_line_error(line: str, number: int) -> CommitError | None:
             f"{match.group()!r} must be upper case ('BREAKING CHANGE' or 'BREAKING-CHANGE') to mark a breaking change",
         )
     rest = line[match.end() :]
+    if rest.strip() == ":":
+        return None  # `BREAKING CHANGE:` alone on its line: the text follows on the next lines
     if rest.startswith(" #") or (rest.startswith(":") and not rest.startswith(": ")):
         return CommitError(number, match.end() + 1, f"expected ': ' and a description after {match.group()}")
     return None
@@ -184,10 +196,12 @@ def _paragraphs(lines: list[str], start: int) -> list[tuple[int, int]]:
     return spans
 
 
-def _analyse(message: str) -> tuple[ConventionalCommit | None, list[CommitError]]:
+def _analyse(message: str, *, glued_body: bool = False) -> tuple[ConventionalCommit | None, list[CommitError]]:
     text = message.replace("\r\n", "\n").replace("\r", "\n").rstrip()
     lines = text.split("\n")
     fields, errors = _header_errors(lines[0])
+    if glued_body and len(lines) > 1 and lines[1].strip() != "" and not errors:
+        lines.insert(1, "")  # read a body glued to the header as if the blank line were there
     if len(lines) > 1 and lines[1].strip() != "":
         errors.append(CommitError(2, 1, "the header must be followed by a blank line before the body or footers"))
         # Without the blank line we cannot tell body from header; report the header problems only.
@@ -202,24 +216,19 @@ def _analyse(message: str) -> tuple[ConventionalCommit | None, list[CommitError]
             case_error = _breaking_line_error(lines[i], i + 1)
             if case_error:
                 errors.append(case_error)
-    if body_spans and not footer_spans:
-        # The spec puts footers one blank line after the body; a trailer glued to the last body
-        # paragraph is almost always a forgotten blank line, and silently reading it as body would
-        # drop a BREAKING CHANGE or Refs.
-        first, end = body_spans[-1]
-        for i in range(first + 1, end):
-            match = _footer_match(lines[i])
-            if match:
-                errors.append(
-                    CommitError(
-                        i + 1,
-                        1,
-                        f"footer '{match.group('token')}' must be separated from the body by a blank line "
-                        "(if it is body text, reword it so it does not read as 'Token: value')",
-                    )
-                )
-                break
-    footers = _parse_footers(lines, footer_spans[0][0], errors) if footer_spans else []
+    # The spec reads a `Token: value` line glued to a body paragraph (no blank line before it: `Fixes #1`,
+    # `Co-authored-by: …`, a pasted `Error: …` log line) as body text. The one exception kept is a glued
+    # `BREAKING CHANGE:` line: dropping it would release a breaking change as a minor, so the footers start
+    # there (conventional-changelog reads it the same way).
+    footer_line = footer_spans[0][0] if footer_spans else None
+    for first, end in body_spans:
+        glued = next((i for i in range(first + 1, end) if _is_breaking_footer(lines[i])), None)
+        if glued is not None:
+            footer_line = glued
+            body_spans = [span for span in body_spans if span[0] < glued]
+            body_spans[-1] = (body_spans[-1][0], glued)
+            break
+    footers = _parse_footers(lines, footer_line, errors) if footer_line is not None else []
     if errors:
         return None, errors
     body = "\n".join(lines[body_spans[0][0] : body_spans[-1][1]]) if body_spans else None
@@ -306,6 +315,8 @@ class SourceCommit:
     sha: str
     message: str
     pr_url: str | None = None
+    # The paths the commit touches, when known (a policy's path filter needs them).
+    files: tuple[str, ...] | None = None
 
     @property
     def subject(self) -> str:
@@ -330,12 +341,17 @@ class InvalidCommit:
     errors: tuple[str, ...]
 
 
-def classify(commits: Iterable[SourceCommit]) -> tuple[list[ParsedCommit], list[InvalidCommit]]:
-    """Split commits into parsed Conventional Commits and invalid ones (with their errors), keeping order."""
+def classify(
+    commits: Iterable[SourceCommit], *, glued_body: bool = False
+) -> tuple[list[ParsedCommit], list[InvalidCommit]]:
+    """Split commits into parsed Conventional Commits and invalid ones (with their errors), keeping order.
+
+    `glued_body` (a bump policy's choice) reads a body that starts right below the header, without the blank
+    line the specification asks for, as body instead of rejecting the commit; `lint` always reports it."""
     parsed: list[ParsedCommit] = []
     invalid: list[InvalidCommit] = []
     for source in commits:
-        commit, errors = _analyse(source.message)
+        commit, errors = _analyse(source.message, glued_body=glued_body)
         if commit is None:
             invalid.append(InvalidCommit(source.sha, source.subject, tuple(str(error) for error in errors)))
         else:

@@ -1,4 +1,5 @@
-"""The bump policy and the next version: which commits warrant which release, and why.
+"""The bump policy and the next version: which commits warrant which release, and why (which commits count at
+all is `govctl.commit_range`).
 
 The policy is plain data (`BumpPolicy.to_dict()` / `from_dict()`) so that the portal stores the exact policy
 each release was computed with. `next_version()` never guesses silently: every commit, rule, channel step and
@@ -14,13 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from govctl import semver
-from govctl.conventional import ConventionalCommit, InvalidCommit, ParsedCommit, SourceCommit, classify
+from govctl.commit_range import Explanation, prepare_commits
+from govctl.conventional import ConventionalCommit, InvalidCommit, ParsedCommit, SourceCommit
 from govctl.semver import BUMP_LEVELS, InvalidVersion, Version, bump_rank
 
 RELEASE_AS_FOOTER = "Release-As"
 _CHANNEL = re.compile(r"[0-9A-Za-z-]*[A-Za-z][0-9A-Za-z-]*")
 _DEFAULT_TYPES = {"feat": "minor", "fix": "patch", "perf": "patch", "revert": "patch"}
 _LABEL = {"none": "no release", "patch": "patch", "minor": "minor", "major": "major"}
+# Which types the changelog shows, under which heading, in this order; other types are left out of the notes
+# (their breaking changes are still listed). chore/ci/docs/test/build/style and release commits stay out.
+DEFAULT_CHANGELOG_SECTIONS = (("feat", "Features"), ("fix", "Bug Fixes"), ("perf", "Performance Improvements"),
+                              ("revert", "Reverts"))
 
 
 class VersioningError(ValueError):
@@ -43,11 +49,50 @@ class BumpPolicy:
     # SemVer item 4: before 1.0.0 anything may change, so a breaking change need not leave 0.x.
     initial_development_breaking: str = "minor"
     initial_version: str = "0.1.0"
+    # False: the header's `!` does not mark a breaking change (the older Angular preset); footers still do.
+    breaking_mark: bool = True
+    # Non-empty: only commits touching a path under one of these prefixes count (a package in a monorepo).
+    paths: tuple[str, ...] = ()
+    # "patch": any commit in the range (even one that is not a Conventional Commit) releases at least a patch,
+    # as conventional-recommended-bump's angular preset does; "none": only the rules above count.
+    minimum_bump: str = "none"
+    # True: a `BEGIN_COMMIT_OVERRIDE … END_COMMIT_OVERRIDE` block in a message (a squash-merged pull request's
+    # body) replaces that commit's message with the block's commits (release-please's convention).
+    commit_override: bool = False
+    # True: a line of the body that is itself a Conventional header (`fix(utils): …`, its indented lines below it)
+    # adds one more commit with the same SHA: release-please's "several changes in one commit".
+    nested_commits: bool = False
+    # True: a body that starts right below the header (no blank line) is read as body, as conventional-changelog,
+    # release-please and semantic-release read it; False rejects the commit (the specification's letter).
+    glued_body: bool = True
+    # True: a git revert (`Revert "…"` + `This reverts commit <sha>.`) of a commit in the same range cancels it
+    # (neither counts nor appears in the notes); a revert of an earlier release counts as type `revert`.
+    cancel_reverts: bool = True
+    # Changelog: [type, heading] pairs in display order (a list, since jsonb does not keep key order); types
+    # not listed are left out of the notes. Several types may share a heading.
+    changelog_sections: Any = DEFAULT_CHANGELOG_SECTIONS
 
     def __post_init__(self) -> None:
         _check_level("breaking", self.breaking)
         _check_level("other_types", self.other_types)
         _check_level("initial_development_breaking", self.initial_development_breaking)
+        _check_level("minimum_bump", self.minimum_bump)
+        if self.minimum_bump not in ("none", "patch"):
+            raise VersioningError("bump policy: minimum_bump must be none or patch")
+        for name in ("breaking_mark", "commit_override", "nested_commits", "glued_body", "cancel_reverts"):
+            if not isinstance(getattr(self, name), bool):
+                raise VersioningError(f"bump policy: {name} must be true or false")
+        if isinstance(self.paths, str) or not all(isinstance(p, str) and p.strip() for p in self.paths):
+            raise VersioningError("bump policy: paths must be a list of non-empty path prefixes")
+        object.__setattr__(self, "paths", tuple(p.strip().removeprefix("./") for p in self.paths))
+        sections = self.changelog_sections
+        pairs = list(sections.items()) if isinstance(sections, Mapping) else sections
+        if isinstance(pairs, str) or not isinstance(pairs, list | tuple) or not all(
+            isinstance(p, list | tuple) and len(p) == 2 and isinstance(p[0], str) and re.fullmatch(r"[A-Za-z]+", p[0])
+            and isinstance(p[1], str) and p[1].strip() for p in pairs
+        ):
+            raise VersioningError("bump policy: changelog_sections must be a list of [type, heading] pairs")
+        object.__setattr__(self, "changelog_sections", tuple((t.lower(), h.strip()) for t, h in pairs))
         if not isinstance(self.types, Mapping):
             raise VersioningError("bump policy: types must map commit types to bump levels")
         types = {}
@@ -64,6 +109,11 @@ class BumpPolicy:
         if initial.prerelease or initial.build:
             raise VersioningError("bump policy: initial_version must be a plain MAJOR.MINOR.PATCH")
 
+    @property
+    def section_titles(self) -> dict[str, str]:
+        """Commit type → changelog heading, in display order."""
+        return dict(self.changelog_sections)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "breaking": self.breaking,
@@ -71,6 +121,14 @@ class BumpPolicy:
             "other_types": self.other_types,
             "initial_development_breaking": self.initial_development_breaking,
             "initial_version": self.initial_version,
+            "breaking_mark": self.breaking_mark,
+            "paths": list(self.paths),
+            "minimum_bump": self.minimum_bump,
+            "commit_override": self.commit_override,
+            "nested_commits": self.nested_commits,
+            "glued_body": self.glued_body,
+            "cancel_reverts": self.cancel_reverts,
+            "changelog_sections": [list(pair) for pair in self.changelog_sections],
         }
 
     @classmethod
@@ -84,7 +142,25 @@ class BumpPolicy:
             raise VersioningError(
                 f"bump policy: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
-        return cls(**data)
+        values = dict(data)
+        if isinstance(values.get("paths"), list):
+            values["paths"] = tuple(values["paths"])
+        return cls(**values)
+
+    def is_breaking(self, commit: ConventionalCommit) -> bool:
+        return any(f.is_breaking for f in commit.footers) or (self.breaking_mark and commit.breaking_mark)
+
+    def breaking_notes(self, commit: ConventionalCommit) -> list[str]:
+        notes = [footer.value for footer in commit.footers if footer.is_breaking]
+        if not notes and self.breaking_mark and commit.breaking_mark:
+            notes = [commit.description]
+        return notes
+
+    def touches_paths(self, source: SourceCommit) -> bool | None:
+        """Whether the commit touches the policy's paths (None: the policy has none, or the files are unknown)."""
+        if not self.paths or source.files is None:
+            return None
+        return any(f == p.rstrip("/") or f.startswith(p.rstrip("/") + "/") for f in source.files for p in self.paths)
 
     def level_for(self, commit: ConventionalCommit, current: Version | None) -> tuple[str, str]:
         """The change level a commit warrants and the rule that decided it, in words."""
@@ -94,9 +170,9 @@ class BumpPolicy:
         else:
             type_level = self.other_types
             type_rule = f"type '{type_}' is not in the policy's types → {_LABEL[self.other_types]}"
-        if not commit.breaking:
+        if not self.is_breaking(commit):
             return type_level, type_rule
-        how = "'!' in the header" if commit.breaking_mark else "BREAKING CHANGE footer"
+        how = "'!' in the header" if commit.breaking_mark and self.breaking_mark else "BREAKING CHANGE footer"
         if current is not None and current.major == 0:
             level = self.initial_development_breaking
             rule = f"breaking change ({how}) before 1.0.0 → {_LABEL[level]}"
@@ -106,21 +182,6 @@ class BumpPolicy:
         if bump_rank(type_level) > bump_rank(level):
             return type_level, type_rule
         return level, rule
-
-
-@dataclass(frozen=True)
-class Explanation:
-    """One step of the reasoning; `sha` and `subject` are set when the step is about one commit."""
-
-    bump: str
-    rule: str
-    sha: str | None = None
-    subject: str | None = None
-
-    def __str__(self) -> str:
-        if self.sha is None:
-            return self.rule
-        return f"{self.sha[:12]} {self.subject!r}: {self.rule}"
 
 
 @dataclass(frozen=True)
@@ -144,9 +205,18 @@ class BumpResult:
     invalid_commits: tuple[InvalidCommit, ...]
     release_as: ReleaseAs | None
     policy: BumpPolicy
+    # The commits that counted, in the given order (what the changelog lists).
+    included: tuple[ParsedCommit, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        """False when a commit was rejected: its bump is missing, so the version may be too low."""
+        return not self.invalid_commits
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
+        del data["included"]
+        data["complete"] = self.complete
         data["policy"] = self.policy.to_dict()
         data["invalid_commits"] = [
             {"sha": c.sha, "subject": c.subject, "errors": list(c.errors)} for c in self.invalid_commits
@@ -265,11 +335,11 @@ def next_version(
     policy = policy or BumpPolicy()
     cur = _parse_current(current)
     chan = _parse_channel(channel)
-    parsed, invalid = classify(commits)
-    valid, bad_overrides, overrides = _release_as_checks(parsed, cur)
-    invalid.extend(bad_overrides)
+    prepared = prepare_commits(commits, policy)
+    valid, bad_overrides, overrides = _release_as_checks(list(prepared.parsed), cur)
+    invalid = [*prepared.invalid, *bad_overrides]
 
-    steps: list[Explanation] = []
+    steps: list[Explanation] = list(prepared.notes)
     level = "none"
     decided_by: ParsedCommit | None = None
     for item in valid:
@@ -283,8 +353,12 @@ def next_version(
         steps.append(
             Explanation(level, f"highest level: {level} (first from {decided_by.sha[:12]} {decided_by.subject!r})")
         )
+    if policy.minimum_bump == "patch" and prepared.counted and level == "none":
+        level = "patch"
+        steps.append(Explanation(level, f"policy minimum_bump: {prepared.counted} commit(s) in the range → patch"))
     if invalid:
-        steps.append(Explanation("none", f"{len(invalid)} invalid commit(s) ignored"))
+        steps.append(Explanation("none", f"warning: {len(invalid)} commit(s) rejected (not Conventional Commits) "
+                                 "and not counted: the version may be too low (--strict fails)"))
 
     release_as: ReleaseAs | None = None
     result: Version | None
@@ -333,4 +407,5 @@ def next_version(
         invalid_commits=tuple(invalid),
         release_as=release_as,
         policy=policy,
+        included=tuple(valid),
     )

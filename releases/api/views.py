@@ -19,7 +19,7 @@ from governance.api.idempotency import idempotent
 from governance.api.permissions import api_reason, check_token_target, target_environment, target_service
 from governance.api.renderers import MarkdownRenderer
 from governance.models import Scope, Service
-from releases import gates, queries, services, summary
+from releases import gates, planning, services, summary
 from releases.models import CHECK_NAME, Check, Deployment, Release
 
 SHA = r"^[0-9a-fA-F]{7,64}$"
@@ -107,6 +107,7 @@ class ReleasePlanApi(APIView):
         explanation = serializers.ListField(child=serializers.CharField())
         changelog = serializers.CharField()
         invalid_commits = serializers.ListField(child=serializers.DictField())
+        complete = serializers.BooleanField(help_text="false: a commit was rejected, so the version may be too low.")
         release_as = serializers.CharField(allow_null=True)
         policy = serializers.DictField()
 
@@ -116,19 +117,11 @@ class ReleasePlanApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        policy = None
-        if "policy" in values:
-            from govctl.versioning import BumpPolicy, VersioningError
-
-            try:
-                policy = BumpPolicy.from_dict(values["policy"])
-            except (VersioningError, TypeError) as exc:
-                raise exceptions.ValidationError({"policy": [str(exc)]}) from None
+        policy = planning.policy_from(values.get("policy"), target, field="policy")
         date = values.get("date")
-        plan = queries.release_plan(service=target, commits=values["commits"], pr_url=values["pr_url"],
-                                    channel=values["channel"], policy=policy,
-                                    date=date.isoformat() if date else None)
-        return Response(self.Output(plan).data)
+        plan = planning.plan_for(service=target, commits=values["commits"], pr_url=values["pr_url"],
+                                 channel=values["channel"], policy=policy, date=date.isoformat() if date else None)
+        return Response(self.Output(planning.plan_payload(target, plan)).data)
 
 
 class ReleaseDetailApi(APIView):

@@ -9,11 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from govctl import semver
-from govctl.versioning import BumpPolicy, VersioningError, next_version
 
 from governance.models import Service
 from governance.services import require_reason
-from releases import evidence, gates, queries, states
+from releases import evidence, gates, planning, queries, states
 from releases.models import Approval, Check, Release
 from releases.services.common import Conflict, transition
 
@@ -27,27 +26,9 @@ class Registered:
     amended: bool = False
 
 
-def _policy(bump_policy: dict[str, Any] | None, service: Service) -> BumpPolicy:
-    if bump_policy is None:
-        return queries.bump_policy_for(service)
-    try:
-        return BumpPolicy.from_dict(bump_policy)
-    except (VersioningError, TypeError) as exc:
-        raise ValidationError({"bump_policy": str(exc)}) from None
-
-
-def _version(version: str | None, *, service: Service, commits: list[dict[str, Any]], pr_url: str,
-             policy: BumpPolicy, channel: str | None) -> semver.Version:
+def _version(version: str | None) -> semver.Version | None:
     if version is None:
-        latest = queries.latest_release(service)
-        try:
-            result = next_version(current=latest.version if latest else None,
-                                  commits=queries.source_commits(commits, pr_url), policy=policy, channel=channel)
-        except VersioningError as exc:
-            raise ValidationError({"version": str(exc)}) from None
-        if result.next_version is None:
-            raise ValidationError({"version": "no commit warrants a release; send an explicit version to force one"})
-        version = result.next_version
+        return None
     try:
         return semver.parse(version)
     except semver.InvalidVersion as exc:
@@ -69,13 +50,24 @@ def register_release(*, service: Service, build_sha: str, actor: Any, reason: st
     # One registration per service at a time: the version order check must see every committed release.
     service = Service.objects.select_for_update().get(pk=service.pk)
     commits = evidence.normalise_commits(commits or [])
-    policy = _policy(bump_policy, service)
-    parsed = _version(version, service=service, commits=commits, pr_url=pr_url, policy=policy, channel=channel)
+    policy = planning.policy_from(bump_policy, service)
+    # One plan, against the release just below the version (the latest one when the portal picks the version):
+    # it gives the version, the bump recorded with the release and the changelog.
+    named = _version(version)
+    # A named version needs no channel step: the plan only gives its bump and changelog.
+    base = queries.previous_release(service, str(named)) if named else planning.LATEST
+    plan = planning.plan_for(service=service, commits=commits, policy=policy, pr_url=pr_url,
+                             channel=None if named else channel, base=base,
+                             version=str(named) if named else None, error_field="version")
+    if named is None:
+        if plan.next_version is None:
+            raise ValidationError({"version": "no commit warrants a release; send an explicit version to force one"})
+        named = semver.parse(plan.next_version)
+    parsed = named
     version = str(parsed)
     tag = tag or f"v{version}"
-    sources = queries.source_commits(commits, pr_url)
     if changelog is None:
-        changelog = queries.changelog_for(service, version, sources)
+        changelog = plan.changelog
     fields: dict[str, Any] = {
         "service": service.slug, "version": version, "tag": tag, "build_sha": build_sha,
         "schema_hash": schema_hash, "pr_url": pr_url, "author": author, "channel": channel or "",
@@ -87,8 +79,7 @@ def register_release(*, service: Service, build_sha: str, actor: Any, reason: st
         raise ValidationError({"artifacts": str(exc)}) from None
     times = [c["time"] for c in commits if c.get("time")]
     first_commit_at = min(times) if times else None
-    before = queries.previous_release(service, version)
-    bump = queries.bump_of(commits=sources, policy=policy, current=before.version if before else None)
+    bump = plan.result.bump
 
     existing = Release.objects.select_for_update().filter(service=service, version=version).first()
     if existing is not None:

@@ -118,7 +118,7 @@ def test_kill_and_unkill__apply_with_an_expiry(govctl, service):
 
 def test_maintenance_on_and_off(govctl, service):
     code, _, _ = govctl("flags", "maintenance", "on", *TARGET, "preview", "--reason", "DB upgrade",
-                        "--expires-in", "45")
+                        "--expires-in", "45m")
     assert code == 0 and state("maintenance_mode", "preview").enabled
     code, _, _ = govctl("flags", "maintenance", "off", *TARGET, "preview", "--reason", "done")
     assert code == 0 and not state("maintenance_mode", "preview").enabled

@@ -25,7 +25,7 @@ def test_drill_run_wait__prints_progress_and_exits_0_when_it_passes(govctl_env, 
     services.take_backup(target=target, actor=system_user, reason="nightly")
 
     code = main(["drill", "run", "--target", "shop-db", "--reason", "release 3.0 gate", "--wait",
-                 "--timeout", "300", "--interval", "0.2"])
+                 "--timeout", "300s", "--interval", "0.2s"])
 
     out, err = capsys.readouterr()
     assert code == 0, out + err
@@ -44,7 +44,7 @@ def test_drill_run_wait_on_a_damaged_backup__exits_1_printing_the_failing_verdic
     data[-100] ^= 0xFF
     Path(backup.path).write_bytes(bytes(data))
 
-    code = main(["drill", "run", "--target", "shop-db", "--reason", "monthly", "--wait", "--interval", "0.2"])
+    code = main(["drill", "run", "--target", "shop-db", "--reason", "monthly", "--wait", "--interval", "0.2s"])
 
     out = capsys.readouterr().out
     assert code == 1

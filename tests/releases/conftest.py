@@ -144,3 +144,11 @@ def recurring_freeze(system_user, production):
         return rule, result
 
     return make
+
+
+@pytest.fixture
+def git_repo(tmp_path):
+    """(repo path, environment) of an empty git repository with a fixed author."""
+    from tests.releases.gitrepo import make_repo
+
+    return make_repo(tmp_path)

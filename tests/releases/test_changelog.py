@@ -1,6 +1,7 @@
 import pytest
 from govctl.changelog import escape_markdown, render_changelog
 from govctl.conventional import SourceCommit
+from govctl.versioning import BumpPolicy
 
 REPO = "https://github.com/acme/shop"
 
@@ -9,7 +10,7 @@ def sha(char: str) -> str:
     return char * 40
 
 
-def test_sections__breaking_first_then_types_in_fixed_order():
+def test_default_policy__breaking_first_then_policy_types_and_no_chores():
     text = render_changelog(
         version="2.0.0",
         date="2025-03-01",
@@ -19,6 +20,7 @@ def test_sections__breaking_first_then_types_in_fixed_order():
             SourceCommit(sha("3"), "fix: crash"),
             SourceCommit(sha("4"), "feat(api)!: drop v1"),
             SourceCommit(sha("5"), "docs: guide"),
+            SourceCommit(sha("6"), "chore(main): release 2.0.0"),
         ],
     )
 
@@ -28,10 +30,10 @@ def test_sections__breaking_first_then_types_in_fixed_order():
         "### ⚠ BREAKING CHANGES",
         "### Features",
         "### Bug Fixes",
-        "### Performance",
+        "### Performance Improvements",
         "### Reverts",
-        "### Documentation",
     ]
+    assert "guide" not in text and "release 2.0.0" not in text
 
 
 def test_breaking_footer__note_listed_and_commit_kept_in_its_type():
@@ -84,24 +86,45 @@ def test_markdown_in_subjects__escaped_outside_code_spans():
     assert r"\[link\](javascript:x)" in text
 
 
-def test_hidden_types__left_out_but_their_breaking_changes_stay():
+def test_policy_sections__order_headings_and_unlisted_types_left_out_but_their_breaking_changes_stay():
+    policy = BumpPolicy(changelog_sections={"fix": "Fixes", "docs": "Docs"})
     text = render_changelog(
         version="3.0.0",
-        hidden_types=["chore"],
-        commits=[SourceCommit(sha("1"), "chore: tidy"), SourceCommit(sha("2"), "chore!: drop Python 3.10")],
+        policy=policy,
+        commits=[
+            SourceCommit(sha("1"), "chore: tidy"),
+            SourceCommit(sha("2"), "chore!: drop Python 3.10"),
+            SourceCommit(sha("3"), "docs: guide"),
+            SourceCommit(sha("4"), "fix: crash"),
+            SourceCommit(sha("5"), "wip"),
+        ],
     )
 
-    assert "Chores" not in text and "tidy" not in text
+    headings = [line for line in text.splitlines() if line.startswith("#")]
+    assert headings == ["## 3.0.0", "### ⚠ BREAKING CHANGES", "### Fixes", "### Docs"]
+    assert "tidy" not in text and "wip" not in text
     assert "* drop Python 3.10 (2222222)" in text
 
 
-def test_unknown_types_and_invalid_commits__other_section_and_left_out():
+def test_breaking_mark_ignored_by_policy__no_breaking_note():
     text = render_changelog(
-        version="1.0.1", commits=[SourceCommit(sha("1"), "security: patch CVE"), SourceCommit(sha("2"), "wip")]
+        version="1.1.0", policy=BumpPolicy(breaking_mark=False), commits=[SourceCommit(sha("1"), "feat!: x")]
     )
 
-    assert "### Other Changes\n\n* patch CVE (1111111)" in text
-    assert "wip" not in text
+    assert "BREAKING" not in text and "### Features\n\n* x (1111111)" in text
+
+
+def test_reverted_in_same_range__neither_in_notes():
+    text = render_changelog(
+        version="1.0.1",
+        commits=[
+            SourceCommit(sha("2"), f'Revert "feat: shiny"\n\nThis reverts commit {sha("1")}.'),
+            SourceCommit(sha("1"), "feat: shiny"),
+            SourceCommit(sha("3"), "fix: crash"),
+        ],
+    )
+
+    assert "shiny" not in text and "* crash (3333333)" in text
 
 
 def test_nothing_to_list__says_so():

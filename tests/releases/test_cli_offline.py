@@ -1,12 +1,13 @@
 import io
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from govctl.cli import main
+
+from tests.releases.gitrepo import git as _git
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,12 +47,12 @@ def test_lint_stdin__read_when_no_file(capsys, monkeypatch):
 
 def test_lint_git_comments__stripped_and_lines_reported_in_file_numbering(tmp_path, capsys):
     message = tmp_path / "COMMIT_EDITMSG"
-    message.write_text("# template line\n# another\nfix: x\n\nbody\nRefs: 3\n# Please enter the commit message\n")
+    message.write_text("# template line\n# another\nfix: x\n\nbody\nbreaking change: y\n# Please enter the message\n")
 
     code, _, err = run(["commits", "lint", "--message-file", str(message)], capsys)
 
     assert code == 1
-    assert f"{message}:6:1: footer 'Refs' must be separated from the body by a blank line" in err
+    assert f"{message}:6:1: 'breaking change' must be upper case" in err
 
 
 def test_lint_comment_only_lines__do_not_count_as_body(tmp_path, capsys):
@@ -113,7 +114,7 @@ def test_semver_next_json_file__prints_version_and_explains(tmp_path, capsys):
     )
 
     assert (code, out) == (0, "1.4.0-rc.1\n")
-    assert "type 'feat' → minor" in err and "invalid commit bbbbbbbbbbbb 'not conventional'" in err
+    assert "type 'feat' → minor" in err and "rejected commit bbbbbbbbbbbb 'not conventional'" in err
     assert "([#4](https://github.com/acme/shop/pull/4))" in changelog.read_text()
 
 
@@ -144,27 +145,6 @@ def test_semver_next_bad_policy__exit_2(tmp_path, capsys):
     )
 
     assert code == 2 and "breaking must be one of" in err
-
-
-def _git(repo: Path, *args: str, env: dict, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, check=check)
-
-
-@pytest.fixture
-def git_repo(tmp_path):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    env = {
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-        "HOME": str(tmp_path),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "Dev",
-        "GIT_AUTHOR_EMAIL": "dev@example.com",
-        "GIT_COMMITTER_NAME": "Dev",
-        "GIT_COMMITTER_EMAIL": "dev@example.com",
-    }
-    _git(repo, "init", "-q", "-b", "main", env=env)
-    return repo, env
 
 
 def _documented_hook_command() -> str:

@@ -7,6 +7,12 @@ from tests.conformance import conformance_dir
 
 CONFORMANCE_FILE = conformance_dir() / "conventional-commits" / "tests.yaml"
 CASES = yaml.safe_load(CONFORMANCE_FILE.read_text(encoding="utf-8"))
+# Where govctl deliberately reads a message differently from that suite, with the reason (issue 13).
+DIFFERS_FROM_SUITE = {
+    # The specification puts footers one blank line after the body; a `Token: value` line glued to the body
+    # is body text (real histories glue `Fixes #1`, `Co-authored-by:` and pasted `Error:` lines to the body).
+    "invalid - no empty line between body and footer": {"body": "body text\nfooter: value"},
+}
 
 
 def test_conformance_file__holds_valid_and_invalid_cases():
@@ -17,6 +23,10 @@ def test_conformance_file__holds_valid_and_invalid_cases():
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])
 def test_conformance_case__parses_as_expected(case):
     expected = case["expected"]
+    if case["name"] in DIFFERS_FROM_SUITE:
+        commit = conventional.parse(case["message"])
+        assert commit.body == DIFFERS_FROM_SUITE[case["name"]]["body"] and commit.footers == ()
+        return
     if expected.get("mustFail"):
         with pytest.raises(ConventionalCommitError) as caught:
             conventional.parse(case["message"])
@@ -47,10 +57,10 @@ def test_conformance_case__parses_as_expected(case):
         ("", 1, 1, "header (first line) is empty"),
         ("1fix: x", 1, 1, "type made of letters"),
         ("fix: x\nbody", 2, 1, "followed by a blank line"),
-        ("fix: x\n\nbody text\nRefs: 12", 4, 1, "separated from the body by a blank line"),
         ("fix: x\n\nbreaking change: y", 3, 1, "must be upper case"),
         ("fix: x\n\nBreaking-Change: y", 3, 1, "must be upper case"),
-        ("fix: x\n\nBREAKING CHANGE:", 3, 16, "expected ': ' and a description"),
+        ("fix: x\n\nBREAKING CHANGE:", 3, 18, "needs a description"),
+        ("fix: x\n\nBREAKING CHANGE:x", 3, 16, "expected ': ' and a description"),
         ("fix: x\n\nRefs: 1\nBREAKING CHANGE: \n\nAcked-by: z", 4, 18, "needs a description"),
     ],
 )
@@ -64,7 +74,7 @@ def test_malformed_message__error_names_line_column_and_problem(message, line, c
 
 
 def test_several_problems__all_reported():
-    errors = conventional.lint("fix: x\n\nbreaking change: y\nRefs: 2")
+    errors = conventional.lint("fix: x\n\nbreaking change: y\nBreaking-Change: z")
 
     assert [(e.line, e.column) for e in errors] == [(3, 1), (4, 1)]
 

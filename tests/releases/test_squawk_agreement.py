@@ -53,6 +53,10 @@ KNOWN_DIFFERENCES: dict[tuple[str, str], str] = {
     ("36_new_table_same_file", "renaming-column"): _NEW_TABLE,
     ("36_new_table_same_file", "changing-column-type"): _NEW_TABLE,
     ("36_new_table_same_file", "adding-not-nullable-field"): _NEW_TABLE,
+    ("52_add_exclusion_constraint", "constraint-missing-not-valid"): (
+        "PostgreSQL has no NOT VALID form for EXCLUDE constraints, so squawk's advice cannot be followed; we report "
+        "add-exclusion-constraint"
+    ),
     ("45_drop_database", "require-lock-timeout"): (
         "DROP DATABASE takes no table lock: it fails at once while anyone is connected instead of queueing"
     ),

@@ -87,7 +87,7 @@ def test_govctl_watch__follows_a_running_backfill_to_completion(live_server, mon
     thread = threading.Thread(target=worker)
     thread.start()
     try:
-        assert main(["backfill", "status", str(backfill.pk), "--watch", "--interval", "0.2"]) == 0
+        assert main(["backfill", "status", str(backfill.pk), "--watch", "--interval", "0.2s"]) == 0
     finally:
         thread.join()
     lines = capsys.readouterr().out.splitlines()

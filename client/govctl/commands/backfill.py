@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from govctl.api import Client, Config, GovctlError
-from govctl.commands.gate import parse_duration
+from govctl.durations import parse_seconds
 
 BAR_WIDTH = 30
 ACTIVE = ("pending", "running")
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     status.add_argument("id", type=int)
     status.add_argument("--watch", action="store_true",
                         help="poll until it stops running (exit 0 completed, 1 paused or cancelled)")
-    status.add_argument("--interval", type=parse_duration, default=parse_duration("5s"), metavar="DURATION",
+    status.add_argument("--interval", type=parse_seconds, default=parse_seconds("5s"), metavar="DURATION",
                         help="time between polls with --watch (seconds, or e.g. 500ms, 1m; default 5s)")
     status.add_argument("--format", choices=("text", "json"), default="text")
     status.set_defaults(func=run_status)

@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from govctl import conventional
-from govctl.api import GovctlError
+from govctl.errors import GovctlError
 
 SPEC_URL = "https://www.conventionalcommits.org/en/v1.0.0/"
 

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from govctl.api import Client, Config, GovctlError
-from govctl.commands.gate import parse_duration
+from govctl.durations import parse_seconds
 
 FINISHED = {"passed", "failed"}
 
@@ -33,9 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--kind", choices=["restore", "pitr"], default="restore", help="drill kind (default restore)")
     run.add_argument("--reason", required=True, help="why the drill runs (recorded with the evidence)")
     run.add_argument("--wait", action="store_true", help="wait for the verdicts; exit 1 if the drill fails")
-    run.add_argument("--timeout", type=parse_duration, default=parse_duration("4h"), metavar="DURATION",
+    run.add_argument("--timeout", type=parse_seconds, default=parse_seconds("4h"), metavar="DURATION",
                      help="with --wait: give up after this long (seconds, or e.g. 90s, 15m, 2h; default 4h)")
-    run.add_argument("--interval", type=parse_duration, default=parse_duration("5s"), metavar="DURATION",
+    run.add_argument("--interval", type=parse_seconds, default=parse_seconds("5s"), metavar="DURATION",
                      help="with --wait: poll this often (default 5s)")
     run.set_defaults(func=run_drill)
 

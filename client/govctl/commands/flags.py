@@ -10,21 +10,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from govctl.api import Client, Config, GovctlError
+from govctl.durations import parse_minutes
 from govctl.evaluation import ErrorCode, SnapshotError, State, evaluate
 
 PENDING_APPROVAL = 5  # 3 already means "portal unreachable" for every command
 MAINTENANCE_FLAG = "maintenance_mode"
 OPERATIONS = ("enable", "disable", "set_strategies", "set_number", "engage_kill_switch", "disengage_kill_switch",
               "enter_maintenance", "exit_maintenance")
-_MINUTES = re.compile(r"^(\d+)\s*(m|min|h|d)?$")
-_UNIT_MINUTES = {None: 1, "m": 1, "min": 1, "h": 60, "d": 1440}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -64,14 +62,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     change.add_argument("--payload", metavar="JSON",
                         help='set_strategies: \'{"strategies": [...], "variants": [...]}\'; set_number: '
                         '\'{"number": 1.5}\'; @FILE reads it from a file')
-    change.add_argument("--expires-in", type=_minutes, metavar="MINUTES",
-                        help="engage_kill_switch / enter_maintenance: revert after this long (e.g. 30, 2h, 1d)")
+    change.add_argument("--expires-in", type=parse_minutes, metavar="DURATION",
+                        help="engage_kill_switch / enter_maintenance: revert after this long (e.g. 30m, 2h, 1d)")
     change.set_defaults(func=run_set)
 
     kill = flags_sub.add_parser("kill", help="engage a kill switch (applies at once)")
     _target_arguments(kill)
-    kill.add_argument("--expires-in", type=_minutes, metavar="MINUTES",
-                      help="disengage on its own after this long (e.g. 30, 2h); default: until unkill")
+    kill.add_argument("--expires-in", type=parse_minutes, metavar="DURATION",
+                      help="disengage on its own after this long (e.g. 30m, 2h); default: until unkill")
     kill.set_defaults(func=run_set, operation="engage_kill_switch", payload=None)
 
     unkill = flags_sub.add_parser("unkill", help="disengage a kill switch (may need a second person's approval)")
@@ -81,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     maintenance = flags_sub.add_parser("maintenance", help="maintenance mode on (applies at once) or off")
     maintenance.add_argument("state", choices=("on", "off"))
     _target_arguments(maintenance, flag=False)
-    maintenance.add_argument("--expires-in", type=_minutes, metavar="MINUTES",
+    maintenance.add_argument("--expires-in", type=parse_minutes, metavar="DURATION",
                              help="on: end on its own after this long (default 30 minutes)")
     maintenance.set_defaults(func=run_maintenance)
 
@@ -95,13 +93,6 @@ def _target_arguments(parser: argparse.ArgumentParser, *, flag: bool = True) -> 
     parser.add_argument("--expected-revision", type=int, metavar="N",
                         help="the revision you read (`flags list`); refused if the flag changed since")
     parser.add_argument("--json", action="store_true", help="print the portal's answer as JSON")
-
-
-def _minutes(text: str) -> int:
-    match = _MINUTES.match(text.strip())
-    if not match or int(match.group(1)) == 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive duration in minutes (e.g. 30, 90m, 2h, 1d)")
-    return int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
 
 
 def _load_state(path: Path) -> State:

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
 from typing import Any
 
 from govctl.api import Client, Config, GovctlError
 from govctl.commands.release import add_release_selector, resolve_release
-
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}
-
-
-def parse_duration(text: str) -> float:
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90s, 15m, 2h)")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+from govctl.durations import parse_seconds
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,8 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                "(the reasons are printed), 2-4 for usage, connection and token errors.")
     add_release_selector(wait)
     wait.add_argument("--environment", required=True)
-    wait.add_argument("--timeout", type=parse_duration, default=parse_duration("30m"), help="default 30m")
-    wait.add_argument("--interval", type=parse_duration, default=parse_duration("15s"), help="default 15s")
+    wait.add_argument("--timeout", type=parse_seconds, default=parse_seconds("30m"), help="default 30m")
+    wait.add_argument("--interval", type=parse_seconds, default=parse_seconds("15s"), help="default 15s")
     wait.set_defaults(func=run_wait)
 
 

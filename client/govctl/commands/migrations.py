@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 from urllib.parse import quote
 
-import httpx
-
 from govctl import migration_lint
-from govctl.api import Client, Config, GovctlError
+from govctl.errors import GovctlError
 from govctl.migration_lint import RULES, LintResult, Phase, read_emc
 from govctl.migration_lint.annotations import PLAN_ID  # by name: the package's `annotations` is the __future__ one
+
+if TYPE_CHECKING:  # the portal client (httpx) is imported only by `migrations check`, not by `lint`
+    import httpx
+
+    from govctl.api import Client
 
 PLAN_DONE = ("verified", "contracted")
 
@@ -46,6 +49,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=[],
         metavar="TABLE",
         help="a table no running code uses yet (repeatable)",
+    )
+    lint.add_argument(
+        "--validated-not-null",
+        action="append",
+        default=[],
+        metavar="TABLE.COLUMN",
+        help="a column an earlier migration proved non-null with a validated CHECK (col IS NOT NULL): SET NOT NULL "
+        "then skips its scan on PostgreSQL 12+ (repeatable)",
     )
     lint.add_argument("--disable", action="append", default=[], metavar="RULE", help="rule id to skip (repeatable)")
     lint.add_argument("--strict", action="store_true", help="warnings fail too")
@@ -90,6 +101,9 @@ def run_lint(args: argparse.Namespace) -> int:
     unknown = sorted(set(args.disable) - set(RULES))
     if unknown:
         raise GovctlError(f"unknown rule id(s): {', '.join(unknown)} (see `govctl migrations rules`)", exit_code=2)
+    bad_columns = [pair for pair in args.validated_not_null if "." not in pair.strip(".")]
+    if bad_columns:
+        raise GovctlError(f"--validated-not-null expects TABLE.COLUMN, got {', '.join(bad_columns)}", exit_code=2)
     sources = [(str(path), _read(path)) for path in args.files]
     results: list[LintResult] = []
     try:
@@ -102,6 +116,7 @@ def run_lint(args: argparse.Namespace) -> int:
                     lock_timeout_set=args.lock_timeout_set,
                     pg_version=args.pg_version,
                     new_tables=args.new_table,
+                    validated_not_null=args.validated_not_null,
                     disabled=args.disable,
                 )
             )
@@ -175,6 +190,8 @@ def run_check(args: argparse.Namespace, transport: httpx.BaseTransport | None = 
         raise GovctlError("give --plan ID or the SQL migration files to check", exit_code=2)
     verdicts: list[_Verdict] = []
     if plans:
+        from govctl.api import Client, Config
+
         client = Client(Config.from_env(), transport=transport)
         try:
             for plan_id, files in plans.items():

@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from govctl import release_plan, semver
 from govctl.api import Client, Config, GovctlError
 from govctl.commands.commits import read_text
+from govctl.commands.semver import load_policy, report_plan
+from govctl.conventional import SourceCommit
 
 GIT_FORMAT = "%H%n%an <%ae>%n%aI%n%B"
 
@@ -114,8 +117,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     plan = commands.add_parser("plan", help="print the next version for the commits since the last release",
                                description="Print the next version (empty when nothing warrants a release); the "
                                "explanation and any invalid commits go to standard error.")
-    plan.add_argument("--service", required=True)
+    plan.add_argument("--service", help="the service (asks the portal; not needed with --from-git)")
     add_commit_source(plan)
+    plan.add_argument("--from-git", metavar="A..B",
+                      help="offline: plan from this git range with --policy, without a portal (the current version is "
+                           "A's tag, e.g. v1.2.0..HEAD, unless --current says otherwise)")
+    plan.add_argument("--current", metavar="VERSION", help="with --from-git: the latest released version")
+    plan.add_argument("--policy", metavar="FILE", help="with --from-git: the bump policy JSON (default: built-in)")
+    plan.add_argument("--repo-url", help="with --from-git: repository web URL for links in the changelog")
+    plan.add_argument("--date", help="with --from-git: date for the changelog heading")
     plan.add_argument("--pr-url", default="", help="pull request link for commits without one")
     plan.add_argument("--channel", help="pre-release channel (alpha, beta, rc)")
     plan.add_argument("--changelog-out", metavar="FILE", help="write the changelog section to FILE")
@@ -146,7 +156,61 @@ def register(sub: argparse._SubParsersAction) -> None:
     create.set_defaults(func=run_create)
 
 
+def git_files(revision_range: str, cwd: str | None = None) -> dict[str, tuple[str, ...]]:
+    """The paths each commit of the range touches (for a policy's path filter)."""
+    try:
+        done = subprocess.run(["git", "log", "-z", "--name-only", "--format=%x01%H", revision_range, "--"], cwd=cwd,
+                              capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise GovctlError(f"cannot run git: {exc}", exit_code=2) from None
+    if done.returncode != 0:
+        raise GovctlError(f"git log {revision_range} failed: {done.stderr.strip()}", exit_code=2)
+    files: dict[str, tuple[str, ...]] = {}
+    for chunk in done.stdout.split("\x01"):
+        if not chunk.strip():
+            continue
+        sha, _, rest = chunk.partition("\0")
+        files[sha.strip()] = tuple(name.strip("\n") for name in rest.split("\0") if name.strip("\n"))
+    return files
+
+
+def _current_from_range(revision_range: str) -> str | None:
+    start = revision_range.split("..", 1)[0] if ".." in revision_range else ""
+    if not start:
+        return None
+    version = start.removeprefix("v")
+    try:
+        semver.parse(version)
+    except semver.InvalidVersion:
+        raise GovctlError(f"--from-git {revision_range}: {start!r} is not a version tag; give --current", exit_code=2)
+    return version
+
+
+def run_plan_offline(args: argparse.Namespace) -> int:
+    """`release plan --from-git A..B`: the same plan the portal computes, from git and a policy file, offline."""
+    policy = load_policy(args.policy)
+    current = args.current if args.current is not None else _current_from_range(args.from_git)
+    files = git_files(args.from_git) if policy.paths else {}
+    commits = [SourceCommit(c["sha"], c["message"], c.get("pr_url") or args.pr_url or None, files.get(c["sha"]))
+               for c in git_commits(args.from_git)]
+    try:
+        plan = release_plan.plan_release(current=current, commits=commits, policy=policy, channel=args.channel,
+                                         repo_url=args.repo_url, date=args.date)
+    except release_plan.PlanError as exc:
+        raise GovctlError(f"{exc.field}: {exc}", exit_code=2) from None
+    return report_plan(plan, as_json=args.json, strict=args.strict, changelog_out=args.changelog_out)
+
+
 def run_plan(args: argparse.Namespace) -> int:
+    if args.from_git:
+        if args.commits or args.git_range:
+            raise GovctlError("--from-git reads the commits itself: drop --commits/--git-range", exit_code=2)
+        return run_plan_offline(args)
+    if not args.service:
+        raise GovctlError("--service is required (or plan offline with --from-git A..B)", exit_code=2)
+    if args.policy or args.current:
+        raise GovctlError("--policy and --current apply to --from-git; the portal uses the service's policy",
+                          exit_code=2)
     payload: dict[str, Any] = {"commits": read_commits(args), "pr_url": args.pr_url}
     if args.channel:
         payload["channel"] = args.channel
@@ -158,7 +222,7 @@ def run_plan(args: argparse.Namespace) -> int:
     for line in plan["explanation"]:
         print(line, file=sys.stderr)
     for bad in plan["invalid_commits"]:
-        print(f"invalid commit {bad['sha'][:12]} {bad['subject']!r}: {'; '.join(bad['errors'])}", file=sys.stderr)
+        print(f"rejected commit {bad['sha'][:12]} {bad['subject']!r}: {'; '.join(bad['errors'])}", file=sys.stderr)
     if args.changelog_out and plan["next_version"]:
         try:
             Path(args.changelog_out).write_text(plan["changelog"], encoding="utf-8")
@@ -170,7 +234,7 @@ def run_plan(args: argparse.Namespace) -> int:
     elif plan["next_version"]:
         print(plan["next_version"])
     if args.strict and plan["invalid_commits"]:
-        raise GovctlError(f"{len(plan['invalid_commits'])} commit(s) are not Conventional Commits")
+        raise GovctlError(f"{len(plan['invalid_commits'])} commit(s) are not Conventional Commits (--strict)")
     return 0
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from govctl.api import GovctlError
+from govctl.errors import GovctlError
 from govctl.migration_lint import schema_hash
 
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from govctl import changelog, semver, versioning
-from govctl.api import GovctlError
+from govctl import release_plan, semver, versioning
 from govctl.commands.commits import read_text
 from govctl.conventional import SourceCommit
+from govctl.errors import GovctlError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -81,7 +81,10 @@ def parse_commits(text: str) -> list[SourceCommit]:
             pr_url = item.get("pr_url")
             if pr_url is not None and not isinstance(pr_url, str):
                 raise GovctlError(f"commits file: item {index}: 'pr_url' must be a string", exit_code=2)
-            commits.append(SourceCommit(item["sha"], item["message"], pr_url))
+            files = item.get("files")
+            if files is not None and (not isinstance(files, list) or not all(isinstance(f, str) for f in files)):
+                raise GovctlError(f"commits file: item {index}: 'files' must be a list of paths", exit_code=2)
+            commits.append(SourceCommit(item["sha"], item["message"], pr_url, None if files is None else tuple(files)))
         return commits
     commits = []
     for record in text.split("\0"):
@@ -93,7 +96,8 @@ def parse_commits(text: str) -> list[SourceCommit]:
     return commits
 
 
-def _load_policy(path: str | None) -> versioning.BumpPolicy:
+def load_policy(path: str | None) -> versioning.BumpPolicy:
+    """The policy file (JSON), or the built-in policy when path is None."""
     if path is None:
         return versioning.BumpPolicy()
     try:
@@ -103,35 +107,41 @@ def _load_policy(path: str | None) -> versioning.BumpPolicy:
     except json.JSONDecodeError as exc:
         raise GovctlError(f"{path}: invalid JSON: {exc}", exit_code=2) from None
     try:
-        return versioning.BumpPolicy.from_dict(data)
-    except (versioning.VersioningError, TypeError) as exc:
+        return release_plan.parse_policy(data)
+    except release_plan.PlanError as exc:
         raise GovctlError(f"{path}: {exc}", exit_code=2) from None
 
 
-def run_next(args: argparse.Namespace) -> int:
-    policy = _load_policy(args.policy)
-    text, _name = read_text(args.messages_file)
-    commits = parse_commits(text)
-    try:
-        result = versioning.next_version(current=args.current, commits=commits, policy=policy, channel=args.channel)
-    except versioning.VersioningError as exc:
-        raise GovctlError(str(exc), exit_code=2) from None
+def report_plan(plan: release_plan.ReleasePlan, *, as_json: bool, strict: bool, changelog_out: str | None) -> int:
+    """Print a plan the same way for `semver next` and `release plan`: the version (or JSON) on standard output,
+    the explanation and every rejected commit on standard error; `strict` fails when a commit was rejected."""
+    result = plan.result
     for line in result.explain():
         print(line, file=sys.stderr)
     for bad in result.invalid_commits:
-        print(f"invalid commit {bad.sha[:12]} {bad.subject!r}: {'; '.join(bad.errors)}", file=sys.stderr)
-    if args.changelog and result.next_version:
+        print(f"rejected commit {bad.sha[:12]} {bad.subject!r}: {'; '.join(bad.errors)}", file=sys.stderr)
+    if changelog_out and result.next_version:
         try:
-            section = changelog.render_changelog(
-                version=result.next_version, commits=commits, repo_url=args.repo_url, date=args.date
-            )
-        except ValueError as exc:
-            raise GovctlError(str(exc), exit_code=2) from None
-        Path(args.changelog).write_text(section, encoding="utf-8")
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+            Path(changelog_out).write_text(plan.changelog, encoding="utf-8")
+        except OSError as exc:
+            raise GovctlError(f"cannot write {changelog_out}: {exc.strerror or exc}", exit_code=2) from None
+    if as_json:
+        print(json.dumps(plan.to_dict(), indent=2, ensure_ascii=False))
     elif result.next_version:
         print(result.next_version)
-    if args.strict and result.invalid_commits:
-        raise GovctlError(f"{len(result.invalid_commits)} commit(s) are not Conventional Commits", exit_code=1)
+    if strict and result.invalid_commits:
+        raise GovctlError(f"{len(result.invalid_commits)} commit(s) are not Conventional Commits (--strict)",
+                          exit_code=1)
     return 0
+
+
+def run_next(args: argparse.Namespace) -> int:
+    policy = load_policy(args.policy)
+    text, _name = read_text(args.messages_file)
+    commits = parse_commits(text)
+    try:
+        plan = release_plan.plan_release(current=args.current, commits=commits, policy=policy, channel=args.channel,
+                                         repo_url=args.repo_url, date=args.date)
+    except release_plan.PlanError as exc:
+        raise GovctlError(str(exc), exit_code=2) from None
+    return report_plan(plan, as_json=args.json, strict=args.strict, changelog_out=args.changelog)

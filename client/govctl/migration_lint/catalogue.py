@@ -251,6 +251,43 @@ RULES: dict[str, Rule] = {
             "failed CREATE INDEX CONCURRENTLY, drop the INVALID index before retrying).",
         ),
         Rule(
+            "add-exclusion-constraint",
+            _E,
+            "ADD CONSTRAINT ... EXCLUDE builds its index and checks every row under an ACCESS EXCLUSIVE lock: "
+            "reads and writes wait for the whole build. It has no NOT VALID form and no USING INDEX form.",
+            "Enforce the rule on a new table (or a new partition) and move the rows there, or enforce it in the "
+            "application and add the constraint during a maintenance window.",
+        ),
+        Rule(
+            "detach-partition-non-concurrently",
+            _W,
+            "ALTER TABLE ... DETACH PARTITION takes an ACCESS EXCLUSIVE lock on the partitioned table: every query "
+            "on any partition waits.",
+            "On PostgreSQL 14+, ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY outside a transaction block.",
+        ),
+        Rule(
+            "detach-partition-concurrently-in-transaction",
+            _E,
+            "DETACH PARTITION ... CONCURRENTLY cannot run inside a transaction block: PostgreSQL rejects the migration.",
+            "Run the DETACH ... CONCURRENTLY on its own, in a migration the tool does not wrap in a transaction.",
+        ),
+        Rule(
+            "commit-in-tool-transaction",
+            _E,
+            "The migration tool runs this file inside its own transaction, and a COMMIT or ROLLBACK in the file ends "
+            "it: the tool then records the migration as applied although a ROLLBACK threw the changes away, and "
+            "the statements after it run outside any transaction.",
+            "Remove COMMIT/ROLLBACK from the file, or mark the migration as one the tool runs outside a transaction.",
+        ),
+        Rule(
+            "do-block-unchecked",
+            _W,
+            "A DO block runs SQL the linter could not see (dynamic EXECUTE, or a body that is not PL/pgSQL or does "
+            "not parse): its locks and rewrites were not checked.",
+            "Write the DDL as plain statements, or review the block by hand and silence the rule for it with "
+            "`-- lint-ignore: do-block-unchecked (why it is safe)`.",
+        ),
+        Rule(
             "parse-error",
             _E,
             "PostgreSQL's parser rejects this SQL; nothing else in the file was checked.",
@@ -295,6 +332,7 @@ RULES: dict[str, Rule] = {
 
 # Ours -> squawk 2.70 rule ids that flag the same problem (squawk renamed a few over time; both spellings kept).
 SQUAWK_EQUIVALENTS: dict[str, tuple[str, ...]] = {
+    "detach-partition-non-concurrently": ("require-concurrent-partition-detach",),
     "add-not-null-column-without-default": ("adding-required-field",),
     "add-column-volatile-default": ("adding-field-with-default",),
     "create-index-non-concurrently": ("require-concurrent-index-creation",),

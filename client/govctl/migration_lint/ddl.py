@@ -7,17 +7,28 @@ from typing import TYPE_CHECKING, Any
 
 from pglast import ast
 from pglast.enums import AlterTableType as AT
-from pglast.enums import ConstrType, DropBehavior, ObjectType
+from pglast.enums import ConstrType, ObjectType, OnCommitAction
 
-from govctl.migration_lint import columns
+from govctl.migration_lint import columns, statements
 from govctl.migration_lint.catalogue import Phase
 from govctl.migration_lint.columns import present
+from govctl.migration_lint.locks import (
+    ACCESS_EXCLUSIVE,
+    CONCURRENT_MISPLACED,
+    CREATES,
+    LOCK_NAMES,
+    SHARE,
+    SHARE_ROW_EXCLUSIVE,
+    SHARE_UPDATE_EXCLUSIVE,
+    option_on,
+    relation_name,
+)
+
+__all__ = ["ALTERS", "HANDLERS", "LOCK_NAMES", "SHARE"]
 
 if TYPE_CHECKING:
     from govctl.migration_lint.engine import Linter
 
-SHARE_UPDATE_EXCLUSIVE, SHARE, SHARE_ROW_EXCLUSIVE, ACCESS_EXCLUSIVE = 4, 5, 6, 8
-LOCK_NAMES = {5: "SHARE", 6: "SHARE ROW EXCLUSIVE", 7: "EXCLUSIVE", 8: "ACCESS EXCLUSIVE"}
 # ALTER TABLE sub-commands that take less than ACCESS EXCLUSIVE (PostgreSQL docs, "ALTER TABLE").
 _WEAKER_ALTERS = {
     AT.AT_SetStatistics: SHARE_UPDATE_EXCLUSIVE, AT.AT_ClusterOn: SHARE_UPDATE_EXCLUSIVE,
@@ -28,25 +39,22 @@ _WEAKER_ALTERS = {
     AT.AT_DisableTrigAll: SHARE_ROW_EXCLUSIVE, AT.AT_EnableTrigUser: SHARE_ROW_EXCLUSIVE,
     AT.AT_DisableTrigUser: SHARE_ROW_EXCLUSIVE,
 }  # fmt: skip
-CREATES = {
-    ast.ViewStmt: "VIEW", ast.CreateSeqStmt: "SEQUENCE", ast.CreateEnumStmt: "TYPE", ast.CompositeTypeStmt: "TYPE",
-    ast.CreateFunctionStmt: "FUNCTION", ast.CreateExtensionStmt: "EXTENSION", ast.CreateSchemaStmt: "SCHEMA",
-    ast.CreateDomainStmt: "DOMAIN", ast.CreateRangeStmt: "TYPE",
-}  # fmt: skip
 _CONSTRAINT_LABELS = {
     ConstrType.CONSTR_PRIMARY: "PRIMARY KEY", ConstrType.CONSTR_UNIQUE: "UNIQUE", ConstrType.CONSTR_CHECK: "CHECK",
     ConstrType.CONSTR_FOREIGN: "FOREIGN KEY", ConstrType.CONSTR_EXCLUSION: "EXCLUDE",
 }  # fmt: skip
-_CONCURRENT_MISPLACED = "CONCURRENTLY inside a transaction block"
 
 
 # -- tables
 
 
 def create_table(lint: Linter, node: ast.CreateStmt) -> None:
-    table = str(present(node.relation).relname)
-    lint.rerunnable(bool(node.if_not_exists), "CREATE TABLE without IF NOT EXISTS")
-    lint.new_tables.add(table)
+    table = relation_name(present(node.relation))
+    # A temporary table dropped at commit is gone whenever the migration is retried.
+    temporary = present(node.relation).relpersistence == "t"
+    rerunnable = bool(node.if_not_exists) or (temporary and node.oncommit is OnCommitAction.ONCOMMIT_DROP)
+    lint.rerunnable(rerunnable, "CREATE TABLE without IF NOT EXISTS")
+    lint.add_new_table(table)
     lint.op(Phase.EXPAND, f"CREATE TABLE {table}")
     table_pk: set[str] = set()
     for element in node.tableElts or ():
@@ -54,7 +62,7 @@ def create_table(lint: Linter, node: ast.CreateStmt) -> None:
             if element.contype is ConstrType.CONSTR_PRIMARY:
                 table_pk.update(str(key.sval) for key in element.keys or ())
             if element.contype is ConstrType.CONSTR_FOREIGN and element.pktable:
-                lint.lock(str(element.pktable.relname), SHARE_ROW_EXCLUSIVE)
+                lint.lock(relation_name(element.pktable), SHARE_ROW_EXCLUSIVE)
     for element in node.tableElts or ():
         if isinstance(element, ast.ColumnDef):
             facts = columns.column_facts(element)
@@ -65,7 +73,7 @@ def create_table(lint: Linter, node: ast.CreateStmt) -> None:
 
 def create_table_as(lint: Linter, node: ast.CreateTableAsStmt) -> None:
     table = str(present(present(node.into).rel).relname)
-    lint.new_tables.add(table)
+    lint.add_new_table(table)
     lint.op(Phase.EXPAND, f"CREATE TABLE {table} AS")
 
 
@@ -84,13 +92,15 @@ def check_column_type(lint: Linter, facts: columns.ColumnFacts, table: str, *, k
 def alter_table(lint: Linter, node: ast.AlterTableStmt) -> None:
     if node.objtype is not ObjectType.OBJECT_TABLE:
         return
-    table = str(present(node.relation).relname)
+    table = relation_name(present(node.relation))
     for cmd in node.cmds or ():
         subtype = AT(cmd.subtype)
         handler = ALTERS.get(subtype)
         if handler is not None:
             handler(lint, table, cmd)
-        if subtype is not AT.AT_AddConstraint:
+        if subtype is AT.AT_DetachPartition and getattr(cmd.def_, "concurrent", False):
+            lint.lock(table, SHARE_UPDATE_EXCLUSIVE)
+        elif subtype is not AT.AT_AddConstraint:
             lint.lock(table, _WEAKER_ALTERS.get(subtype, ACCESS_EXCLUSIVE))
 
 
@@ -157,7 +167,13 @@ def set_not_null(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
     if lint.is_new(table):
         return
     lint.op(Phase.CONTRACT, f"SET NOT NULL {table}.{cmd.name}")
-    if (table, str(cmd.name)) not in lint.validated_not_null:
+    if lint.opts.pg_version < 12:
+        # Only PostgreSQL 12+ uses a validated CHECK to skip the full-table scan under ACCESS EXCLUSIVE.
+        lint.flag(
+            "set-not-null-without-check",
+            f"{table}.{cmd.name} (PostgreSQL {lint.opts.pg_version} scans the table even after a validated CHECK)",
+        )
+    elif (lint.key(table), str(cmd.name)) not in lint.validated_not_null:
         lint.flag("set-not-null-without-check", f"{table}.{cmd.name}")
 
 
@@ -176,7 +192,11 @@ def add_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
     kind = present(con.contype)
     name = str(con.conname or "") or _CONSTRAINT_LABELS.get(kind, "constraint")
     new = lint.is_new(table)
-    lint.rerunnable(False, "ADD CONSTRAINT (it has no IF NOT EXISTS)")
+    # ADD CONSTRAINT has no IF NOT EXISTS: a DROP CONSTRAINT IF EXISTS of the same name before it makes it rerunnable.
+    lint.rerunnable(
+        (lint.key(table), name) in lint.dropped_if_exists,
+        "ADD CONSTRAINT without a DROP CONSTRAINT IF EXISTS of the same name before it",
+    )
     # A constraint on columns added by this same migration restricts nothing the running code writes.
     phase = Phase.EXPAND if new or only_new_columns(lint, table, columns.constraint_columns(con)) else Phase.CONTRACT
     lint.constraint_phases[(table, name)] = phase
@@ -184,10 +204,13 @@ def add_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
     if kind is ConstrType.CONSTR_FOREIGN:
         lint.lock(table, SHARE_ROW_EXCLUSIVE)
         if con.pktable is not None:
-            lint.lock(str(con.pktable.relname), SHARE_ROW_EXCLUSIVE)
+            lint.lock(relation_name(con.pktable), SHARE_ROW_EXCLUSIVE)
     else:
         lint.lock(table, ACCESS_EXCLUSIVE)
     if new:
+        return
+    if kind is ConstrType.CONSTR_EXCLUSION:
+        lint.flag("add-exclusion-constraint", f"{name} on {table}")
         return
     checked_column = columns.not_null_column(con.raw_expr) if kind is ConstrType.CONSTR_CHECK else None
     if kind in (ConstrType.CONSTR_FOREIGN, ConstrType.CONSTR_CHECK):
@@ -203,7 +226,7 @@ def add_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
             )
             lint.flag(rule, f"{name} on {table}")
             if checked_column:
-                lint.validated_not_null.add((table, checked_column))
+                lint.validated_not_null.add((lint.key(table), checked_column))
     elif kind in (ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY) and not con.indexname:
         rule = (
             "add-unique-constraint-without-index"
@@ -220,11 +243,13 @@ def validate_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> Non
     if key in lint.not_valid_in_tx and lint.in_tx:
         lint.flag("validate-constraint-in-same-transaction", f"{cmd.name} on {table}")
     if key in lint.pending_not_null_checks:
-        lint.validated_not_null.add((table, lint.pending_not_null_checks[key]))
+        lint.validated_not_null.add((lint.key(table), lint.pending_not_null_checks[key]))
 
 
 def drop_constraint(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
     lint.rerunnable(bool(cmd.missing_ok), "DROP CONSTRAINT without IF EXISTS")
+    if cmd.missing_ok:
+        lint.dropped_if_exists.add((lint.key(table), str(cmd.name)))
     if not lint.is_new(table):
         lint.op(Phase.CONTRACT, f"DROP CONSTRAINT {cmd.name} ON {table}")
 
@@ -235,11 +260,12 @@ def rename(lint: Linter, node: ast.RenameStmt) -> None:
         return
     if kind is ObjectType.OBJECT_COLUMN and node.relationType is not ObjectType.OBJECT_TABLE:
         return
-    table = str(node.relation.relname)
+    table = relation_name(node.relation)
     lint.rerunnable(False, "RENAME")
     if lint.is_new(table):
         if kind is ObjectType.OBJECT_TABLE:
-            lint.new_tables.add(str(node.newname))
+            schema = node.relation.schemaname
+            lint.add_new_table(f"{schema}.{node.newname}" if schema else str(node.newname))
         return
     lint.lock(table, ACCESS_EXCLUSIVE)
     if kind is ObjectType.OBJECT_TABLE:
@@ -250,53 +276,11 @@ def rename(lint: Linter, node: ast.RenameStmt) -> None:
         lint.flag("rename-column", f"{table}.{node.subname} -> {node.newname}")
 
 
-def drop(lint: Linter, node: ast.DropStmt) -> None:
-    kind = present(node.removeType)
-    names = [str(parts[-1].sval) for parts in node.objects or () if isinstance(parts, tuple | list) and parts]
-    lint.rerunnable(bool(node.missing_ok), f"DROP {kind.name[7:]} without IF EXISTS")
-    if kind is ObjectType.OBJECT_INDEX:
-        drop_index(lint, names, bool(node.concurrent))
-        return
-    for name in names:
-        if kind is ObjectType.OBJECT_TABLE and lint.is_new(name):
-            continue
-        lint.op(Phase.CONTRACT, f"DROP {kind.name[7:]} {name}")
-        if kind is ObjectType.OBJECT_TABLE:
-            lint.lock(name, ACCESS_EXCLUSIVE)
-            if not lint.in_contract():
-                lint.flag("drop-table-outside-contract", name)
-
-
-def drop_index(lint: Linter, names: list[str], concurrent: bool) -> None:
-    if concurrent and lint.in_tx:
-        lint.flag("concurrent-index-in-transaction", f"DROP INDEX {_CONCURRENT_MISPLACED}")
-    for name in names:
-        if name in lint.new_indexes:
-            continue
-        lint.op(Phase.CONTRACT, f"DROP INDEX {name}")
-        if not concurrent:
-            lint.flag("drop-index-non-concurrently", name)
-            lint.lock(f"the table of index {name}", ACCESS_EXCLUSIVE)
-
-
-def drop_database(lint: Linter, node: ast.DropdbStmt) -> None:
-    lint.op(Phase.CONTRACT, f"DROP DATABASE {node.dbname}")
-    lint.flag("drop-database", str(node.dbname))
-
-
-def truncate(lint: Linter, node: ast.TruncateStmt) -> None:
-    tables = [str(rel.relname) for rel in node.relations or ()]
-    if node.behavior is DropBehavior.DROP_CASCADE:
-        lint.flag("truncate-cascade", ", ".join(tables))
-    for table in tables:
-        lint.lock(table, ACCESS_EXCLUSIVE)
-
-
 # -- indexes
 
 
 def create_index(lint: Linter, node: ast.IndexStmt) -> None:
-    table = str(present(node.relation).relname)
+    table = relation_name(present(node.relation))
     if node.idxname:
         lint.new_indexes.add(str(node.idxname))
     new = lint.is_new(table)
@@ -309,56 +293,37 @@ def create_index(lint: Linter, node: ast.IndexStmt) -> None:
     lint.rerunnable(bool(node.if_not_exists), "CREATE INDEX without IF NOT EXISTS")
     if node.concurrent:
         if lint.in_tx:
-            lint.flag("concurrent-index-in-transaction", f"CREATE INDEX {_CONCURRENT_MISPLACED}")
+            lint.flag("concurrent-index-in-transaction", f"CREATE INDEX {CONCURRENT_MISPLACED}")
     elif not new:
         lint.flag("create-index-non-concurrently", f"{node.idxname or '(unnamed)'} on {table}")
         lint.lock(table, SHARE)
 
 
 def reindex(lint: Linter, node: ast.ReindexStmt) -> None:
-    concurrent = any(str(p.defname).lower() == "concurrently" for p in node.params or ())
-    target = str(node.relation.relname) if node.relation else str(node.name or "")
+    concurrent = any(str(p.defname).lower() == "concurrently" and option_on(p) for p in node.params or ())
+    target = relation_name(node.relation) if node.relation else str(node.name or "")
     if concurrent and lint.in_tx:
-        lint.flag("concurrent-index-in-transaction", f"REINDEX {_CONCURRENT_MISPLACED}")
+        lint.flag("concurrent-index-in-transaction", f"REINDEX {CONCURRENT_MISPLACED}")
     elif not concurrent and not (lint.is_new(target) or target in lint.new_indexes):
         lint.flag("reindex-non-concurrently", target)
         lint.lock(target, SHARE)
 
 
-# -- other statements that lock or change the schema
-
-
-def lock_table(lint: Linter, node: ast.LockStmt) -> None:
-    for rel in node.relations or ():
-        lint.lock(str(rel.relname), present(node.mode))
-
-
-def create_trigger(lint: Linter, node: ast.CreateTrigStmt) -> None:
-    lint.op(Phase.EXPAND, f"CREATE TRIGGER {node.trigname}")
-    lint.lock(str(present(node.relation).relname), SHARE_ROW_EXCLUSIVE)
-
-
-def alter_enum(lint: Linter, node: ast.AlterEnumStmt) -> None:
-    if node.newVal:
-        lint.op(Phase.EXPAND, f"ADD VALUE {node.newVal!r}")
-
-
-def vacuum(lint: Linter, node: ast.VacuumStmt) -> None:
-    if any(str(o.defname).lower() == "full" for o in node.options or ()):
-        for rel in node.rels or ():
-            lint.lock(str(rel.relation.relname), ACCESS_EXCLUSIVE)
-
-
-def cluster(lint: Linter, node: ast.ClusterStmt) -> None:
-    if node.relation is not None:
-        lint.lock(str(node.relation.relname), ACCESS_EXCLUSIVE)
-
-
-def create_object(lint: Linter, node: ast.Node) -> None:
-    lint.op(Phase.EXPAND, f"CREATE {CREATES[type(node)]}")
+def detach_partition(lint: Linter, table: str, cmd: ast.AlterTableCmd) -> None:
+    partition = cmd.def_
+    assert isinstance(partition, ast.PartitionCmd)  # DETACH PARTITION carries the partition
+    name = relation_name(present(partition.name))
+    lint.op(Phase.CONTRACT, f"DETACH PARTITION {name} FROM {table}")
+    if partition.concurrent:
+        if lint.in_tx:
+            lint.flag("detach-partition-concurrently-in-transaction", f"{name} from {table}")
+        return
+    if not lint.is_new(table):
+        lint.flag("detach-partition-non-concurrently", f"{name} from {table}")
 
 
 ALTERS: dict[AT, Callable[[Linter, str, ast.AlterTableCmd], None]] = {
+    AT.AT_DetachPartition: detach_partition,
     AT.AT_AddColumn: add_column,
     AT.AT_DropColumn: drop_column,
     AT.AT_AlterColumnType: alter_column_type,
@@ -375,15 +340,19 @@ HANDLERS: dict[type[ast.Node], Callable[[Linter, Any], None]] = {
     ast.CreateTableAsStmt: create_table_as,
     ast.AlterTableStmt: alter_table,
     ast.RenameStmt: rename,
-    ast.DropStmt: drop,
-    ast.DropdbStmt: drop_database,
-    ast.TruncateStmt: truncate,
+    ast.DropStmt: statements.drop,
+    ast.DropdbStmt: statements.drop_database,
+    ast.TruncateStmt: statements.truncate,
     ast.IndexStmt: create_index,
     ast.ReindexStmt: reindex,
-    ast.LockStmt: lock_table,
-    ast.CreateTrigStmt: create_trigger,
-    ast.AlterEnumStmt: alter_enum,
-    ast.VacuumStmt: vacuum,
-    ast.ClusterStmt: cluster,
-    **dict.fromkeys(CREATES, create_object),
+    ast.LockStmt: statements.lock_table,
+    ast.CreateTrigStmt: statements.create_trigger,
+    ast.AlterEnumStmt: statements.alter_enum,
+    ast.VacuumStmt: statements.vacuum,
+    ast.ClusterStmt: statements.cluster,
+    **dict.fromkeys(CREATES, statements.create_object),
+    ast.ViewStmt: statements.create_view,
+    ast.CreatePolicyStmt: statements.policy,
+    ast.AlterPolicyStmt: statements.policy,
+    ast.RefreshMatViewStmt: statements.refresh_matview,
 }

@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from pglast import ast, parse_sql
+from pglast import ast, parse_plpgsql, parse_sql
 from pglast.enums import TransactionStmtKind, VariableSetKind
 from pglast.parser import ParseError
 
-from govctl.migration_lint import ddl
+from govctl.migration_lint import ddl, locks
 from govctl.migration_lint.annotations import ignored_rules, read_emc
 from govctl.migration_lint.catalogue import Phase
 from govctl.migration_lint.columns import present
@@ -27,8 +27,10 @@ class _Stmt:
     ignored: set[str]
 
 
-def _relname(name: str) -> str:
-    return name.rsplit(".", 1)[-1].strip('"')
+def table_key(name: str) -> str:
+    """`schema.table` for a name as written; an unqualified name resolves to public (the default search_path)."""
+    name = name.replace('"', "")
+    return name if "." in name else f"public.{name}"
 
 
 def _disables_timeout(args: tuple | None) -> bool:
@@ -42,12 +44,13 @@ class Linter:
 
     def __init__(self, sql: str, name: str, options: LintOptions) -> None:
         self.sql, self.name, self.opts = sql, name, options
-        self.new_tables = {_relname(t) for t in options.new_tables}
+        self.new_tables = {table_key(t) for t in options.new_tables}
+        self.dropped_if_exists: set[tuple[str, str]] = set()
         self.new_indexes: set[str] = set()
         self.new_columns: set[tuple[str, str]] = set()
         self.constraint_phases: dict[tuple[str, str], Phase] = {}
         self.validated_not_null = {
-            (_relname(pair.rsplit(".", 1)[0]), pair.rsplit(".", 1)[-1]) for pair in options.validated_not_null
+            (table_key(pair.rsplit(".", 1)[0]), pair.rsplit(".", 1)[-1]) for pair in options.validated_not_null
         }
         self.in_tx = options.in_transaction
         self.begin_line: int | None = None
@@ -91,14 +94,20 @@ class Linter:
     def op(self, phase: Phase, description: str) -> None:
         self.operations.append(Operation(phase, description, self.stmt.line))
 
+    def key(self, table: str) -> str:
+        return table_key(table)
+
     def is_new(self, table: str) -> bool:
-        return table in self.new_tables
+        return table_key(table) in self.new_tables
+
+    def add_new_table(self, table: str) -> None:
+        self.new_tables.add(table_key(table))
 
     def lock(self, table: str, mode: int) -> None:
-        if mode < ddl.SHARE or self.is_new(table) or self.timeout_session or self.timeout_local:
+        if mode < locks.SHARE or self.is_new(table) or self.timeout_session or self.timeout_local:
             return
         if "missing-lock-timeout" not in self.stmt.ignored:
-            self.unprotected_locks.append((self.stmt, f"{ddl.LOCK_NAMES[mode]} on {table}"))
+            self.unprotected_locks.append((self.stmt, f"{locks.LOCK_NAMES[mode]} on {table}"))
 
     def rerunnable(self, idempotent: bool, what: str) -> None:
         if not self.in_tx and not idempotent and self.schema_statements > 1:
@@ -134,6 +143,8 @@ class Linter:
                 self.on_transaction(stmt.node)
             elif isinstance(stmt.node, ast.VariableSetStmt):
                 self.on_set(stmt.node)
+            elif isinstance(stmt.node, ast.DoStmt):
+                self.on_do(stmt.node)
             elif type(stmt.node) in ddl.HANDLERS:
                 ddl.HANDLERS[type(stmt.node)](self, stmt.node)
         if self.in_tx and self.begin_line is not None:
@@ -189,10 +200,50 @@ class Linter:
             TransactionStmtKind.TRANS_STMT_ROLLBACK,
             TransactionStmtKind.TRANS_STMT_PREPARE,
         ):
-            if not self.in_tx:
+            if self.opts.in_transaction and self.begin_line is None and self.in_tx:
+                # The tool opened this transaction: it would record the migration as applied after a COMMIT or
+                # ROLLBACK in the file ended it (a ROLLBACK throws the changes away).
+                self.flag("commit-in-tool-transaction", "the migration tool wraps the file in a transaction")
+            elif not self.in_tx:
                 self.flag("transaction-nesting", "COMMIT/ROLLBACK without an open transaction")
             self.in_tx, self.begin_line, self.timeout_local = False, None, False
             self.not_valid_in_tx.clear()
+
+    def on_do(self, node: ast.DoStmt) -> None:
+        """Lint the SQL statements of a PL/pgSQL DO block as if written in the file (the block is one transaction);
+        flag the block as not checked when it runs SQL the linter cannot see."""
+        options = {str(item.defname): getattr(item.arg, "sval", None) for item in node.args or ()}
+        language = (options.get("language") or "plpgsql").lower()
+        body = options.get("as") or ""
+        if language != "plpgsql":
+            self.flag("do-block-unchecked", f"LANGUAGE {language}")
+            return
+        try:
+            tree = parse_plpgsql(
+                f"CREATE FUNCTION pg_temp.govctl_do() RETURNS void LANGUAGE plpgsql AS $govctl_do${body}$govctl_do$"
+            )
+        except ParseError as exc:
+            self.flag("do-block-unchecked", f"the body does not parse: {exc.args[0]}")
+            return
+        queries: list[str] = []
+        dynamic = _walk_plpgsql(tree, queries)
+        if dynamic:
+            self.flag("do-block-unchecked", f"{dynamic} dynamic EXECUTE statement(s)")
+        was_in_tx = self.in_tx
+        self.in_tx = True
+        try:
+            for query in queries:
+                try:
+                    nested = parse_sql(query)
+                except ParseError:
+                    self.flag("do-block-unchecked", f"cannot parse {query[:60]!r}")
+                    continue
+                for raw in nested:
+                    inner = present(raw.stmt)
+                    if type(inner) in ddl.HANDLERS:
+                        ddl.HANDLERS[type(inner)](self, inner)
+        finally:
+            self.in_tx = was_in_tx
 
     def on_set(self, node: ast.VariableSetStmt) -> None:
         kind = node.kind
@@ -209,6 +260,25 @@ class Linter:
                 self.timeout_local = enabled and self.in_tx
             else:
                 self.timeout_session, self.timeout_local = enabled, enabled and self.timeout_local
+
+
+def _walk_plpgsql(tree: object, queries: list[str]) -> int:
+    """Collect the static SQL of a parsed PL/pgSQL function (pglast's JSON form); return how many dynamic
+    EXECUTEs it has."""
+    dynamic = 0
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            if key in ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"):
+                dynamic += 1
+            if key == "PLpgSQL_stmt_execsql":
+                query = value.get("sqlstmt", {}).get("PLpgSQL_expr", {}).get("query")
+                if query:
+                    queries.append(query)
+            dynamic += _walk_plpgsql(value, queries)
+    elif isinstance(tree, list):
+        for item in tree:
+            dynamic += _walk_plpgsql(item, queries)
+    return dynamic
 
 
 def lint(sql: str, name: str, options: LintOptions) -> LintResult:
