@@ -12,7 +12,7 @@ import re
 import sys
 from typing import Any
 
-from govctl.api import GovctlError
+from govctl.errors import GovctlError
 
 KEY_ID = re.compile(r"^[0-9a-f]{32}$")
 
