@@ -13,7 +13,8 @@ from govctl.migration_lint.annotations import PLAN_ID
 
 from governance.audit_base import Audited
 from governance.models import Service
-from schemaplans.databases import validate_database_name
+from governance import sql_rules
+from schemaplans.databases import typed_sql_problem, validate_database_name
 
 PLAN_SLUG = RegexValidator(
     f"^{PLAN_ID.pattern}$",
@@ -54,8 +55,9 @@ class SchemaPlan(Audited):
     )
     verification_sql = models.TextField(
         blank=True,
-        help_text="Read-only SQL returning one number: the rows that still differ "
-                  "(e.g. SELECT count(*) FROM orders WHERE status_code IS DISTINCT FROM legacy_code(status)).",
+        help_text="One read-only SELECT returning one number: the rows that still differ "
+                  "(e.g. SELECT count(*) FROM orders WHERE status_code IS DISTINCT FROM legacy_code(status)). "
+                  "Runs in a read-only transaction as a role that may only read.",
     )
     database = models.CharField(
         max_length=100, default="default", validators=[validate_database_name],
@@ -83,6 +85,13 @@ class SchemaPlan(Audited):
 
     def __str__(self) -> str:
         return self.slug
+
+    def clean(self) -> None:
+        if self.verification_sql.strip():
+            problem = typed_sql_problem(sql_rules.VERIFICATION, self.verification_sql, database=self.database,
+                                        table=self.table)
+            if problem:
+                raise ValidationError({"verification_sql": problem})
 
 
 class VerificationRun(models.Model):
@@ -128,8 +137,9 @@ class Backfill(Audited):
                                   help_text="An integer, unique, indexed column (the primary key).")
     sql = models.TextField(
         blank=True,
-        help_text="One statement for the key range [%(lo)s, %(hi)s), e.g. UPDATE orders SET code = status "
-                  "WHERE id >= %(lo)s AND id < %(hi)s. Write a literal % as %%.",
+        help_text="One UPDATE of this table for the key range [%(lo)s, %(hi)s), e.g. UPDATE orders SET code = "
+                  "status WHERE id >= %(lo)s AND id < %(hi)s. Write a literal % as %%. It runs as a role that may "
+                  "only update this table; never on the portal's own tables (use a callable).",
     )
     callable_path = models.CharField(
         max_length=200, blank=True,
@@ -193,10 +203,10 @@ class Backfill(Audited):
         if bool(self.sql.strip()) == bool(self.callable_path.strip()):
             errors["sql"] = "Give either the SQL of one batch or a callable's dotted path (not both)."
         elif self.sql.strip():
-            missing = [p for p in ("%(lo)s", "%(hi)s") if p not in self.sql]
-            if missing:
-                errors["sql"] = (f"The batch SQL must bound the key range with {' and '.join(missing)} "
-                                 f"(e.g. WHERE {self.key_column} >= %(lo)s AND {self.key_column} < %(hi)s).")
+            problem = typed_sql_problem(sql_rules.BACKFILL, self.sql, database=self.database, table=self.table,
+                                        key_column=self.key_column)
+            if problem:
+                errors["sql"] = problem
         else:
             from schemaplans.engine import load_callable
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from governance import sql_rules
 from governance.services import require_reason, save_audited
 from schemaplans import databases
 from schemaplans.models import Backfill, BackfillProgress, SchemaPlan, VerificationRun
@@ -133,14 +134,23 @@ def _as_count(rows: list[tuple]) -> int:
 
 def run_verification_query(plan: SchemaPlan) -> tuple[int | None, str]:
     """(mismatching rows, "") or (None, error): the query runs in a read-only transaction on the plan's database."""
+    # Checked again right before running (defence in depth: the row may predate the rules or bypass clean()).
+    problem = databases.typed_sql_problem(sql_rules.VERIFICATION, plan.verification_sql, database=plan.database,
+                                          table=plan.table)
+    if problem:
+        return None, f"refused by the SQL rules: {problem}"
+    portal = plan.database == databases.DEFAULT
     try:
         with databases.connect(plan.database, application_name=f"plan-verify-{plan.pk}") as conn:
-            with conn.transaction():
-                conn.execute("SET TRANSACTION READ ONLY")
-                conn.execute("SELECT set_config('statement_timeout', %s, true)", [VERIFICATION_STATEMENT_TIMEOUT])
-                rows = conn.execute(plan.verification_sql).fetchall()
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", [VERIFICATION_STATEMENT_TIMEOUT])
+            # On the portal's database: a role that may read the (non-portal) tables the query names, or nothing
+            # runs; elsewhere a role that may read everything, else (no CREATEROLE there) the read-only
+            # transaction alone.
+            named = sql_rules.check(sql_rules.VERIFICATION, plan.verification_sql) if portal else []
+            with sql_rules.read_only(conn, select=named, read_all=not portal, require_role=portal):
+                rows = sql_rules.run_one(conn, plan.verification_sql).fetchall()
         return _as_count(rows), ""
-    except databases.DatabaseUnavailable as exc:
+    except (databases.DatabaseUnavailable, sql_rules.RoleUnavailable) as exc:
         return None, str(exc)
     except psycopg.Error as exc:
         state = f" [{exc.sqlstate}]" if exc.sqlstate else ""

@@ -299,7 +299,7 @@ def test_callable__runs_in_the_batch_transaction(items, make_backfill, outside_d
      "is not decorated with @schemaplans.engine.backfill_callable"),
     ({"sql": "", "callable_path": "os.system"}, "callable_path", "is not decorated"),
     ({"sql": "", "callable_path": "nope.nothing"}, "callable_path", "Cannot import"),
-    ({"sql": "UPDATE bf_items SET new = old"}, "sql", "must bound the key range with %(lo)s and %(hi)s"),
+    ({"sql": "UPDATE bf_items SET new = old"}, "sql", "Bound the batch with WHERE id >= %(lo)s AND id < %(hi)s"),
     ({"callable_path": "tests.schemaplans.backfill_callables.copy_old_to_new"}, "sql", "not both"),
     ({"min_batch_size": 500, "max_batch_size": 100}, "min_batch_size", "cannot exceed"),
     ({"table": "bf_items; DROP TABLE x"}, "table", "A table name"),
