@@ -236,3 +236,7 @@ def delete_idempotency_records(*, older_than: timedelta) -> int:
     return deleted
 
 
+def require_second_person(*, author_id: int | None, actor: Any, what: str) -> None:
+    """Four eyes: whoever asked for a change cannot also approve it (flags' change requests, backfill starts)."""
+    if author_id is not None and getattr(actor, "pk", None) == author_id:
+        raise ValidationError(f"The author of {what} cannot approve it: ask someone else.")

@@ -24,9 +24,9 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
+from psycopg import sql
 
 VERIFICATION = "verification"
 BACKFILL = "backfill"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -11,9 +12,9 @@ from django.db import models
 from django.utils import timezone
 from govctl.migration_lint.annotations import PLAN_ID
 
+from governance import sql_rules
 from governance.audit_base import Audited
 from governance.models import Service
-from governance import sql_rules
 from schemaplans.databases import typed_sql_problem, validate_database_name
 
 PLAN_SLUG = RegexValidator(
@@ -119,6 +120,7 @@ class Backfill(Audited):
 
     class Status(models.TextChoices):
         PENDING = "pending"
+        AWAITING_APPROVAL = "awaiting_approval"
         RUNNING = "running"
         PAUSED = "paused"
         COMPLETED = "completed"
@@ -179,6 +181,10 @@ class Backfill(Audited):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, editable=False)
     status_reason = models.TextField(blank=True, editable=False, help_text="Why it is paused or cancelled.")
+    start_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False,
+        help_text="Who asked to start it while it awaits a second person's approval.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True, editable=False)

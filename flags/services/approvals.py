@@ -14,7 +14,7 @@ from django.utils import timezone
 from flags.models import ChangeRequest, FlagState, ScheduledChange
 from flags.services.changes import _apply, _lock, _normalise, widens_exposure
 from flags.services.common import fit_reason
-from governance.services import require_reason
+from governance.services import require_reason, require_second_person
 
 log = logging.getLogger("flags")
 
@@ -23,8 +23,7 @@ log = logging.getLogger("flags")
 
 
 def _not_the_author(author_id: int, actor: Any, what: str) -> None:
-    if getattr(actor, "pk", None) == author_id:
-        raise ValidationError(f"The author of {what} cannot approve it: ask someone else.")
+    require_second_person(author_id=author_id, actor=actor, what=what)
 
 
 def approve_change_request(*, change_request: ChangeRequest, actor: Any, reason: str) -> ChangeRequest:

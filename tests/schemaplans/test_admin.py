@@ -106,11 +106,19 @@ def test_add_backfill__creates_its_progress_row(admin_client, administrator, pla
     assert backfill.history.latest().history_user == administrator
 
 
-def test_backfill_actions__start_pause_resume_cancel(admin_client, administrator, backfill, plan):
+def test_backfill_actions__start_pause_resume_cancel(admin_client, administrator, backfill, plan, release_manager):
     act(admin_client, "backfill", "start", backfill.pk, reason="go")
+    backfill.refresh_from_db()
+    assert (backfill.status, backfill.start_requested_by) == ("awaiting_approval", administrator)
+    act(admin_client, "backfill", "approve_start", backfill.pk, reason="my own start")
+    backfill.refresh_from_db()
+    assert backfill.status == "awaiting_approval"  # the one who asked cannot approve
+    admin_client.force_login(release_manager)
+    act(admin_client, "backfill", "approve_start", backfill.pk, reason="read the statement: fine")
     backfill.refresh_from_db()
     plan.refresh_from_db()
     assert (backfill.status, plan.status) == ("running", "planned")
+    assert backfill.history.latest().history_user == release_manager
     act(admin_client, "backfill", "pause", backfill.pk, reason="peak traffic")
     backfill.refresh_from_db()
     assert (backfill.status, backfill.status_reason) == ("paused", "peak traffic")

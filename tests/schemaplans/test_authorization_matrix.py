@@ -20,9 +20,9 @@ ENDPOINTS = [
 
 @pytest.mark.parametrize(("method", "template", "scope", "body", "state"), ENDPOINTS)
 def test_endpoint__answers_each_caller_as_expected(api, api_callers, plan, backfill, system_user, method, template,
-                                                   scope, body, state):
+                                                   scope, body, state, start_backfill):
     if state in ("running", "paused"):
-        services.start_backfill(backfill=backfill, actor=system_user, reason="test")
+        start_backfill(backfill, reason="test", enqueue=True)
     if state == "paused":
         services.pause_backfill(backfill=backfill, actor=system_user, reason="test")
     path = template.format(plan=plan.slug, backfill=backfill.pk)
