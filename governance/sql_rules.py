@@ -84,20 +84,21 @@ def _nodes(node: Any) -> Iterator[ast.Node]:
             yield from _nodes(item)
 
 
-def _kind(node: ast.Node) -> str:
-    return node.__class__.__name__.removesuffix("Stmt").upper()
+def _kind(node: Any) -> str:
+    cls = node if isinstance(node, type) else node.__class__
+    return cls.__name__.removesuffix("Stmt").upper()
 
 
-def _function_name(call: ast.FuncCall) -> str:
-    return ".".join(part.sval for part in call.funcname if isinstance(part, ast.String))
+def _function_name(call: Any) -> str:  # pglast's node fields are typed Optional: walked as Any
+    return ".".join(str(part.sval) for part in call.funcname or () if isinstance(part, ast.String))
 
 
-def _denied(call: ast.FuncCall) -> bool:
+def _denied(call: Any) -> bool:
     name = _function_name(call).rsplit(".", 1)[-1].lower()
     return name in DENIED_FUNCTIONS or name.startswith(DENIED_PREFIXES)
 
 
-def _common_refusals(root: ast.Node, *, allowed_statement: type[ast.Node]) -> None:
+def _common_refusals(root: Any, *, allowed_statement: type[ast.Node]) -> None:
     for node in _nodes(root):
         if isinstance(node, ast.IntoClause):
             raise SqlRefused("SELECT … INTO creates a table: only a plain SELECT is allowed.")
@@ -111,12 +112,12 @@ def _common_refusals(root: ast.Node, *, allowed_statement: type[ast.Node]) -> No
             raise SqlRefused(f"A nested {_kind(node)} is not allowed (data-modifying CTEs and subquery writes "
                              "are refused).")
     if not isinstance(root, allowed_statement):
-        raise SqlRefused(f"Only {_kind(allowed_statement())} is allowed here, not {_kind(root)}.")
+        raise SqlRefused(f"Only {_kind(allowed_statement)} is allowed here, not {_kind(root)}.")
 
 
-def check_select(text: str) -> ast.SelectStmt:
-    """One read-only SELECT (verification queries, smoke queries), or SqlRefused."""
-    root = _parse(text).stmt
+def check_select(text: str) -> Any:
+    """One read-only SELECT (verification queries, smoke queries), or SqlRefused; the parsed statement."""
+    root: Any = _parse(text).stmt
     _common_refusals(root, allowed_statement=ast.SelectStmt)
     for node in _nodes(root):
         if isinstance(node, ast.ParamRef):
@@ -140,25 +141,25 @@ def backfill_sql_to_postgres(text: str) -> str:
 
 def _conjuncts(node: Any) -> list[Any]:
     if isinstance(node, ast.BoolExpr) and getattr(node.boolop, "name", "") == "AND_EXPR":
-        return [c for arg in node.args for c in _conjuncts(arg)]
+        return [c for arg in node.args or () for c in _conjuncts(arg)]
     return [node]
 
 
 def _bound(node: Any, *, op: str, key: str, param: int) -> bool:
+    fields: Any = node.lexpr.fields if isinstance(node, ast.A_Expr) and isinstance(node.lexpr, ast.ColumnRef) else ()
     return (isinstance(node, ast.A_Expr) and getattr(node.kind, "name", "") == "AEXPR_OP"
-            and [s.sval for s in node.name] == [op]
-            and isinstance(node.lexpr, ast.ColumnRef) and isinstance(node.lexpr.fields[-1], ast.String)
-            and node.lexpr.fields[-1].sval == key
+            and [s.sval for s in node.name or ()] == [op]
+            and bool(fields) and isinstance(fields[-1], ast.String) and fields[-1].sval == key
             and isinstance(node.rexpr, ast.ParamRef) and node.rexpr.number == param)
 
 
-def _relation_name(rel: ast.RangeVar) -> str:
+def _relation_name(rel: Any) -> str:
     return f"{rel.schemaname}.{rel.relname}" if rel.schemaname else str(rel.relname)
 
 
-def check_backfill(text: str, *, table: str, key_column: str) -> ast.UpdateStmt:
-    """One UPDATE of `table` bounded by the engine's key range, or SqlRefused."""
-    root = _parse(backfill_sql_to_postgres(text)).stmt
+def check_backfill(text: str, *, table: str, key_column: str) -> Any:
+    """One UPDATE of `table` bounded by the engine's key range, or SqlRefused; the parsed statement."""
+    root: Any = _parse(backfill_sql_to_postgres(text)).stmt
     _common_refusals(root, allowed_statement=ast.UpdateStmt)
     assert isinstance(root, ast.UpdateStmt)
     if root.withClause:
@@ -182,7 +183,7 @@ def check_backfill(text: str, *, table: str, key_column: str) -> ast.UpdateStmt:
     return root
 
 
-def tables(root: ast.Node) -> list[str]:
+def tables(root: Any) -> list[str]:
     """The relations a parsed statement names (CTE names excluded), as written."""
     ctes = {cte.ctename for cte in _nodes(root) if isinstance(cte, ast.CommonTableExpr)}
     return sorted({_relation_name(n) for n in _nodes(root)
@@ -200,7 +201,7 @@ def check(kind: str, text: str, *, table: str = "", key_column: str = "id") -> l
 
 def run_one(conn: psycopg.Connection, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
     """Execute one statement through the extended protocol (prepared): the server refuses a second statement."""
-    return conn.execute(text, params, prepare=True)  # type: ignore[arg-type]  # typed SQL is not a LiteralString
+    return conn.execute(text, params, prepare=True)
 
 
 class RoleUnavailable(RuntimeError):

@@ -181,9 +181,9 @@ class Backfill(Audited):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, editable=False)
     status_reason = models.TextField(blank=True, editable=False, help_text="Why it is paused or cancelled.")
-    start_requested_by = models.ForeignKey(
+    start_requested_by = models.ForeignKey(  # no index: a few rows, never looked up by it
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False,
-        help_text="Who asked to start it while it awaits a second person's approval.",
+        db_index=False, help_text="Who asked to start it while it awaits a second person's approval.",
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True, editable=False)

@@ -6,6 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    emc_phase = "expand"
 
     dependencies = [
         ('schemaplans', '0002_roles'),
@@ -13,15 +14,42 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='backfill',
-            name='start_requested_by',
-            field=models.ForeignKey(blank=True, editable=False, help_text="Who asked to start it while it awaits a second person's approval.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
-        ),
-        migrations.AddField(
-            model_name='historicalbackfill',
-            name='start_requested_by',
-            field=models.ForeignKey(blank=True, db_constraint=False, editable=False, help_text="Who asked to start it while it awaits a second person's approval.", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+        # The column and a NOT VALID foreign key (no scan under a lock: every existing row is NULL), no index.
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    'ALTER TABLE "schemaplans_backfill" ADD COLUMN "start_requested_by_id" integer NULL',
+                    'ALTER TABLE "schemaplans_backfill" DROP COLUMN "start_requested_by_id"',
+                ),
+                migrations.RunSQL(
+                    'ALTER TABLE "schemaplans_backfill" ADD CONSTRAINT "schemaplans_backfill_start_requested_by_fk" '
+                    'FOREIGN KEY ("start_requested_by_id") REFERENCES "auth_user" ("id") '
+                    'DEFERRABLE INITIALLY DEFERRED NOT VALID',
+                    migrations.RunSQL.noop,  # dropped with the column
+                ),
+                migrations.RunSQL(
+                    'ALTER TABLE "schemaplans_historicalbackfill" ADD COLUMN "start_requested_by_id" integer NULL',
+                    'ALTER TABLE "schemaplans_historicalbackfill" DROP COLUMN "start_requested_by_id"',
+                ),
+                migrations.RunSQL(
+                    "-- lint-ignore: create-index-non-concurrently (a history of a few backfills: a few rows)\n"
+                    'CREATE INDEX "schemaplans_historicalbackfill_start_requested_by_id_bd82c522" '
+                    'ON "schemaplans_historicalbackfill" ("start_requested_by_id")',
+                    migrations.RunSQL.noop,  # dropped with the column
+                ),
+            ],
+            state_operations=[
+                migrations.AddField(
+                    model_name='backfill',
+                    name='start_requested_by',
+                    field=models.ForeignKey(blank=True, db_index=False, editable=False, help_text="Who asked to start it while it awaits a second person's approval.", null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+                ),
+                migrations.AddField(
+                    model_name='historicalbackfill',
+                    name='start_requested_by',
+                    field=models.ForeignKey(blank=True, db_constraint=False, editable=False, help_text="Who asked to start it while it awaits a second person's approval.", null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL),
+                ),
+            ],
         ),
         migrations.AlterField(
             model_name='backfill',

@@ -137,7 +137,7 @@ def start_backfill(system_user, make_user):
     from governance import roles
     from schemaplans import services
 
-    second = []
+    second: list = []
 
     def start(backfill, *, actor=None, reason="go", enqueue=False):
         if not second:

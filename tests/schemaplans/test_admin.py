@@ -127,7 +127,8 @@ def test_backfill_actions__start_pause_resume_cancel(admin_client, administrator
     backfill.refresh_from_db()
     assert backfill.status == "cancelled"
     reasons = list(backfill.history.order_by("history_id").values_list("history_change_reason", flat=True))
-    assert reasons == ["test fixture", "go", "peak traffic", "quiet again", "wrong column"]
+    assert reasons == ["test fixture", "go", f"start approved by a second person: read the statement: fine (asked by "
+                       f"{administrator})", "peak traffic", "quiet again", "wrong column"]
 
 
 def test_backfill_list__shows_a_progress_bar(admin_client, backfill):

@@ -194,7 +194,8 @@ def test_escalations_with_the_parser_fooled__change_nothing(monkeypatch, committ
     for what, statement in VERIFICATION_ATTACKS:
         def save_plan(statement: str = statement) -> object:
             plan.verification_sql = statement
-            return plan.full_clean()
+            plan.full_clean()
+            return None
 
         def run_plan(statement: str = statement) -> str:
             plan.verification_sql = statement
@@ -205,7 +206,8 @@ def test_escalations_with_the_parser_fooled__change_nothing(monkeypatch, committ
 
     for what, table, statement in BACKFILL_ATTACKS:
         def save_backfill(table: str = table, statement: str = statement) -> object:
-            return Backfill(name="x", table=table, sql=statement).full_clean()
+            Backfill(name="x", table=table, sql=statement).full_clean()
+            return None
 
         def run_backfill(table: str = table, statement: str = statement) -> str:
             backfill = services.create_backfill(name="attack", table="bf_items", sql=f"UPDATE bf_items SET new = 1 "
@@ -248,5 +250,6 @@ def test_escalations_with_the_parser_fooled__change_nothing(monkeypatch, committ
     assert all(row[2] == "refused at save" for row in figure), [r for r in figure if r[2] != "refused at save"]
     assert all("refused by the SQL rules" in row[3] for row in figure), [r for r in figure if "refused" not in r[3]]
     assert after == before  # no superuser, no flag switched, no table, no role left, no bf_items row added
-    assert not any(row[4].startswith("ran:") for row in figure if row[0] == "backfill")
+    # Past a fooled parser, a backfill can at most write its own table (the role's only grant).
+    assert all(row[4].endswith("rows of bf_items") for row in figure if row[4].startswith("ran:"))
     assert databases.portal_table("auth_user") and databases.portal_table("public.flags_flagstate")
