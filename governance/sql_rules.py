@@ -115,6 +115,19 @@ def _common_refusals(root: Any, *, allowed_statement: type[ast.Node]) -> None:
         raise SqlRefused(f"Only {_kind(allowed_statement)} is allowed here, not {_kind(root)}.")
 
 
+def _not_too_deep(check: Any) -> Any:
+    """A statement nested deeper than Python's recursion allows (pglast and the walk recurse) is refused, not a crash."""
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return check(*args, **kwargs)
+        except RecursionError:
+            raise SqlRefused("The statement is nested too deeply.") from None
+
+    checked.__doc__, checked.__name__ = check.__doc__, check.__name__
+    return checked
+
+
+@_not_too_deep
 def check_select(text: str) -> Any:
     """One read-only SELECT (verification queries, smoke queries), or SqlRefused; the parsed statement."""
     root: Any = _parse(text).stmt
@@ -157,6 +170,7 @@ def _relation_name(rel: Any) -> str:
     return f"{rel.schemaname}.{rel.relname}" if rel.schemaname else str(rel.relname)
 
 
+@_not_too_deep
 def check_backfill(text: str, *, table: str, key_column: str) -> Any:
     """One UPDATE of `table` bounded by the engine's key range, or SqlRefused; the parsed statement."""
     root: Any = _parse(backfill_sql_to_postgres(text)).stmt
@@ -183,6 +197,7 @@ def check_backfill(text: str, *, table: str, key_column: str) -> Any:
     return root
 
 
+@_not_too_deep
 def tables(root: Any) -> list[str]:
     """The relations a parsed statement names (CTE names excluded), as written."""
     ctes = {cte.ctename for cte in _nodes(root) if isinstance(cte, ast.CommonTableExpr)}

@@ -144,6 +144,13 @@ def test_multi_statement_string__is_refused_by_the_server_itself(outside_db):
         sql_rules.run_one(outside_db, f"SELECT 0; COMMIT; {ESCALATE}")
 
 
+@pytest.mark.parametrize("statement", ["SELECT " + "abs(" * 1000 + "1" + ")" * 1000,
+                                       "SELECT " + "(SELECT " * 1000 + "1" + ")" * 1000])
+def test_deeply_nested_statement__is_refused_not_a_crash(statement):
+    with pytest.raises(sql_rules.SqlRefused, match="nested too deeply"):
+        sql_rules.check_select(statement)
+
+
 def test_allowed_statements__pass_the_rules():
     sql_rules.check_select("WITH t AS (SELECT 1 AS x) SELECT count(*) FROM t WHERE x::text LIKE '%;%'")
     sql_rules.check_backfill("UPDATE shop.orders SET code = status WHERE id >= %(lo)s AND id < %(hi)s "
