@@ -176,3 +176,12 @@ def test_editing_the_proof_of_a_contracted_plan__is_refused(admin_client, admini
     assert "Not saved" in page and "contracted" in page
     plan.refresh_from_db()
     assert (plan.status, plan.required_zero_runs) == ("contracted", 1)
+
+
+def test_escalating_verification_query_in_the_admin__is_refused_with_a_message(admin_client, plan):
+    attack = "SELECT 0; COMMIT; UPDATE auth_user SET is_superuser = true"
+    response = _edit(admin_client, plan, reason="faster query", verification_sql=attack)
+    assert response.status_code == 200
+    assert "Exactly one statement is allowed; found 3" in response.content.decode()
+    plan.refresh_from_db()
+    assert plan.verification_sql == "SELECT 0"
