@@ -221,3 +221,11 @@ def delete_idempotency_records(*, older_than: timedelta) -> int:
     return deleted
 
 
+def require_second_person(*, author: Any, actor: Any, what: str) -> None:
+    """Four eyes (flag change requests and scheduled changes, backfill starts): ValidationError unless `actor` may
+    be the second person on `what`, asked for by `author` (the rule: `governance.queries.second_person_refusal`)."""
+    from governance.queries import second_person_refusal
+
+    why_not = second_person_refusal(actor, authors=[author])
+    if why_not:
+        raise ValidationError(f"{actor.get_username()} cannot approve {what}: {why_not}.")

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from governance import sql_rules
 from governance.audit_base import Audited
 from governance.models import SLUG, Service
 
@@ -45,7 +46,7 @@ class BackupTarget(Audited):
     smoke_queries = models.JSONField(
         default=list, blank=True,
         help_text='Application invariants checked on the restored copy: [{"name": "…", "sql": "SELECT …"}]; '
-        "each must return true or non-zero.",
+        "each must be one read-only SELECT returning true or non-zero (it runs as a read-only role).",
     )
     objective = models.CharField(max_length=10, choices=Objective.choices, default=Objective.CRITICAL)
     enabled = models.BooleanField(default=True, help_text="Scheduled backups and drills run for enabled targets.")
@@ -89,6 +90,10 @@ def smoke_query_problem(value: Any) -> str:
             return f'Item {i + 1} must be an object with exactly "name" and "sql".'
         if not all(isinstance(item[k], str) and item[k].strip() for k in ("name", "sql")):
             return f'Item {i + 1}: "name" and "sql" must be non-empty strings.'
+        try:
+            sql_rules.check_select(item["sql"])
+        except sql_rules.SqlRefused as exc:
+            return f'Item {i + 1} ({item["name"][:100]}): {exc}'
     return ""
 
 

@@ -156,9 +156,9 @@ class BackfillAdmin(AuditedAdmin):
     list_filter = ["status", "service"]
     search_fields = ["name", "table", "plan__slug"]
     list_select_related = ["service", "plan", "progress"]
-    actions = ["start", "pause", "resume", "cancel"]
+    actions = ["start", "approve_start", "pause", "resume", "cancel"]
     config_fields = BackfillAddForm.Meta.fields
-    state_fields = ["status", "status_reason", "created_at", "started_at", "finished_at", "progress_column",
+    state_fields = ["status", "status_reason", "start_requested_by", "created_at", "started_at", "finished_at", "progress_column",
                     "progress_details"]
 
     def get_form(
@@ -242,7 +242,15 @@ class BackfillAdmin(AuditedAdmin):
     @admin.action(description="Start selected backfills", permissions=["change"])
     def start(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         return self._act(request, queryset, title="Start backfills", action="start", service=services.start_backfill,
-                         warning="A worker starts writing batches to the target database at once.")
+                         warning="A worker starts writing batches to the target database at once (where a second "
+                                 "person is required, it waits for their approval).")
+
+    @admin.action(description="Approve the start of selected backfills (second person)", permissions=["change"])
+    def approve_start(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        return self._act(request, queryset, title="Approve backfill starts", action="approve_start",
+                         service=services.approve_backfill_start,
+                         warning="You are the second person: read the statement first. A worker starts writing "
+                                 "batches to the target database at once.")
 
     @admin.action(description="Pause selected backfills (after the current batch)", permissions=["change"])
     def pause(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:

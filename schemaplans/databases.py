@@ -14,6 +14,8 @@ from contextlib import contextmanager
 import psycopg
 from django.core.exceptions import ValidationError
 
+from governance import sql_rules
+
 DEFAULT = "default"
 ENV_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,80}_(DATABASE_URL|DSN)")
 
@@ -32,6 +34,38 @@ def validate_database_name(value: str) -> None:
             "Use `default` (the portal's database) or an environment variable name ending in _DATABASE_URL or _DSN "
             "(e.g. SHOP_DATABASE_URL)."
         )
+
+
+def portal_tables() -> frozenset[str]:
+    """The portal's own tables (every installed model's, plus Django's migration ledger), lower-case."""
+    from django.apps import apps
+
+    return frozenset({m._meta.db_table.lower() for m in apps.get_models(include_auto_created=True)}
+                     | {"django_migrations"})
+
+
+def portal_table(name: str) -> bool:
+    """Whether a table name (optionally schema-qualified) names one of the portal's own tables."""
+    schema, _, table = name.lower().rpartition(".")
+    return schema in ("", "public") and table in portal_tables()
+
+
+def typed_sql_problem(kind: str, text: str, *, database: str, table: str = "", key_column: str = "id") -> str:
+    """Why typed SQL is refused on `database`, or '' (governance.sql_rules, plus: never the portal's own tables).
+
+    On `default` typed SQL runs as a throwaway role granted only the plan's or backfill's table, and that table
+    may not be one of the portal's: the portal's own data changes through code (backfill callables), not SQL.
+    """
+    try:
+        named = sql_rules.check(kind, text, table=table, key_column=key_column)
+    except sql_rules.SqlRefused as exc:
+        return str(exc)
+    if database == DEFAULT:
+        own = sorted(t for t in {*named, *([table] if table else [])} if portal_table(t))
+        if own:
+            return (f"Typed SQL never touches the portal's own tables ({', '.join(own)}): the portal's data "
+                    "changes through code (a registered backfill callable), not SQL.")
+    return ""
 
 
 def _default_params() -> dict:

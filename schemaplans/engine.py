@@ -30,6 +30,7 @@ from django.core.exceptions import ValidationError
 from django.utils.module_loading import import_string
 from psycopg import sql
 
+from governance import sql_rules
 from schemaplans import databases
 from schemaplans.models import Backfill, BackfillProgress
 
@@ -114,6 +115,12 @@ class Engine:
         self.table = _identifier(bf.table)
         self.key = sql.Identifier(bf.key_column)
         self.func = load_callable(bf.callable_path) if bf.callable_path else None
+        if self.func is None:
+            # Checked again right before running: the row may predate the rules or have bypassed clean().
+            problem = databases.typed_sql_problem(sql_rules.BACKFILL, bf.sql, database=bf.database, table=bf.table,
+                                                  key_column=bf.key_column)
+            if problem:
+                raise Stop(f"refused by the SQL rules: {problem}")
         self.progress_table = sql.Identifier(BackfillProgress._meta.db_table)
         self.backfill_table = sql.Identifier(Backfill._meta.db_table)
         pids = {self.portal.info.backend_pid, self.target.info.backend_pid}
@@ -236,7 +243,13 @@ class Engine:
             if self.func is not None:
                 rows = int(self.func(self.target, lo, hi) or 0)
             else:
-                rows = max(self.target.execute(bf.sql, {"lo": lo, "hi": hi}).rowcount, 0)
+                # One prepared statement, as a throwaway role that may only read and update the named table.
+                try:
+                    with sql_rules.updating_only(self.target, bf.table):
+                        cursor = sql_rules.run_one(self.target, bf.sql, {"lo": lo, "hi": hi})
+                except sql_rules.RoleUnavailable as exc:
+                    raise Stop(str(exc)) from None
+                rows = max(cursor.rowcount, 0)
             if self.same_database:
                 ms = (time.monotonic() - started) * 1000
                 self.checkpoint(self.target, lo=lo, hi=hi, rows=rows, size=size, ms=ms, retries=retries, splits=splits)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
@@ -11,9 +12,10 @@ from django.db import models
 from django.utils import timezone
 from govctl.migration_lint.annotations import PLAN_ID
 
+from governance import sql_rules
 from governance.audit_base import Audited
 from governance.models import Service
-from schemaplans.databases import validate_database_name
+from schemaplans.databases import typed_sql_problem, validate_database_name
 
 PLAN_SLUG = RegexValidator(
     f"^{PLAN_ID.pattern}$",
@@ -54,8 +56,9 @@ class SchemaPlan(Audited):
     )
     verification_sql = models.TextField(
         blank=True,
-        help_text="Read-only SQL returning one number: the rows that still differ "
-                  "(e.g. SELECT count(*) FROM orders WHERE status_code IS DISTINCT FROM legacy_code(status)).",
+        help_text="One read-only SELECT returning one number: the rows that still differ "
+                  "(e.g. SELECT count(*) FROM orders WHERE status_code IS DISTINCT FROM legacy_code(status)). "
+                  "Runs in a read-only transaction as a role that may only read.",
     )
     database = models.CharField(
         max_length=100, default="default", validators=[validate_database_name],
@@ -84,6 +87,13 @@ class SchemaPlan(Audited):
     def __str__(self) -> str:
         return self.slug
 
+    def clean(self) -> None:
+        if self.verification_sql.strip():
+            problem = typed_sql_problem(sql_rules.VERIFICATION, self.verification_sql, database=self.database,
+                                        table=self.table)
+            if problem:
+                raise ValidationError({"verification_sql": problem})
+
 
 class VerificationRun(models.Model):
     """One run of a plan's verification query: evidence, written once by the verification job, never edited."""
@@ -110,6 +120,7 @@ class Backfill(Audited):
 
     class Status(models.TextChoices):
         PENDING = "pending"
+        AWAITING_APPROVAL = "awaiting_approval"
         RUNNING = "running"
         PAUSED = "paused"
         COMPLETED = "completed"
@@ -128,8 +139,9 @@ class Backfill(Audited):
                                   help_text="An integer, unique, indexed column (the primary key).")
     sql = models.TextField(
         blank=True,
-        help_text="One statement for the key range [%(lo)s, %(hi)s), e.g. UPDATE orders SET code = status "
-                  "WHERE id >= %(lo)s AND id < %(hi)s. Write a literal % as %%.",
+        help_text="One UPDATE of this table for the key range [%(lo)s, %(hi)s), e.g. UPDATE orders SET code = "
+                  "status WHERE id >= %(lo)s AND id < %(hi)s. Write a literal % as %%. It runs as a role that may "
+                  "only update this table; never on the portal's own tables (use a callable).",
     )
     callable_path = models.CharField(
         max_length=200, blank=True,
@@ -169,6 +181,10 @@ class Backfill(Audited):
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, editable=False)
     status_reason = models.TextField(blank=True, editable=False, help_text="Why it is paused or cancelled.")
+    start_requested_by = models.ForeignKey(  # no index: a few rows, never looked up by it
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", editable=False,
+        db_index=False, help_text="Who asked to start it while it awaits a second person's approval.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     started_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -193,10 +209,10 @@ class Backfill(Audited):
         if bool(self.sql.strip()) == bool(self.callable_path.strip()):
             errors["sql"] = "Give either the SQL of one batch or a callable's dotted path (not both)."
         elif self.sql.strip():
-            missing = [p for p in ("%(lo)s", "%(hi)s") if p not in self.sql]
-            if missing:
-                errors["sql"] = (f"The batch SQL must bound the key range with {' and '.join(missing)} "
-                                 f"(e.g. WHERE {self.key_column} >= %(lo)s AND {self.key_column} < %(hi)s).")
+            problem = typed_sql_problem(sql_rules.BACKFILL, self.sql, database=self.database, table=self.table,
+                                        key_column=self.key_column)
+            if problem:
+                errors["sql"] = problem
         else:
             from schemaplans.engine import load_callable
 

@@ -13,7 +13,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from governance.services import require_reason, save_audited
+from governance import sql_rules
+from governance.models import Environment
+from governance.services import require_reason, require_second_person, save_audited
 from schemaplans import databases
 from schemaplans.models import Backfill, BackfillProgress, SchemaPlan, VerificationRun
 
@@ -133,14 +135,23 @@ def _as_count(rows: list[tuple]) -> int:
 
 def run_verification_query(plan: SchemaPlan) -> tuple[int | None, str]:
     """(mismatching rows, "") or (None, error): the query runs in a read-only transaction on the plan's database."""
+    # Checked again right before running (defence in depth: the row may predate the rules or bypass clean()).
+    problem = databases.typed_sql_problem(sql_rules.VERIFICATION, plan.verification_sql, database=plan.database,
+                                          table=plan.table)
+    if problem:
+        return None, f"refused by the SQL rules: {problem}"
+    portal = plan.database == databases.DEFAULT
     try:
         with databases.connect(plan.database, application_name=f"plan-verify-{plan.pk}") as conn:
-            with conn.transaction():
-                conn.execute("SET TRANSACTION READ ONLY")
-                conn.execute("SELECT set_config('statement_timeout', %s, true)", [VERIFICATION_STATEMENT_TIMEOUT])
-                rows = conn.execute(plan.verification_sql).fetchall()
+            conn.execute("SELECT set_config('statement_timeout', %s, false)", [VERIFICATION_STATEMENT_TIMEOUT])
+            # On the portal's database: a role that may read the (non-portal) tables the query names, or nothing
+            # runs; elsewhere a role that may read everything, else (no CREATEROLE there) the read-only
+            # transaction alone.
+            named = sql_rules.check(sql_rules.VERIFICATION, plan.verification_sql) if portal else []
+            with sql_rules.read_only(conn, select=named, read_all=not portal, require_role=portal):
+                rows = sql_rules.run_one(conn, plan.verification_sql).fetchall()
         return _as_count(rows), ""
-    except databases.DatabaseUnavailable as exc:
+    except (databases.DatabaseUnavailable, sql_rules.RoleUnavailable) as exc:
         return None, str(exc)
     except psycopg.Error as exc:
         state = f" [{exc.sqlstate}]" if exc.sqlstate else ""
@@ -243,15 +254,45 @@ def _move_backfill(backfill: Backfill, allowed_from: set[str], to: str, *, actor
     return backfill
 
 
+def second_person_required() -> bool:
+    """Whether starting a backfill needs a second person: whenever the portal governs a production environment
+    that requires one. A backfill's target is a DSN in the worker's environment, which the portal cannot tell
+    apart from production, so it counts as production."""
+    return Environment.objects.filter(is_production=True, requires_second_person=True).exists()
+
+
 @transaction.atomic
 def start_backfill(*, backfill: Backfill, actor: Any, reason: str, enqueue: bool = True) -> Backfill:
     """pending → running; a worker picks it up after commit (enqueue=False: the caller runs the engine itself).
 
-    An expanded plan moves to backfilling.
+    Where a second person is required (`second_person_required`) the first start only asks: pending →
+    awaiting_approval, and someone else approves with `approve_backfill_start`. An expanded plan moves to
+    backfilling when the backfill runs.
     """
     backfill = _locked(backfill)
-    backfill.full_clean()  # the callable may have gone since it was registered
-    _move_backfill(backfill, {Backfill.Status.PENDING}, Backfill.Status.RUNNING, actor=actor, reason=reason,
+    backfill.full_clean()  # the callable may have gone since it was registered; the SQL rules may have changed
+    if second_person_required():
+        return _move_backfill(backfill, {Backfill.Status.PENDING}, Backfill.Status.AWAITING_APPROVAL, actor=actor,
+                              reason=reason, start_requested_by=actor, status_reason="")
+    return _run_backfill(backfill, actor=actor, reason=reason, enqueue=enqueue, allowed_from={Backfill.Status.PENDING})
+
+
+@transaction.atomic
+def approve_backfill_start(*, backfill: Backfill, actor: Any, reason: str, enqueue: bool = True) -> Backfill:
+    """awaiting_approval → running, by someone other than who asked to start it (four eyes)."""
+    backfill = _locked(backfill)
+    if backfill.status != Backfill.Status.AWAITING_APPROVAL:
+        raise ValidationError({"status": f"Backfill #{backfill.pk} is {backfill.status}, not awaiting approval."})
+    require_second_person(author=backfill.start_requested_by, actor=actor,
+                          what=f"the start of backfill #{backfill.pk}")
+    backfill.full_clean()
+    return _run_backfill(backfill, actor=actor, enqueue=enqueue, allowed_from={Backfill.Status.AWAITING_APPROVAL},
+                         reason=f"start approved by a second person: {require_reason(reason)} (asked by "
+                                f"{backfill.start_requested_by})")
+
+
+def _run_backfill(backfill: Backfill, *, actor: Any, reason: str, enqueue: bool, allowed_from: set[str]) -> Backfill:
+    _move_backfill(backfill, allowed_from, Backfill.Status.RUNNING, actor=actor, reason=reason,
                    started_at=timezone.now(), status_reason="")
     plan = backfill.plan
     if plan is not None and plan.status == Status.EXPANDED:
@@ -292,7 +333,8 @@ def cancel_backfill(*, backfill: Backfill, actor: Any, reason: str) -> Backfill:
     """Stop for good; batches already committed stay (write a new backfill to continue or undo)."""
     backfill = _locked(backfill)
     return _move_backfill(
-        backfill, {Backfill.Status.PENDING, Backfill.Status.RUNNING, Backfill.Status.PAUSED},
+        backfill, {Backfill.Status.PENDING, Backfill.Status.AWAITING_APPROVAL, Backfill.Status.RUNNING,
+                   Backfill.Status.PAUSED},
         Backfill.Status.CANCELLED, actor=actor, reason=reason, status_reason=require_reason(reason),
         finished_at=timezone.now(),
     )

@@ -14,8 +14,7 @@ from django.utils import timezone
 from flags.models import ChangeRequest, FlagState, ScheduledChange
 from flags.services.changes import _apply, _lock, _normalise, widens_exposure
 from flags.services.common import fit_reason
-from governance.queries import second_person_refusal
-from governance.services import require_reason
+from governance.services import require_reason, require_second_person
 
 log = logging.getLogger("flags")
 
@@ -24,9 +23,7 @@ log = logging.getLogger("flags")
 
 
 def _not_the_author(author: Any, actor: Any, what: str) -> None:
-    why_not = second_person_refusal(actor, authors=[author])
-    if why_not:
-        raise ValidationError(f"{actor.get_username()} cannot approve it ({what}): {why_not}.")
+    require_second_person(author=author, actor=actor, what=what)
 
 
 def approve_change_request(*, change_request: ChangeRequest, actor: Any, reason: str) -> ChangeRequest:

@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from governance import sql_rules
 from recovery.engine import pgtools
 from recovery.engine.backup import load_backup, pg_tool_version
 from recovery.engine.evidence import (
@@ -241,13 +242,20 @@ def _smoke(queries: Sequence[SmokeQuery], shadow_dsn: str, statement_timeout: fl
     with connect(shadow_dsn) as conn:
         for query in queries:
             try:
+                sql_rules.check_select(query.sql)  # again at run time: the configuration may predate the rules
+            except sql_rules.SqlRefused as exc:
+                problems.append(f"{query.name}: refused by the SQL rules: {exc}")
+                continue
+            try:
                 conn.execute(
                     "SELECT pg_catalog.set_config('statement_timeout', %s, false)",
                     (str(deadline.statement_timeout_ms(statement_timeout)),),
                 )
-                # Each query runs in a transaction that is rolled back, so one cannot change what the next sees.
-                with conn.transaction(force_rollback=True):
-                    row = conn.execute(query.sql).fetchone()
+                # Not as the drill's administrative user: each query runs as a throwaway role that may only read
+                # (pg_read_all_data), in a read-only transaction that is rolled back (so one cannot change what the
+                # next sees), as one prepared statement.
+                with sql_rules.read_only(conn, read_all=True, require_role=True):
+                    row = sql_rules.run_one(conn, query.sql).fetchone()
                 value = None if row is None or len(row) == 0 else row[0]
                 if not value:
                     problems.append(f"{query.name}: returned {value!r} (needs true or non-zero)")

@@ -129,3 +129,20 @@ def backfill(service, plan, system_user):
         sql="UPDATE orders SET status_code = status WHERE id >= %(lo)s AND id < %(hi)s",
         actor=system_user, reason="test fixture",
     )
+
+
+@pytest.fixture
+def start_backfill(system_user, make_user):
+    """Start a backfill as production needs it: one person asks (`actor`), a second one approves."""
+    from governance import roles
+    from schemaplans import services
+
+    second: list = []
+
+    def start(backfill, *, actor=None, reason="go", enqueue=False):
+        if not second:
+            second.append(make_user("sam-second", roles.MAINTENANCE_ADMIN))
+        services.start_backfill(backfill=backfill, actor=actor or system_user, reason=reason, enqueue=enqueue)
+        return services.approve_backfill_start(backfill=backfill, actor=second[0], reason=reason, enqueue=enqueue)
+
+    return start

@@ -106,11 +106,19 @@ def test_add_backfill__creates_its_progress_row(admin_client, administrator, pla
     assert backfill.history.latest().history_user == administrator
 
 
-def test_backfill_actions__start_pause_resume_cancel(admin_client, administrator, backfill, plan):
+def test_backfill_actions__start_pause_resume_cancel(admin_client, administrator, backfill, plan, release_manager):
     act(admin_client, "backfill", "start", backfill.pk, reason="go")
+    backfill.refresh_from_db()
+    assert (backfill.status, backfill.start_requested_by) == ("awaiting_approval", administrator)
+    act(admin_client, "backfill", "approve_start", backfill.pk, reason="my own start")
+    backfill.refresh_from_db()
+    assert backfill.status == "awaiting_approval"  # the one who asked cannot approve
+    admin_client.force_login(release_manager)
+    act(admin_client, "backfill", "approve_start", backfill.pk, reason="read the statement: fine")
     backfill.refresh_from_db()
     plan.refresh_from_db()
     assert (backfill.status, plan.status) == ("running", "planned")
+    assert backfill.history.latest().history_user == release_manager
     act(admin_client, "backfill", "pause", backfill.pk, reason="peak traffic")
     backfill.refresh_from_db()
     assert (backfill.status, backfill.status_reason) == ("paused", "peak traffic")
@@ -119,7 +127,8 @@ def test_backfill_actions__start_pause_resume_cancel(admin_client, administrator
     backfill.refresh_from_db()
     assert backfill.status == "cancelled"
     reasons = list(backfill.history.order_by("history_id").values_list("history_change_reason", flat=True))
-    assert reasons == ["test fixture", "go", "peak traffic", "quiet again", "wrong column"]
+    assert reasons == ["test fixture", "go", f"start approved by a second person: read the statement: fine (asked by "
+                       f"{administrator})", "peak traffic", "quiet again", "wrong column"]
 
 
 def test_backfill_list__shows_a_progress_bar(admin_client, backfill):
@@ -167,3 +176,12 @@ def test_editing_the_proof_of_a_contracted_plan__is_refused(admin_client, admini
     assert "Not saved" in page and "contracted" in page
     plan.refresh_from_db()
     assert (plan.status, plan.required_zero_runs) == ("contracted", 1)
+
+
+def test_escalating_verification_query_in_the_admin__is_refused_with_a_message(admin_client, plan):
+    attack = "SELECT 0; COMMIT; UPDATE auth_user SET is_superuser = true"
+    response = _edit(admin_client, plan, reason="faster query", verification_sql=attack)
+    assert response.status_code == 200
+    assert "Exactly one statement is allowed; found 3" in response.content.decode()
+    plan.refresh_from_db()
+    assert plan.verification_sql == "SELECT 0"

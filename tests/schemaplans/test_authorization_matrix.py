@@ -20,9 +20,9 @@ ENDPOINTS = [
 
 @pytest.mark.parametrize(("method", "template", "scope", "body", "state"), ENDPOINTS)
 def test_endpoint__answers_each_caller_as_expected(api, api_callers, plan, backfill, system_user, method, template,
-                                                   scope, body, state):
+                                                   scope, body, state, start_backfill):
     if state in ("running", "paused"):
-        services.start_backfill(backfill=backfill, actor=system_user, reason="test")
+        start_backfill(backfill, reason="test", enqueue=True)
     if state == "paused":
         services.pause_backfill(backfill=backfill, actor=system_user, reason="test")
     path = template.format(plan=plan.slug, backfill=backfill.pk)
@@ -31,8 +31,9 @@ def test_endpoint__answers_each_caller_as_expected(api, api_callers, plan, backf
 
 
 def test_service_less_backfill__is_refused_to_service_restricted_tokens(api, make_token, other_service, system_user):
-    portal_own = services.create_backfill(name="portal data", table="governance_service",
-                                          sql="SELECT 1 WHERE %(lo)s < %(hi)s", actor=system_user, reason="x")
+    portal_own = services.create_backfill(name="portal data", table="governance_service", actor=system_user,
+                                          callable_path="tests.schemaplans.backfill_callables.copy_old_to_new",
+                                          reason="x")
     restricted = api(make_token("releases:write", services_=[other_service]))
     response = restricted.get(f"/api/v1/backfills/{portal_own.pk}")
     assert response.status_code == 403

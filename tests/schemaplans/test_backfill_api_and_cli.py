@@ -18,8 +18,8 @@ def post(api, make_token, backfill, verb, **body):
                                                   {"reason": "ci says so", **body}, format="json")
 
 
-def test_pause_resume_cancel__move_the_backfill_with_actor_and_reason(api, make_token, backfill, system_user):
-    services.start_backfill(backfill=backfill, actor=system_user, reason="go", enqueue=False)
+def test_pause_resume_cancel__move_the_backfill_with_actor_and_reason(api, make_token, backfill, start_backfill):
+    start_backfill(backfill)
     paused = post(api, make_token, backfill, "pause")
     assert (paused.status_code, paused.json()["status"]) == (200, "paused")
     record = Backfill.objects.get(pk=backfill.pk).history.latest()
@@ -68,13 +68,13 @@ def test_render__draws_a_text_progress_bar():
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_govctl_watch__follows_a_running_backfill_to_completion(live_server, monkeypatch, make_token, system_user,
-                                                               committed_table, capsys):
+                                                               committed_table, capsys, start_backfill):
     committed_table("bf_items", 3000)
     backfill = services.create_backfill(
         name="copy", table="bf_items", initial_batch_size=100, max_batch_size=100, actor=system_user, reason="x",
         sql="UPDATE bf_items SET new = old FROM (SELECT pg_sleep(0.01)) s WHERE id >= %(lo)s AND id < %(hi)s",
     )
-    services.start_backfill(backfill=backfill, actor=system_user, reason="go", enqueue=False)
+    start_backfill(backfill)
     monkeypatch.setenv("GOVERNANCE_URL", live_server.url)
     monkeypatch.setenv("GOVERNANCE_TOKEN", make_token("releases:write"))
 

@@ -22,13 +22,13 @@ def items(committed_table):
 
 
 @pytest.fixture
-def make_backfill(system_user):
+def make_backfill(system_user, start_backfill):
     def make(*, start=True, **fields):
         values = {"name": "copy old to new", "table": "bf_items", "sql": COUNTING_SQL, "initial_batch_size": 100,
                   "min_batch_size": 10, "max_batch_size": 400, "rest_ratio": 0, **fields}
         backfill = services.create_backfill(actor=system_user, reason="test", **values)
         if start:
-            services.start_backfill(backfill=backfill, actor=system_user, reason="test", enqueue=False)
+            start_backfill(backfill, reason="test")
         return backfill
 
     return make
@@ -48,12 +48,12 @@ def status(backfill) -> str:
 
 
 def test_backfill__processes_every_row_once_and_completes_the_plan(items, make_backfill, plan, outside_db,
-                                                                   system_user):
+                                                                   system_user, start_backfill):
     items(2000)
     for to in ("expanded",):
         services.transition_plan(plan=plan, to=to, actor=system_user, reason="flow")
     backfill = make_backfill(plan=plan, start=False)
-    services.start_backfill(backfill=backfill, actor=system_user, reason="go", enqueue=False)
+    start_backfill(backfill)
     assert SchemaPlan.objects.get(pk=plan.pk).status == "backfilling"
 
     outcome = engine.run(backfill.pk)
@@ -299,7 +299,7 @@ def test_callable__runs_in_the_batch_transaction(items, make_backfill, outside_d
      "is not decorated with @schemaplans.engine.backfill_callable"),
     ({"sql": "", "callable_path": "os.system"}, "callable_path", "is not decorated"),
     ({"sql": "", "callable_path": "nope.nothing"}, "callable_path", "Cannot import"),
-    ({"sql": "UPDATE bf_items SET new = old"}, "sql", "must bound the key range with %(lo)s and %(hi)s"),
+    ({"sql": "UPDATE bf_items SET new = old"}, "sql", "Bound the batch with WHERE id >= %(lo)s AND id < %(hi)s"),
     ({"callable_path": "tests.schemaplans.backfill_callables.copy_old_to_new"}, "sql", "not both"),
     ({"min_batch_size": 500, "max_batch_size": 100}, "min_batch_size", "cannot exceed"),
     ({"table": "bf_items; DROP TABLE x"}, "table", "A table name"),

@@ -51,7 +51,7 @@ def stop(worker: subprocess.Popen) -> None:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_worker_killed_mid_run__resumed_backfill_processes_every_row_exactly_once(committed_table, outside_db,
-                                                                                  system_user):
+                                                                                  system_user, start_backfill):
     from django_q.tasks import async_task
 
     committed_table("bf_items", ROWS)
@@ -59,7 +59,7 @@ def test_worker_killed_mid_run__resumed_backfill_processes_every_row_exactly_onc
         name="copy old to new", table="bf_items", sql=SLOW_SQL, initial_batch_size=100, min_batch_size=50,
         max_batch_size=200, actor=system_user, reason="sigkill test",
     )
-    services.start_backfill(backfill=backfill, actor=system_user, reason="go", enqueue=False)
+    start_backfill(backfill)
     progress = BackfillProgress.objects.filter(pk=backfill.pk)
 
     first = start_worker()

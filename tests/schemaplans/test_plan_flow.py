@@ -56,15 +56,15 @@ def test_long_reason__is_kept_whole_in_the_history(plan, release_manager):
     assert plan.history.latest().history_change_reason == reason.strip()
 
 
-def test_derived_reason_over_the_limit__is_clipped_not_refused(plan, release_manager):
+def test_derived_reason_over_the_limit__is_clipped_not_refused(plan, release_manager, start_backfill):
     move(plan, "expanded", release_manager)
     backfill = services.create_backfill(name="copy", table="orders", plan=plan, sql="UPDATE orders SET x = 1 "
                                         "WHERE id >= %(lo)s AND id < %(hi)s", actor=release_manager, reason="r")
-    services.start_backfill(backfill=backfill, actor=release_manager, reason="x" * 1000, enqueue=False)
+    start_backfill(backfill, actor=release_manager, reason="x" * 1000)
     plan.refresh_from_db()
     assert plan.status == "backfilling"
     recorded = plan.history.latest().history_change_reason
-    assert len(recorded) == 1000 and recorded.startswith(f"backfill #{backfill.pk} started: xxx")
+    assert len(recorded) == 1000 and recorded.startswith(f"backfill #{backfill.pk} started: start approved by a second person: xxx")
 
 
 def test_skipping_a_step__is_refused_with_the_allowed_next(plan, release_manager):
