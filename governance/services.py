@@ -228,4 +228,4 @@ def require_second_person(*, author: Any, actor: Any, what: str) -> None:
 
     why_not = second_person_refusal(actor, authors=[author])
     if why_not:
-        raise ValidationError(f"{actor.get_username()} cannot approve {what}: {why_not}.")
+        raise ValidationError(f"{actor.get_username()} cannot approve it ({what}): {why_not}.")
