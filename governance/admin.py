@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from axes import admin as axes_admin
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from governance import services
@@ -48,6 +51,11 @@ class TokenAddForm(forms.ModelForm):
     class Meta:
         model = ApiToken
         fields = ["name", "owner", "scopes", "services", "environments", "expires_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The README's promise: a new token expires after API_TOKEN_DEFAULT_DAYS unless the form says otherwise.
+        self.fields["expires_at"].initial = lambda: timezone.now() + timedelta(days=settings.API_TOKEN_DEFAULT_DAYS)
 
 
 @admin.register(ApiToken)
