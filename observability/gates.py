@@ -1,4 +1,4 @@
-"""The "error_budget" release-gate input (registered in governance.hooks.GATE_INPUTS).
+"""The "error-budget" release-gate input (registered in governance.hooks.GATE_INPUTS).
 
 Uses only `release.service_id` and `release.pk`: the releases app is built separately and is not imported.
 """
@@ -14,7 +14,7 @@ from governance.hooks import GateInput
 from observability import queries
 from observability.models import ErrorBudgetOverride
 
-NAME = "error_budget"
+NAME = "error-budget"
 
 
 def active_override(*, service_id: int, release_id: int | None) -> ErrorBudgetOverride | None:

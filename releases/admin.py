@@ -220,7 +220,7 @@ class DoraForm(forms.Form):
 
 @admin.register(GatePolicy)
 class GatePolicyAdmin(AuditedAdmin):
-    list_display = ["__str__", "required_checks", "min_soak_minutes", "approvals_required", "approval_ttl_hours"]
+    list_display = ["__str__", "required_checks", "advisory_checks", "min_soak_minutes", "approvals_required", "approval_ttl_hours"]
     list_filter = ["environment", "service"]
     list_select_related = ["service", "environment"]
 

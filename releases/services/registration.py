@@ -70,6 +70,12 @@ def register_release(*, service: Service, build_sha: str, actor: Any, reason: st
     service = Service.objects.select_for_update().get(pk=service.pk)
     commits = evidence.normalise_commits(commits or [])
     policy = _policy(bump_policy, service)
+    if version is None:
+        # A retry (after a timeout) of a registration that let the portal pick the version would pick the next
+        # one: the build already registered is the answer, not a second release of the same code.
+        first = queries.release_for_build(service, build_sha=build_sha, commits=commits)
+        if first is not None:
+            return Registered(first, created=False)
     parsed = _version(version, service=service, commits=commits, pr_url=pr_url, policy=policy, channel=channel)
     version = str(parsed)
     tag = tag or f"v{version}"

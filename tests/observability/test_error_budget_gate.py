@@ -1,4 +1,4 @@
-"""The "error_budget" gate input: block production while a budget is exhausted, unless overridden."""
+"""The "error-budget" gate input: block production while a budget is exhausted, unless overridden."""
 
 from datetime import timedelta
 from types import SimpleNamespace
@@ -29,13 +29,13 @@ def healthy(service, production, write_points, now):
 
 
 def test_gate__is_registered_under_its_name(db):
-    assert hooks.GATE_INPUTS["error_budget"] is gates.error_budget_gate
+    assert hooks.GATE_INPUTS["error-budget"] is gates.error_budget_gate
 
 
 def test_exhausted_budget_in_production__blocks_with_the_figures(service, production, exhausted):
     result = gates.error_budget_gate(release=_release(service), environment=production)
 
-    assert (result.name, result.verdict, result.code) == ("error_budget", "block", "error_budget_exhausted")
+    assert (result.name, result.verdict, result.code) == ("error-budget", "block", "error_budget_exhausted")
     assert "api-success" in result.details["exhausted"]
     assert result.details["slo"] in result.details["exhausted"]
     success = next(f for f in result.details["slos"] if f["slo"] == "api-success")

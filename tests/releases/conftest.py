@@ -144,3 +144,8 @@ def recurring_freeze(system_user, production):
         return rule, result
 
     return make
+
+
+@pytest.fixture
+def ci_writer(api, make_token, service):
+    return api(make_token("releases:write", "checks:write"))
