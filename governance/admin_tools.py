@@ -154,6 +154,8 @@ def confirm_with_reason(
     apply: Callable[[_M, str], str | None],
     warning: str = "",
     extra_form: type[forms.Form] | None = None,
+    template: str = "admin/confirm_with_reason.html",
+    extra_context: dict[str, Any] | None = None,
 ) -> HttpResponse | None:
     """Show a confirmation page asking for a reason; on POST apply `apply(obj, reason)` to each row.
 
@@ -189,5 +191,6 @@ def confirm_with_reason(
         "warning": warning,
         "opts": modeladmin.model._meta,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        **(extra_context or {}),  # an app's own facts for its own template (e.g. the release gate)
     }
-    return TemplateResponse(request, "admin/confirm_with_reason.html", context)
+    return TemplateResponse(request, template, context)

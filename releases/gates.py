@@ -53,6 +53,13 @@ class GateDecision:
         return [f"{i.name}: {i.message}" for i in self.inputs if i.verdict != "allow"]
 
 
+def blockers(decision: GateDecision, *, approving: bool = False) -> list[str]:
+    """Why a person may not confirm now: each blocking input. An approval may be given during a freeze (it is
+    for after it), so a freeze alone does not stop an approval."""
+    skip = {"freeze-window"} if approving else set()
+    return [f"{i.name}: {i.message}" for i in decision.inputs if i.verdict == "block" and i.name not in skip]
+
+
 def decide(inputs: list[GateInput]) -> str:
     verdicts = {i.verdict for i in inputs}
     if "block" in verdicts:
