@@ -42,9 +42,14 @@ def error_budget_gate(*, release: Any, environment: Any) -> GateInput:
                          details=details)
     if not exhausted:
         insufficient = [f["slo"] for f in figures if f["verdict"] in (None, "insufficient_data")]
-        note = f" ({', '.join(insufficient)}: not enough data for a verdict)" if insufficient else ""
+        if len(insufficient) == len(figures):
+            # No data is no data: it is not "budget left" (nothing measured, nothing to block on either).
+            return GateInput(name=NAME, verdict="allow", code="no_data",
+                             message=f"No data: no production SLO has enough events for a verdict "
+                                     f"({', '.join(insufficient)}); nothing to block on.", details=details)
+        note = f"; no data for {', '.join(insufficient)}" if insufficient else ""
         return GateInput(name=NAME, verdict="allow", code="error_budget_available",
-                         message=f"Every production SLO has error budget left{note}.", details=details)
+                         message=f"Every production SLO with data has error budget left{note}.", details=details)
     # an exhausted status always has a report
     worst = min(exhausted, key=lambda s: (s.report.remaining_fraction or 0) if s.report else 0)
     summary = ", ".join(

@@ -53,7 +53,8 @@ def test_healthy_budget__allows(service, production, healthy):
 def test_not_enough_data__allows_and_says_so(service, production, write_points, now):
     write_points(service, production, steady(slo_math.window_end(now), 5, total=10, errors=5))
     result = gates.error_budget_gate(release=_release(service), environment=production)
-    assert result.verdict == "allow" and "not enough data" in result.message
+    assert (result.verdict, result.code) == ("allow", "no_data") and result.message.startswith("No data")
+    assert "budget left" not in result.message
 
 
 def test_preview__is_not_gated_by_the_budget(service, preview, exhausted):
