@@ -25,11 +25,7 @@ urlpatterns = [
     path(settings.ADMIN_PATH, admin.site.urls),
 ]
 
-admin.site.site_header = "Governance portal"
-admin.site.site_title = "Governance portal"
-admin.site.index_title = "Releases, flags, recovery and audit"
-# "View site" leads to the flag ops console (the portal has no public site; DEBUG would show a 404 at /).
-admin.site.site_url = f"/{settings.ADMIN_PATH}flags/flag/ops/"
+
 
 handler404 = "governance.views.not_found"
 handler500 = "governance.views.server_error"
