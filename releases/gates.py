@@ -53,10 +53,14 @@ class GateDecision:
         return [f"{i.name}: {i.message}" for i in self.inputs if i.verdict != "allow"]
 
 
+# Inputs about when or how a release ships, not about what an approval signs: an approval may be given while
+# they block (during a freeze, with the budget spent), and the promotion waits for them.
+NOT_SIGNED = {"freeze-window", "error-budget", "soak-time", "deploy-provider"}
+
+
 def blockers(decision: GateDecision, *, approving: bool = False) -> list[str]:
-    """Why a person may not confirm now: each blocking input. An approval may be given during a freeze (it is
-    for after it), so a freeze alone does not stop an approval."""
-    skip = {"freeze-window"} if approving else set()
+    """Why a person may not confirm now: each blocking input (for an approval, those about what is signed)."""
+    skip = NOT_SIGNED if approving else set()
     return [f"{i.name}: {i.message}" for i in decision.inputs if i.verdict == "block" and i.name not in skip]
 
 
