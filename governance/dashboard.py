@@ -80,7 +80,7 @@ def pending_change_requests() -> Concern:
 
     rows = (ChangeRequest.objects.filter(status=ChangeRequest.Status.PENDING)
             .select_related("state__flag__service", "state__environment", "author").order_by("created_at")[:LIMIT])
-    items = [Item(f"#{c.pk} {c.get_operation_display()} {c.state}", reverse("admin:flags_changerequest_change",
+    items = [Item(f"#{c.pk} {c.operation_in_words}: {c.state}", reverse("admin:flags_changerequest_change",
                                                                              args=[c.pk]),
                   f"by {c.author.get_username()} {_when(c.created_at)}: waiting for a second person")
              for c in rows]

@@ -2,7 +2,7 @@
 
 Each journey logs in as a demo user, does what the person would do, checks what the screen says, and saves
 screenshots to docs/screenshots/ (the docs pages show them). One browser for the module; each journey has its
-own context (cookies) and its own data (seed_demo's rows, the drill made finished so no worker is needed).
+own context (cookies) and its own data (the parts of the demo data it needs; the drill made finished, so no worker is needed).
 """
 
 from __future__ import annotations
@@ -55,21 +55,34 @@ def browser_context_factory(tmp_path_factory):
         del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]  # later tests keep Django's guard
 
 
-@pytest.fixture
-def demo(db):
-    """seed_demo's rows, with known passwords for the demo users and the PITR drill finished."""
+def _seed(*parts):
+    """The minimal seed, the demo users with a known password, then only the demo parts a journey needs."""
     from django.apps import apps
 
-    from governance import roles
-    from recovery.models import Drill
+    from governance import demo, roles
+    from governance.models import Service
+    from governance.services import system_user
 
     roles.sync_roles(apps)  # the flush after a transactional test can leave the groups without their rows
-    call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115 - closed with the process
-    for user in get_user_model().objects.filter(username__in=["olga", "oscar", "rita", "ralph", "audrey", "admin"]):
+    call_command("seed_demo", minimal=True, stdout=open(os.devnull, "w"))  # noqa: SIM115 - closed with the process
+    demo.users()
+    for user in get_user_model().objects.filter(username__in=[u for u, _ in demo.DEMO_USERS]):
         user.set_password(PASSWORD)
         user.save(update_fields=["password"])
-    now = timezone.now()
-    Drill.objects.filter(kind="pitr").update(status="passed", started_at=now, finished_at=now, total_seconds=12.5)
+    service, actor = Service.objects.get(slug="shop"), system_user()
+    for part in parts:
+        if part in ("flags", "releases", "schema_plan"):
+            getattr(demo, part)(service, actor)
+        elif part == "sli":
+            demo.sli(service)
+        elif part == "recovery":
+            from recovery.models import Drill
+
+            demo.recovery(actor)
+            now = timezone.now()  # as if the worker had run it
+            Drill.objects.filter(kind="pitr").update(status="passed", started_at=now, finished_at=now,
+                                                     total_seconds=12.5)
+    return service
 
 
 def _login(page, live_server, username):
@@ -80,13 +93,14 @@ def _login(page, live_server, username):
     page.wait_for_selector("#needs-attention")
 
 
-def _shot(page, name):
+def _shot(page, name, *, full_page=True):
     SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def test_operator_journey__sees_what_needs_attention_engages_and_a_second_operator_approves(
-        live_server, demo, browser_context_factory):
+        live_server, browser_context_factory):
+    _seed("flags")
     context = browser_context_factory()
     page = context.new_page()
     _login(page, live_server, "olga")
@@ -123,7 +137,8 @@ def test_operator_journey__sees_what_needs_attention_engages_and_a_second_operat
 
 
 def test_release_manager_journey__a_failed_scan_blocks_and_the_page_says_why(
-        live_server, demo, browser_context_factory):
+        live_server, browser_context_factory):
+    _seed("releases")
     page = browser_context_factory().new_page()
     _login(page, live_server, "rita")
     page.goto(f"{live_server.url}/{settings.ADMIN_PATH}releases/release/")
@@ -148,16 +163,14 @@ def test_release_manager_journey__a_failed_scan_blocks_and_the_page_says_why(
     assert "approved (evidence" in page.inner_text("ul.messagelist")
 
 
-def test_auditor_journey__slo_and_drill_pages_say_what_they_know(live_server, demo, browser_context_factory):
-    from governance.models import Service
-
+def test_auditor_journey__slo_and_drill_pages_say_what_they_know(live_server, browser_context_factory):
+    service = _seed("sli", "recovery")
     page = browser_context_factory().new_page()
     _login(page, live_server, "audrey")
-    service = Service.objects.get(slug="shop")
     page.goto(f"{live_server.url}/{settings.ADMIN_PATH}observability/slo/service/{service.pk}/")
     text = page.text_content("#content")  # captions are upper-cased by the admin's CSS: read the source text
     assert "Live evaluation" in text and "Alert state" in text and "no data" in text
-    _shot(page, "slo-page")
+    _shot(page, "slo-page", full_page=False)  # the first SLO is enough; the whole page is megabytes
     page.goto(f"{live_server.url}/{settings.ADMIN_PATH}recovery/drill/")
     assert "PITR mechanism self-test in throwaway clusters" in page.inner_text("#result_list")
     page.click("#result_list tbody a >> nth=0")
