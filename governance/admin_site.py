@@ -29,11 +29,12 @@ class PortalAdminSite(admin.AdminSite):
     index_title = "Needs attention now"
     index_template = "admin/portal_index.html"
 
-    @property  # type: ignore[override]  # a URL resolved per request instead of Django's fixed "/"
-    def site_url(self) -> str:
+    def each_context(self, request: HttpRequest) -> dict[str, Any]:
+        context = super().each_context(request)
         # "View site": the portal has no public site (DEBUG would show a 404 at /); the ops console is the page
-        # an operator wants next.
-        return reverse("admin:flags_ops_index")
+        # an operator wants next (resolved per request, so ADMIN_PATH is respected).
+        context["site_url"] = reverse("admin:flags_ops_index")
+        return context
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list[dict[str, Any]]:
         apps = super().get_app_list(request, app_label)

@@ -129,7 +129,9 @@ def required_checks(*, release: Release, environment: Environment) -> GateInput:
     advisory = set(policy.advisory_checks)
     reported = {c.name: c for c in release.checks.all()}
     statuses: dict[str, str] = {}
-    failing, waiting, advisory_failed = [], [], []
+    failing: list[str] = []
+    waiting: list[str] = []
+    advisory_failed: list[str] = []
     for check_name in policy.required_checks:
         check = reported.get(check_name)
         if check is None:

@@ -16,7 +16,9 @@ def _post(client, action, release, follow=False, **extra):
 
 
 def _confirm_button(html):
-    return re.search(r'<input type="submit"[^>]*id="confirm-button"[^>]*>', html).group(0)
+    match = re.search(r'<input type="submit"[^>]*id="confirm-button"[^>]*>', html)
+    assert match is not None, "no Confirm button on the page"
+    return match.group(0)
 
 
 def test_failed_security_scan__promote_page_disables_confirm_with_the_reason(
