@@ -1,8 +1,19 @@
 """A drill says what it proved: a PITR drill is a mechanism self-test, never evidence about the target's backups."""
 
+import pytest
 from django.urls import reverse
 
-from recovery.models import Drill
+from recovery.models import BackupTarget, Drill
+
+
+@pytest.fixture
+def target(system_user, tmp_path):
+    # No database behind it: these tests read labels only (the shared `target` fixture creates a real source
+    # database whose fixed name other test runs on the same server may hold at that moment).
+    row = BackupTarget(name="shop-db", dsn_env="SHOP_DATABASE_URL", directory=str(tmp_path))
+    row.stamp(actor=system_user, reason="test target")
+    row.save()
+    return row
 
 
 def _drill(target, kind, user, **fields):
