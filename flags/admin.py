@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from typing import Any
 
 from django import forms
@@ -277,7 +276,8 @@ class ReadOnlyMixin:
 
 @admin.register(ChangeRequest)
 class ChangeRequestAdmin(ReadOnlyMixin, AuditedAdmin):
-    list_display = ["id", "state", "operation", "change", "author", "reason", "status", "created_at", "decided_by"]
+    list_display = ["id", "state", "operation_in_words", "change", "author", "reason", "status", "created_at",
+                    "decided_by"]
     list_filter = ["status", "operation", "state__environment", "state__flag__service"]
     list_select_related = ["state__flag__service", "state__environment", "author", "decided_by"]
     search_fields = ["state__flag__key", "reason"]
@@ -285,10 +285,31 @@ class ChangeRequestAdmin(ReadOnlyMixin, AuditedAdmin):
     readonly_fields = ["state", "operation", "payload", "base_revision", "author", "reason", "status", "decided_by",
                        "decided_at", "message", "created_at"]
     fields = readonly_fields
+    change_form_template = "admin/flags/changerequest/change_form.html"
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
+                    extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        change_request = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if change_request is not None:
+            context.update(change_request=change_request, change_request_decision=self._decision(change_request),
+                           can_decide=super().has_change_permission(request)
+                           and change_request.status == ChangeRequest.Status.PENDING)
+        return super().change_view(request, object_id, form_url, extra_context=context)
+
+    @staticmethod
+    def _decision(change_request: ChangeRequest) -> dict[str, Any]:
+        return {"change_request": change_request, "words": change_request.operation_in_words,
+                "diff": queries.change_request_diff(change_request),
+                "moved_on": change_request.state.revision != change_request.base_revision}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         pending_first = Case(When(status=ChangeRequest.Status.PENDING, then=0), default=1)
         return super().get_queryset(request).order_by(pending_first, "-created_at")
+
+    @admin.display(description="operation")
+    def operation_in_words(self, change_request: ChangeRequest) -> str:
+        return change_request.operation_in_words
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Approve/reject actions need the change permission; a request itself is never edited.
@@ -296,8 +317,8 @@ class ChangeRequestAdmin(ReadOnlyMixin, AuditedAdmin):
 
     @admin.display(description="change")
     def change(self, request_: ChangeRequest) -> str:
-        text = json.dumps(request_.payload, ensure_ascii=False)
-        return text if len(text) <= 120 else text[:117] + "…"
+        return "; ".join(f"{field}: {before} → {after}" if len(before) + len(after) < 100 else f"{field} changes"
+                         for field, before, after in queries.change_request_diff(request_)) or request_.operation_in_words
 
     @admin.action(description="Approve and apply selected requests", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[ChangeRequest]) -> HttpResponse | None:
@@ -307,7 +328,8 @@ class ChangeRequestAdmin(ReadOnlyMixin, AuditedAdmin):
 
         return confirm_with_reason(self, request, queryset, title="Approve change requests", action="approve",
                                    warning="Each change is applied at once; its author cannot approve it.",
-                                   apply=apply)
+                                   apply=apply, template="admin/flags/changerequest/confirm.html",
+                                   extra_context={"decisions": [self._decision(c) for c in queryset]})
 
     @admin.action(description="Reject selected requests", permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet[ChangeRequest]) -> HttpResponse | None:
@@ -315,7 +337,8 @@ class ChangeRequestAdmin(ReadOnlyMixin, AuditedAdmin):
             services.reject_change_request(change_request=change_request, actor=request.user, reason=reason)
 
         return confirm_with_reason(self, request, queryset, title="Reject change requests", action="reject",
-                                   apply=apply)
+                                   apply=apply, template="admin/flags/changerequest/confirm.html",
+                                   extra_context={"decisions": [self._decision(c) for c in queryset]})
 
 
 class ScheduledChangeForm(forms.ModelForm):

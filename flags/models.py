@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from govctl.django_middleware import MAINTENANCE
 
 from governance.audit_base import Audited
 from governance.models import Environment, Service
@@ -161,7 +162,22 @@ class ChangeRequest(Audited):
         indexes = [models.Index(fields=["status", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.get_operation_display()} {self.state}"
+        return f"#{self.pk} {self.operation_in_words} {self.state}"
+
+    @property
+    def operation_in_words(self) -> str:
+        """What approving does, as a person says it: "disengage kill switch", "turn on", "set value to 2"."""
+        flag = self.state.flag
+        if self.operation == Operation.SET_ENABLED:
+            on = bool(self.payload.get("enabled"))
+            if flag.key == MAINTENANCE:
+                return "enter maintenance mode" if on else "exit maintenance mode"
+            if flag.is_inverted:
+                return "engage kill switch" if on else "disengage kill switch"
+            return "turn on" if on else "turn off"
+        if self.operation == Operation.SET_NUMBER:
+            return f"set value to {self.payload.get('number')}"
+        return "change rollout strategies"
 
     def audit_service_id(self) -> int:
         return self.state.flag.service_id

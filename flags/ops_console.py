@@ -53,12 +53,14 @@ def ops_console(model_admin: Any, request: HttpRequest, service: str) -> HttpRes
     if services.revert_expired(service_id=service_row.pk):
         messages.info(request, "Expired emergency toggles were reverted.")  # read-time check
     rows: dict[int, dict[str, Any]] = {}
-    for state in queries.operational_states(service=service_row):
+    states = list(queries.operational_states(service=service_row))
+    pending = queries.pending_requests_by_state(states)
+    for state in states:
         env = rows.setdefault(state.environment_id, {
             "environment": state.environment, "states": [],
             "applied": queries.applied(service=service_row, environment=state.environment)})
-        env["states"].append({"state": state, "summary": summary(state), "last": queries.last_change(state),
-                              "actions": _ops_actions(state)})
+        env["states"].append({"state": state, "summary": summary(state), "last": queries.last_toggle(state),
+                              "pending": pending.get(state.pk, []), "actions": _ops_actions(state)})
     return TemplateResponse(request, "admin/flags/ops_console.html", _context(
         model_admin, request, f"Ops console: {service_row.slug}", service=service_row, environments=list(rows.values()),
         can_change=request.user.has_perm("flags.change_flagstate")))

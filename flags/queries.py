@@ -87,12 +87,35 @@ def operational_states(*, service: Service) -> QuerySet[FlagState]:
     """The ops console's rows: kill switches and operational flags in every environment."""
     return (FlagState.objects.filter(flag__service=service, flag__archived_at__isnull=True,
                                      flag__kind__in=[Kind.KILL_SWITCH, Kind.OPERATIONAL])
-            .select_related("flag", "environment").order_by("environment__order", "flag__key"))
+            .select_related("flag", "environment")
+            .order_by("-environment__is_production", "-environment__order", "flag__key"))  # production first
 
 
-def last_change(state: FlagState) -> Any:
-    """The latest history record of a state: who changed it, when and why."""
-    return state.history.select_related("history_user").order_by("-history_date", "-history_id").first()
+TOGGLE_FIELDS = ("enabled", "number", "strategies", "expires_at")
+LAST_TOGGLE_SCAN = 200  # history records looked at per state; older toggles read as "earlier"
+
+
+def last_toggle(state: FlagState) -> Any:
+    """The history record that last changed what the state serves (on/off, value, rollout, expiry): who, when, why.
+
+    A save that changed nothing served (a description edit saved through the flag's form) is not a toggle.
+    None when the scan finds no change (the state was created as it is, or the toggle is older than the scan).
+    """
+    records = list(state.history.select_related("history_user").order_by("-history_date", "-history_id")
+                   [:LAST_TOGGLE_SCAN + 1])
+    for newer, older in zip(records, records[1:], strict=False):
+        if any(getattr(newer, f) != getattr(older, f) for f in TOGGLE_FIELDS):
+            return newer
+    return records[-1] if records and len(records) <= LAST_TOGGLE_SCAN else None
+
+
+def pending_requests_by_state(states: list[FlagState]) -> dict[int, list[ChangeRequest]]:
+    """Pending change requests of these states, per state id (the ops console shows them on the row)."""
+    out: dict[int, list[ChangeRequest]] = {}
+    for cr in (ChangeRequest.objects.filter(state__in=states, status=ChangeRequest.Status.PENDING)
+               .select_related("author").order_by("created_at")):
+        out.setdefault(cr.state_id, []).append(cr)
+    return out
 
 
 def states_for_api(*, service: Service, environments: list[Environment] | None = None) -> QuerySet[FlagState]:
@@ -105,3 +128,18 @@ def states_for_api(*, service: Service, environments: list[Environment] | None =
     if environments is not None:
         states = states.filter(environment__in=environments)
     return states
+
+
+def change_request_diff(change_request: ChangeRequest) -> list[tuple[str, str, str]]:
+    """(field, now, after approval) for each field the request sets, as text; the state is read as it is now."""
+    state = change_request.state
+    rows = []
+    for field, after in sorted(change_request.payload.items()):
+        before = getattr(state, field, None)
+        if isinstance(before, bool) or isinstance(after, bool):
+            text = ("on" if before else "off", "on" if after else "off")
+        else:
+            text = (json.dumps(before, sort_keys=True, ensure_ascii=False),
+                    json.dumps(after, sort_keys=True, ensure_ascii=False))
+        rows.append((field, *text))
+    return rows

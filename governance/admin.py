@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from axes import admin as axes_admin
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessAttempt
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 
 from governance import admin_users, services  # noqa: F401  # admin_users registers users, roles, service accounts
 from governance.admin_audit import ServiceFilter  # noqa: F401  (registers the audit admins; other apps' filter)
@@ -47,6 +50,11 @@ class TokenAddForm(forms.ModelForm):
     class Meta:
         model = ApiToken
         fields = ["name", "owner", "scopes", "services", "environments", "expires_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The README's promise: a new token expires after API_TOKEN_DEFAULT_DAYS unless the form says otherwise.
+        self.fields["expires_at"].initial = lambda: timezone.now() + timedelta(days=settings.API_TOKEN_DEFAULT_DAYS)
 
 
 @admin.register(ApiToken)

@@ -1,18 +1,16 @@
-"""Shared admin building blocks: the admin site (POSTs are atomic), a required reason on every edit,
-read-only history pages, and confirm-with-reason actions."""
+"""Shared admin building blocks: a required reason on every edit, read-only history pages, and
+confirm-with-reason actions. The admin site itself (atomic POSTs, the home) is `governance.admin_site`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -33,27 +31,6 @@ class ReasonForm(forms.Form):
 
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
-
-
-class GovernanceAdminSite(admin.AdminSite):
-    """The admin site: every view that may write (any method but GET/HEAD/OPTIONS) runs in one transaction, and
-    a refusal (status >= 400) or an error rolls it back, so a refused or failed POST leaves nothing behind.
-    Django makes only the add/change/delete views atomic; actions and custom views were not."""
-
-    def admin_view(self, view: _View, cacheable: bool = False) -> _View:
-        inner = super().admin_view(view, cacheable)
-
-        @wraps(view)
-        def atomic_when_writing(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if request.method in SAFE_METHODS:
-                return inner(request, *args, **kwargs)
-            with transaction.atomic():
-                response = inner(request, *args, **kwargs)
-                if response.status_code >= 400:
-                    transaction.set_rollback(True)
-                return response
-
-        return cast(_View, atomic_when_writing)
 
 
 class HistoryAdmin(SimpleHistoryAdmin):
@@ -215,6 +192,8 @@ def confirm_with_reason(
     apply: Callable[[_M, str], str | None],
     warning: str = "",
     extra_form: type[forms.Form] | None = None,
+    template: str = "admin/confirm_with_reason.html",
+    extra_context: dict[str, Any] | None = None,
 ) -> HttpResponse | None:
     """Show a confirmation page asking for a reason; on POST apply `apply(obj, reason)` to each row.
 
@@ -250,5 +229,6 @@ def confirm_with_reason(
         "warning": warning,
         "opts": modeladmin.model._meta,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        **(extra_context or {}),  # an app's own facts for its own template (e.g. the release gate)
     }
-    return TemplateResponse(request, "admin/confirm_with_reason.html", context)
+    return TemplateResponse(request, template, context)

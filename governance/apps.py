@@ -1,12 +1,4 @@
 from django.apps import AppConfig
-from django.contrib.admin import apps as admin_apps
-
-
-class GovernanceAdminConfig(admin_apps.AdminConfig):
-    """`django.contrib.admin` with `governance.admin_tools.GovernanceAdminSite` as `admin.site`: POSTs atomic."""
-
-    default = False  # named in INSTALLED_APPS; GovernanceConfig stays the governance app's config
-    default_site = "governance.admin_tools.GovernanceAdminSite"
 
 
 class GovernanceConfig(AppConfig):

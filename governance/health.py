@@ -32,12 +32,13 @@ def _check_migrations() -> tuple[bool, str]:
     return (not plan), ("applied" if not plan else f"{len(plan)} unapplied")
 
 
-def _check_scheduler() -> tuple[bool, str]:
+def _check_scheduler() -> tuple[bool | None, str]:
+    """None while starting: the worker has never beaten (a fresh install), which is not an error."""
     from governance.models import Heartbeat
 
     beat = Heartbeat.objects.filter(name="scheduler").first()
     if beat is None:
-        return False, "no heartbeat yet (is the worker running?)"
+        return None, "starting: no heartbeat yet (the worker beats within a minute of starting)"
     age = timezone.now() - beat.beat_at
     limit = timedelta(seconds=settings.HEARTBEAT_MAX_AGE_SECONDS)
     return age <= limit, f"last beat {int(age.total_seconds())}s ago (limit {int(limit.total_seconds())}s)"
@@ -48,9 +49,20 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks: dict[str, dict[str, object]] = {}
     ok, detail = _check_database()
     checks["database"] = {"ok": ok, "detail": detail}
+    starting = False
     if ok:
-        for name, check in (("migrations", _check_migrations), ("scheduler", _check_scheduler)):
-            passed, detail = check()
-            checks[name] = {"ok": passed, "detail": detail}
+        migrated, detail = _check_migrations()
+        checks["migrations"] = {"ok": migrated, "detail": detail}
+        beating, detail = _check_scheduler()
+        starting = beating is None
+        checks["scheduler"] = {"ok": bool(beating), "detail": detail}
     ready = all(c["ok"] for c in checks.values()) and len(checks) == 3
-    return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks}, status=200 if ready else 503)
+    if ready:
+        return JsonResponse({"status": "ready", "checks": checks})
+    failed = [name for name, check in checks.items() if not check["ok"]]
+    status = "starting" if starting and failed == ["scheduler"] else "not ready"
+    response = JsonResponse({"status": status, "checks": checks}, status=503)
+    if status == "starting":
+        # A load balancer polls this before the first heartbeat: expected, so Django must not log it as an error.
+        response._has_been_logged = True  # type: ignore[attr-defined]  # django.utils.log.log_response's own marker
+    return response

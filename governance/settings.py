@@ -23,7 +23,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 ADMIN_PATH = env.str("ADMIN_PATH", default="admin/").strip("/") + "/"
 
 INSTALLED_APPS = [
-    "governance.apps.GovernanceAdminConfig",  # django.contrib.admin whose POSTs are atomic (admin_tools.py)
+    "governance.admin_site.PortalAdminConfig",  # django.contrib.admin: atomic POSTs, the dashboard home
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Redoc's JavaScript served from our static files: /api/docs/ works offline
     "django_q",
     "simple_history",
     "axes",
@@ -156,6 +157,9 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # django-q2: see docs/ARCHITECTURE.md and ../shared/PITFALLS.md (retry > timeout, bounded attempts, no catch-up).

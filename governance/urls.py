@@ -27,9 +27,7 @@ urlpatterns = [
     path(settings.ADMIN_PATH, admin.site.urls),
 ]
 
-admin.site.site_header = "Governance portal"
-admin.site.site_title = "Governance portal"
-admin.site.index_title = "Releases, flags, recovery and audit"
+
 
 handler404 = "governance.views.not_found"
 handler500 = "governance.views.server_error"

@@ -100,17 +100,22 @@ class SloAdmin(AuditedAdmin):
         for status in statuses:
             report = status.report
             d = status.definition
+            no_data = report is None or report.verdict == slo_math.Verdict.INSUFFICIENT_DATA
+            firing_now = [x for x in status.decisions if x.firing]
             rows.append({
+                "no_data": no_data,
+                "firing_now": firing_now,
                 "slo": status.slo,
                 "definition": d,
                 "objective": f"{d.objective * 100:g}%",
                 "window": queries.slo_math_window(d.window),
                 "report": report,
-                "compliance": _pct(float(report.compliance) if report and report.compliance is not None else None),
-                "remaining_events": f"{float(report.remaining):,.1f}" if report else "—",
-                "remaining_pct": _pct(float(report.remaining_fraction)
-                                      if report and report.remaining_fraction is not None else None, 1),
-                "verdict": report.verdict.value.replace("_", " ") if report else "no figures",
+                "compliance": "no data" if no_data or report is None or report.compliance is None
+                else _pct(float(report.compliance)),
+                "remaining_events": "—" if no_data or report is None else f"{float(report.remaining):,.1f}",
+                "remaining_pct": "no data" if no_data or report is None or report.remaining_fraction is None
+                else _pct(float(report.remaining_fraction), 1),
+                "verdict": "no data" if no_data or report is None else report.verdict.value.replace("_", " "),
                 "exhausted": status.exhausted,
                 "burn": [{"windows": f"{queries.slo_math_window(x.long_window)} / "
                                      f"{queries.slo_math_window(x.short_window)}",

@@ -1,4 +1,4 @@
-"""The "error_budget" release-gate input (registered in governance.hooks.GATE_INPUTS).
+"""The "error-budget" release-gate input (registered in governance.hooks.GATE_INPUTS).
 
 Uses only `release.service_id` and `release.pk`: the releases app is built separately and is not imported.
 """
@@ -14,7 +14,7 @@ from governance.hooks import GateInput
 from observability import queries
 from observability.models import ErrorBudgetOverride
 
-NAME = "error_budget"
+NAME = "error-budget"
 
 
 def active_override(*, service_id: int, release_id: int | None) -> ErrorBudgetOverride | None:
@@ -42,9 +42,14 @@ def error_budget_gate(*, release: Any, environment: Any) -> GateInput:
                          details=details)
     if not exhausted:
         insufficient = [f["slo"] for f in figures if f["verdict"] in (None, "insufficient_data")]
-        note = f" ({', '.join(insufficient)}: not enough data for a verdict)" if insufficient else ""
+        if len(insufficient) == len(figures):
+            # No data is no data: it is not "budget left" (nothing measured, nothing to block on either).
+            return GateInput(name=NAME, verdict="allow", code="no_data",
+                             message=f"No data: no production SLO has enough events for a verdict "
+                                     f"({', '.join(insufficient)}); nothing to block on.", details=details)
+        note = f"; no data for {', '.join(insufficient)}" if insufficient else ""
         return GateInput(name=NAME, verdict="allow", code="error_budget_available",
-                         message=f"Every production SLO has error budget left{note}.", details=details)
+                         message=f"Every production SLO with data has error budget left{note}.", details=details)
     # an exhausted status always has a report
     worst = min(exhausted, key=lambda s: (s.report.remaining_fraction or 0) if s.report else 0)
     summary = ", ".join(

@@ -142,14 +142,22 @@ class BackupAdmin(ReadOnlyAdmin):
 
 @admin.register(Drill)
 class DrillAdmin(ReadOnlyAdmin):
-    list_display = ["id", "kind", "target", "status", "failed_layers", "took", "requested_by", "requested_at"]
+    list_display = ["id", "scope", "status", "failed_layers", "took", "requested_by", "requested_at"]
     list_filter = ["status", "kind", "target"]
     list_select_related = ["target", "requested_by"]
     search_fields = ["=id", "reason", "target__name"]
     date_hierarchy = "requested_at"
-    fields = ("kind", "target", "backup", "status", "requested_by", "reason", "requested_at", "started_at",
+    fields = ("scope", "proves", "kind", "target", "backup", "status", "requested_by", "reason", "requested_at", "started_at",
               "finished_at", "took", "rpo", "error", "verdict_table", "phase_table", "report")
     readonly_fields = fields
+
+    @admin.display(description="what it drills")
+    def scope(self, drill: Drill) -> str:
+        return drill.scope
+
+    @admin.display(description="a pass proves")
+    def proves(self, drill: Drill) -> str:
+        return drill.proves
 
     @admin.display(description="failed layers")
     def failed_layers(self, drill: Drill) -> str:

@@ -48,7 +48,7 @@ def drill_failed(drill: Drill) -> Message:
     lines = [f"{v['layer']}: {v['summary']}" for v in failing] or [drill.error or "no verdict recorded"]
     return Message(
         severity=Severity.CRITICAL,
-        title=f"DR drill #{drill.pk} FAILED: {drill.kind} drill of {drill.target.name}",
+        title=f"DR drill #{drill.pk} FAILED: {drill.scope}",
         text="\n".join(lines) + "\nSee docs/DR.md, section 'When a drill fails'.",
         fields={
             "Drill": str(drill.pk),

@@ -200,7 +200,25 @@ class Drill(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"drill #{self.pk} {self.kind} {self.target.name} ({self.status})"
+        return f"drill #{self.pk}: {self.scope} ({self.status})"
+
+    @property
+    def scope(self) -> str:
+        """What the drill exercises, in words: a PITR drill never touches the target's database or archive."""
+        if self.kind == self.Kind.PITR:
+            return f"PITR mechanism self-test in throwaway clusters (not {self.target.name}'s backups or WAL)"
+        backup = f" backup #{self.backup_id}" if self.backup_id else " newest backup"
+        return f"restore of {self.target.name}'s{backup}"
+
+    @property
+    def proves(self) -> str:
+        """What a pass shows, so no screen reads a self-test as evidence about the target."""
+        if self.kind == self.Kind.PITR:
+            return ("that this portal's base backup + WAL replay to a target time works, on a database the drill "
+                    "creates and throws away; it says nothing about "
+                    f"{self.target.name}'s own backups or WAL archive")
+        return (f"that {self.target.name}'s backup restores into a fresh cluster and passes the verification layers "
+                "(within the recovery time objective)")
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         raise ValidationError("Evidence records are kept: they are never deleted.")

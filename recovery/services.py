@@ -372,6 +372,7 @@ def _request_section(drill: Drill) -> list[str]:
         f"- Portal drill #{drill.pk} ({drill.kind}) of target `{drill.target.name}` "
         f"({drill.target.database_label}), objective `{drill.objective}` ({format_seconds(drill.objective_seconds)}).",
         f"- Requested by {drill.requested_by.get_username()} at {drill.requested_at.isoformat()}: {drill.reason}",
+        f"- What a pass proves: {drill.proves}.",
     ]
     if backup is not None:
         lines.append(f"- Backup #{backup.pk}: `{backup.path}`, taken {backup.created_at.isoformat()}.")

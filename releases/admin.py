@@ -33,6 +33,11 @@ from releases.models import (
 )
 
 
+def _failed(release: Release, checks: list[Check]) -> list[Check]:
+    """Checks that failed on the release's current evidence (shown on every release page, whatever the policy)."""
+    return [c for c in checks if c.status == Check.Status.FAILURE and c.evidence_digest == release.evidence_digest]
+
+
 def _production() -> Any:
     environment = queries.production_environment()
     if environment is None:
@@ -42,7 +47,7 @@ def _production() -> Any:
 
 @admin.register(Release)
 class ReleaseAdmin(HistoryAdmin):
-    list_display = ["__str__", "state", "tag", "short_sha", "bump", "created_at", "short_digest"]
+    list_display = ["__str__", "state", "check_summary", "tag", "short_sha", "bump", "created_at", "short_digest"]
     list_filter = ["state", "service"]
     search_fields = ["version", "tag", "build_sha", "service__slug"]
     list_select_related = ["service"]
@@ -69,6 +74,22 @@ class ReleaseAdmin(HistoryAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Release]:
+        return super().get_queryset(request).prefetch_related("checks")
+
+    @admin.display(description="checks")
+    def check_summary(self, release: Release) -> str:
+        checks = list(release.checks.all())
+        failed = _failed(release, checks)
+        if failed:
+            return format_html('<span class="verdict verdict-failure">✗ failed: {}</span>',
+                               ", ".join(c.name for c in failed))
+        if not checks:
+            return "—"
+        passing = sum(1 for c in checks if c.status in gates.PASSING_CHECK and c.evidence_digest == release.evidence_digest)
+        return format_html('<span class="verdict verdict-{}">{} of {} passing</span>',
+                           "success" if passing == len(checks) else "pending", passing, len(checks))
 
     @admin.display(description="SHA")
     def short_sha(self, release: Release) -> str:
@@ -99,10 +120,12 @@ class ReleaseAdmin(HistoryAdmin):
         for a in release.approvals.select_related("approver", "environment"):
             approvals.append({"approval": a, "status": queries.approval_status(a, release, now),
                               "signs_current": a.evidence_digest == release.evidence_digest})
+        checks = list(release.checks.all())
         return {
             "release": release,
             "gate": decision,
-            "checks": list(release.checks.all()),
+            "checks": checks,
+            "failed_checks": _failed(release, checks),
             "approvals": approvals,
             "deployments": list(Deployment.objects.filter(Q(release=release) | Q(replaces=release))
                                 .select_related("environment", "requested_by", "release", "replaces")),
@@ -114,36 +137,48 @@ class ReleaseAdmin(HistoryAdmin):
 
     # --- actions -------------------------------------------------------------------------------------
 
+    def _signing(self, releases: list[Release], *, approving: bool) -> dict[str, Any]:
+        """What the person signs, per release: digest, checks, the gate with every input; and why not, if not."""
+        production = queries.production_environment()
+        items, blocked = [], []
+        for release in releases:
+            decision = gates.evaluate(release, production) if production else None
+            checks = list(release.checks.all())
+            items.append({"release": release, "gate": decision, "checks": checks,
+                          "failed_checks": _failed(release, checks)})
+            if decision is not None:
+                blocked += [f"{release}: {why}" for why in gates.blockers(decision, approving=approving)]
+        return {"signing": items, "blocked": blocked}
+
     @admin.action(description="Approve for production (signs the current evidence)", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
         def apply(release: Release, reason: str) -> str:
-            approval = services.approve_release(release=release, environment=_production(), actor=request.user,
+            production = _production()
+            # The page disabled Confirm while the gate blocked; a stale page or a crafted POST meets the same rule.
+            why = gates.blockers(gates.evaluate(release, production), approving=True)
+            if why:
+                raise ValidationError(f"the gate blocks: {'; '.join(why)}")
+            approval = services.approve_release(release=release, environment=production, actor=request.user,
                                                 reason=reason)
             return f"{release}: approved (evidence {approval.evidence_digest[:12]}…, until " \
                    f"{approval.expires_at:%Y-%m-%d %H:%M} UTC)"
 
+        releases = list(queryset.select_related("service").prefetch_related("checks"))
         return confirm_with_reason(self, request, queryset, title="Approve for production", action="approve",
-                                   warning="Your approval signs the evidence digest shown on each release page; "
-                                           "any change to the evidence voids it.", apply=apply)
+                                   apply=apply, template="admin/releases/release/confirm.html",
+                                   extra_context=self._signing(releases, approving=True))
 
     @admin.action(description="Promote to production", permissions=["change"])
     def promote(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        production = queries.production_environment()
-        lines = []
-        for release in queryset.select_related("service"):
-            if production is not None:
-                decision = gates.evaluate(release, production)
-                why = "; ".join(decision.reasons()) or "every input allows"
-                lines.append(f"{release}: gate {decision.decision} ({why})")
-        warning = "The gate runs again when you confirm. " + " | ".join(lines)
-
         def apply(release: Release, reason: str) -> str:
             deployment = services.start_promotion(release=release, environment=_production(), actor=request.user,
                                                   reason=reason)
             return f"{release}: promotion started (deployment #{deployment.pk}, provider {deployment.provider})"
 
+        releases = list(queryset.select_related("service").prefetch_related("checks"))
         return confirm_with_reason(self, request, queryset, title="Promote to production", action="promote",
-                                   warning=warning, apply=apply)
+                                   apply=apply, template="admin/releases/release/confirm.html",
+                                   extra_context=self._signing(releases, approving=False))
 
     @admin.action(description="Roll back (to an earlier live release)", permissions=["change"])
     def rollback(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
@@ -220,7 +255,7 @@ class DoraForm(forms.Form):
 
 @admin.register(GatePolicy)
 class GatePolicyAdmin(AuditedAdmin):
-    list_display = ["__str__", "required_checks", "min_soak_minutes", "approvals_required", "approval_ttl_hours"]
+    list_display = ["__str__", "required_checks", "advisory_checks", "min_soak_minutes", "approvals_required", "approval_ttl_hours"]
     list_filter = ["environment", "service"]
     list_select_related = ["service", "environment"]
 

@@ -53,6 +53,17 @@ class GateDecision:
         return [f"{i.name}: {i.message}" for i in self.inputs if i.verdict != "allow"]
 
 
+# Inputs about when or how a release ships, not about what an approval signs: an approval may be given while
+# they block (during a freeze, with the budget spent), and the promotion waits for them.
+NOT_SIGNED = {"freeze-window", "error-budget", "soak-time", "deploy-provider"}
+
+
+def blockers(decision: GateDecision, *, approving: bool = False) -> list[str]:
+    """Why a person may not confirm now: each blocking input (for an approval, those about what is signed)."""
+    skip = NOT_SIGNED if approving else set()
+    return [f"{i.name}: {i.message}" for i in decision.inputs if i.verdict == "block" and i.name not in skip]
+
+
 def decide(inputs: list[GateInput]) -> str:
     verdicts = {i.verdict for i in inputs}
     if "block" in verdicts:
@@ -81,6 +92,7 @@ def evaluate(release: Release, environment: Environment) -> GateDecision:
         policy={
             "configured": policy.pk is not None,
             "required_checks": list(policy.required_checks),
+            "advisory_checks": list(policy.advisory_checks),
             "min_soak_minutes": policy.min_soak_minutes,
             "approvals_required": policy.approvals_required,
             "approval_ttl_hours": policy.approval_ttl_hours,
@@ -110,11 +122,16 @@ def release_state(*, release: Release, environment: Environment) -> GateInput:
 
 
 def required_checks(*, release: Release, environment: Environment) -> GateInput:
+    """Required checks must pass; any other check reported against the current evidence that fails blocks too,
+    unless the policy lists it as advisory (a failed security-scan is never let through by omission)."""
     name = "required-checks"
     policy = queries.gate_policy(release.service, environment)
+    advisory = set(policy.advisory_checks)
     reported = {c.name: c for c in release.checks.all()}
     statuses: dict[str, str] = {}
-    failing, waiting = [], []
+    failing: list[str] = []
+    waiting: list[str] = []
+    advisory_failed: list[str] = []
     for check_name in policy.required_checks:
         check = reported.get(check_name)
         if check is None:
@@ -131,14 +148,22 @@ def required_checks(*, release: Release, environment: Environment) -> GateInput:
             waiting.append(f"{check_name} ({check.status})")
         else:
             statuses[check_name] = check.status
-    details = {"required": list(policy.required_checks), "statuses": statuses}
+    for check_name, check in sorted(reported.items()):
+        if check_name in statuses or check.evidence_digest != release.evidence_digest:
+            continue
+        statuses[check_name] = check.status
+        if check.status == Check.Status.FAILURE:
+            (advisory_failed if check_name in advisory else failing).append(check_name)
+    details = {"required": list(policy.required_checks), "advisory": sorted(advisory), "statuses": statuses}
+    note = f"; advisory, not blocking: {', '.join(advisory_failed)} failed" if advisory_failed else ""
     if failing:
-        return GateInput(name, "block", "check-failed", f"failed: {', '.join(failing)}", details)
+        return GateInput(name, "block", "check-failed", f"failed: {', '.join(failing)}{note}", details)
     if waiting:
-        return GateInput(name, "pending", "checks-pending", f"waiting for: {', '.join(waiting)}", details)
+        return GateInput(name, "pending", "checks-pending", f"waiting for: {', '.join(waiting)}{note}", details)
     if not policy.required_checks:
-        return GateInput(name, "allow", "none-required", "no checks are required", details)
-    return GateInput(name, "allow", "checks-passed", f"passed: {', '.join(policy.required_checks)}", details)
+        return GateInput(name, "allow", "none-required", f"no checks are required and none reported failed{note}",
+                         details)
+    return GateInput(name, "allow", "checks-passed", f"passed: {', '.join(policy.required_checks)}{note}", details)
 
 
 def soak_time(*, release: Release, environment: Environment) -> GateInput:

@@ -101,6 +101,10 @@ class GatePolicy(Audited):
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="gate_policies")
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="gate_policies")
     required_checks = ArrayField(models.CharField(max_length=63, validators=[CHECK_NAME]), default=list, blank=True)
+    advisory_checks = ArrayField(
+        models.CharField(max_length=63, validators=[CHECK_NAME]), default=list, blank=True,
+        help_text="Checks whose failure is shown but does not block. Any other reported check that fails blocks.",
+    )
     min_soak_minutes = models.PositiveIntegerField(
         default=0, help_text="Minimum time deployed in the previous environment (by order) before entering this one."
     )
@@ -121,6 +125,11 @@ class GatePolicy(Audited):
 
     def __str__(self) -> str:
         return f"{self.service.slug} → {self.environment.slug}"
+
+    def clean(self) -> None:
+        both = sorted(set(self.required_checks) & set(self.advisory_checks))
+        if both:
+            raise ValidationError({"advisory_checks": f"a check cannot be both required and advisory: {', '.join(both)}"})
 
 
 class RecurringFreeze(Audited):

@@ -64,6 +64,12 @@ def gate_policy(service: Service, environment: Environment) -> GatePolicy:
     return policy
 
 
+def release_for_build(service: Service, *, build_sha: str, commits: list[dict[str, Any]]) -> Release | None:
+    """The first release of the service registered for this build SHA and these (normalised) commits."""
+    return (Release.objects.filter(service=service, build_sha=build_sha, commits=commits)
+            .order_by("created_at", "pk").first())
+
+
 def live_release(service: Service) -> Release | None:
     return Release.objects.filter(service=service, state=Release.State.LIVE).first()
 

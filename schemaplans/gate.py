@@ -1,4 +1,4 @@
-"""Release gate input "schema_plans": a release that ships contract migrations needs their plans verified.
+"""Release gate input "schema-plans": a release that ships contract migrations needs their plans verified.
 
 Reads only `release.artifacts["migrations"]` (the shape `manage.py lint_migrations --format json` and
 `govctl migrations lint --format json` print under "migrations") and `release.service_id`.
@@ -11,7 +11,7 @@ from typing import Any
 from governance.hooks import GateInput
 from schemaplans.models import SchemaPlan
 
-NAME = "schema_plans"
+NAME = "schema-plans"
 DONE = {SchemaPlan.Status.VERIFIED, SchemaPlan.Status.CONTRACTED}
 
 

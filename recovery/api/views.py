@@ -94,6 +94,8 @@ class DrillDetailApi(APIView):
 
         id = serializers.IntegerField()
         kind = serializers.CharField()
+        scope = serializers.CharField(help_text="What the drill exercises (a PITR drill is a mechanism self-test).")
+        proves = serializers.CharField(help_text="What a pass proves, and what it does not.")
         target = serializers.CharField(source="target.name")
         status = serializers.ChoiceField(choices=Drill.Status.choices)
         finished = serializers.BooleanField(source="is_finished")

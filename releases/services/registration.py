@@ -51,6 +51,12 @@ def register_release(*, service: Service, build_sha: str, actor: Any, reason: st
     service = Service.objects.select_for_update().get(pk=service.pk)
     commits = evidence.normalise_commits(commits or [])
     policy = planning.policy_from(bump_policy, service)
+    if version is None:
+        # A retry (after a timeout) of a registration that let the portal pick the version would pick the next
+        # one: the build already registered is the answer, not a second release of the same code.
+        first = queries.release_for_build(service, build_sha=build_sha, commits=commits)
+        if first is not None:
+            return Registered(first, created=False)
     # One plan, against the release just below the version (the latest one when the portal picks the version):
     # it gives the version, the bump recorded with the release and the changelog.
     named = _version(version)

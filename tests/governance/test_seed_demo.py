@@ -35,3 +35,29 @@ def test_seed_demo__a_bad_service_slug_is_a_message_and_writes_nothing(db):
         call_command("seed_demo", service="Not A Slug", admin_username="demo-admin")
     assert Service.objects.count() == services_before
     assert not get_user_model().objects.filter(username="demo-admin").exists()
+
+
+def test_seed_demo__gives_every_screen_data_and_adds_nothing_the_second_time(db, capsys):
+    from flags.models import ChangeRequest
+    from observability.models import SloAlert
+    from recovery.models import Drill
+    from releases.models import Check, Release
+    from schemaplans.models import Backfill
+
+    call_command("seed_demo")
+    first = capsys.readouterr().out
+    assert "Demo logins (shown once; two per role)" in first
+    for role in ("Operator", "Release manager", "Auditor", "Maintenance admin"):
+        assert get_user_model().objects.filter(groups__name=role).count() == 2
+    counts = lambda: (Release.objects.count(), Check.objects.count(), ChangeRequest.objects.count(),  # noqa: E731
+                      Drill.objects.count(), Backfill.objects.count(), get_user_model().objects.count())
+    before = counts()
+    assert dict(Release.objects.values_list("version", "state"))["1.0.0"] == "live"
+    assert Check.objects.filter(name="security-scan", status="failure").exists()
+    assert ChangeRequest.objects.filter(status="pending").exists()
+    assert SloAlert.objects.filter(resolved_at__isnull=True).exists()  # the burn opened alerts
+    assert Drill.objects.filter(kind="pitr").exists() and Backfill.objects.exists()
+    call_command("seed_demo")
+    second = capsys.readouterr().out
+    assert "Demo logins" not in second
+    assert counts() == before

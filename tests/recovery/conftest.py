@@ -46,7 +46,7 @@ def no_leftover_shadows() -> Iterator[None]:
 
 # --- Django side (recovery app) ----------------------------------------------------------------------
 
-SRC_DB = "gov_rec2_src"
+SRC_DB = f"gov_rec2_src_{secrets.token_hex(4)}"  # per run: engineers share one PostgreSQL server
 SRC_ENV = "GOV_REC2_SRC_DSN"
 DJANGO_SMOKE = [
     {"name": "customers present", "sql": "SELECT count(*) = 200 FROM customers"},

@@ -116,7 +116,7 @@ def test_failed_drill__sends_a_critical_signed_alert_naming_the_failing_layer(re
     assert request["signed"]
     body = request["body"]
     assert body["severity"] == "critical"
-    assert body["title"] == f"DR drill #{drill.pk} FAILED: restore drill of shop-db"
+    assert body["title"] == f"DR drill #{drill.pk} FAILED: restore of shop-db's backup #{drill.backup_id}"
     assert body["fields"]["Failed layers"] == "integrity"
     assert f"backup file {Path(backup.path).name} is damaged" in body["text"]
 

@@ -152,3 +152,8 @@ def git_repo(tmp_path):
     from tests.releases.gitrepo import make_repo
 
     return make_repo(tmp_path)
+
+
+@pytest.fixture
+def ci_writer(api, make_token, service):
+    return api(make_token("releases:write", "checks:write"))

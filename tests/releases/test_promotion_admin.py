@@ -31,7 +31,8 @@ def test_promote__confirms_with_a_reason_then_the_webhook_deploys(
     old, new = live_and_next
     client.force_login(release_manager)
     confirm = _post(client, "promote", new)
-    assert b"Promote to production" in confirm.content and b"gate allow" in confirm.content
+    assert b"Promote to production" in confirm.content
+    assert b'<span class="verdict verdict-allow" id="gate-decision">allow</span>' in confirm.content
     assert not Deployment.objects.filter(kind="promotion").exists()
     missing = _post(client, "promote", new, confirm="yes", reason="")
     assert b"This field is required" in missing.content

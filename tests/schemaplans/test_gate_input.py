@@ -1,4 +1,4 @@
-"""Gate input "schema_plans": contract migrations in a release's artifacts need their plans verified."""
+"""Gate input "schema-plans": contract migrations in a release's artifacts need their plans verified."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def release(service, *migrations, artifacts=None):
 
 
 def gate(rel):
-    return hooks.GATE_INPUTS["schema_plans"](release=rel, environment=SimpleNamespace(slug="production"))
+    return hooks.GATE_INPUTS["schema-plans"](release=rel, environment=SimpleNamespace(slug="production"))
 
 
 def contract(plan="orders-status-code", name="shop.0045_drop_status"):
@@ -41,14 +41,14 @@ def verified(plan, user):
 
 
 def test_gate_input__is_registered():
-    assert "schema_plans" in hooks.GATE_INPUTS
+    assert "schema-plans" in hooks.GATE_INPUTS
 
 
 @pytest.mark.parametrize("artifacts", [{}, {"migrations": []}, {"bundle": "x"},
                                        {"migrations": [{"name": "shop.0042", "phase": "expand", "plan": None}]}])
 def test_no_contract_migrations__allow(service, artifacts):
     result = gate(release(service, artifacts=artifacts))
-    assert (result.name, result.verdict, result.code) == ("schema_plans", "allow", "no_contract_migrations")
+    assert (result.name, result.verdict, result.code) == ("schema-plans", "allow", "no_contract_migrations")
 
 
 def test_release_without_artifacts_attribute__allow(service):

@@ -1,4 +1,5 @@
-"""Idempotent demo data: environments, roles, a demo service, an admin whose password is printed once."""
+"""Idempotent demo data: environments, roles, a demo service, an admin and two users per role (passwords printed
+once), and rows for every screen (governance.demo)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from governance import roles, services
+from governance import demo, roles, services
 from governance.migrations._seed import ENVIRONMENTS
 from governance.models import Service
 
@@ -22,9 +23,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--admin-username", default="admin")
         parser.add_argument("--service", default="shop")
+        parser.add_argument("--minimal", action="store_true",
+                            help="Only environments, roles, the service and the admin (no demo users or rows).")
 
     @transaction.atomic
-    def handle(self, *args: Any, admin_username: str, service: str, **options: Any) -> None:
+    def handle(self, *args: Any, admin_username: str, service: str, minimal: bool = False, **options: Any) -> None:
         actor = services.system_user()
         reason = "seed_demo"
         for slug, name, is_prod, order, second in ENVIRONMENTS:
@@ -44,10 +47,18 @@ class Command(BaseCommand):
         if User.objects.filter(username=admin_username).exists():
             self.stdout.write(f"admin user '{admin_username}' exists; password unchanged "
                               f"(reset it with `manage.py changepassword {admin_username}`)")
+        else:
+            password = secrets.token_urlsafe(15)
+            user = User.objects.create_superuser(username=admin_username, email="", password=password)
+            user.groups.add(Group.objects.get(name=roles.ADMINISTRATOR))
+            # Printed once, to the terminal only (never logged); it is not stored anywhere in clear.
+            self.stdout.write(self.style.SUCCESS(
+                f"\n  Admin login (shown once): username '{admin_username}', password '{password}'\n"))
+        if minimal or missing:
             return
-        password = secrets.token_urlsafe(15)
-        user = User.objects.create_superuser(username=admin_username, email="", password=password)
-        user.groups.add(Group.objects.get(name=roles.ADMINISTRATOR))
-        # Printed once, to the terminal only (never logged); it is not stored anywhere in clear.
-        self.stdout.write(self.style.SUCCESS(
-            f"\n  Admin login (shown once): username '{admin_username}', password '{password}'\n"))
+        created = demo.users()
+        if created:
+            lines = "\n".join(f"    {u:<8} {role:<18} password '{pw}'" for u, role, pw in created)
+            self.stdout.write(self.style.SUCCESS(f"\n  Demo logins (shown once; two per role):\n{lines}\n"))
+        for line in demo.load(Service.objects.get(slug=service), actor):
+            self.stdout.write(f"demo: {line}")

@@ -1,0 +1,194 @@
+"""Demo data for `make run` (manage.py seed_demo): enough rows that every screen has something true to show.
+
+Every part is idempotent: it looks for its own rows first (by natural key) and only adds what is missing, so
+`make run` may call it every time. Everything is written through the apps' services, as the system user or
+the demo users, with a reason naming seed_demo; nothing here is a shortcut around a rule.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from governance import roles
+from governance.models import Environment, Service
+
+REASON = "demo data (manage.py seed_demo)"
+
+# Two people per role (besides `admin`), so the two-person rules can be tried: one asks, the other approves.
+DEMO_USERS: list[tuple[str, str]] = [
+    ("olga", roles.OPERATOR), ("oscar", roles.OPERATOR),
+    ("rita", roles.RELEASE_MANAGER), ("ralph", roles.RELEASE_MANAGER),
+    ("audrey", roles.AUDITOR), ("arthur", roles.AUDITOR),
+    ("mia", roles.MAINTENANCE_ADMIN), ("max", roles.MAINTENANCE_ADMIN),
+    ("ada", roles.ADMINISTRATOR),  # with `admin`, the second Administrator
+]
+
+
+def users() -> list[tuple[str, str, str]]:
+    """Create the missing demo users; returns (username, role, password) for those created (shown once)."""
+    User = get_user_model()
+    created = []
+    for username, role in DEMO_USERS:
+        if User.objects.filter(username=username).exists():
+            continue
+        password = secrets.token_urlsafe(12)
+        user = User.objects.create_user(username=username, password=password, is_staff=True)
+        user.groups.add(Group.objects.get(name=role))
+        created.append((username, role, password))
+    return created
+
+
+def _user(username: str) -> Any:
+    return get_user_model().objects.get(username=username)
+
+
+def flags(service: Service, actor: Any) -> list[str]:
+    from flags import services as flag_services
+    from flags.models import Flag, FlagState
+
+    done = []
+    if not Flag.objects.filter(service=service, key="new-checkout").exists():
+        flag = flag_services.create_flag(service=service, key="new-checkout", actor=actor, reason=REASON,
+                                         owner="checkout team", description="The one-page checkout",
+                                         expected_lifetime_days=60)
+        for env, percent in (("development", 100), ("preview", 50)):
+            state = FlagState.objects.get(flag=flag, environment__slug=env)
+            flag_services.set_strategies(state=state, actor=actor, reason=REASON, strategies=[{
+                "name": "flexibleRollout",
+                "parameters": {"rollout": str(percent), "stickiness": "userId", "groupId": "new-checkout"}}])
+            flag_services.set_enabled(state=FlagState.objects.get(pk=state.pk), enabled=True, actor=actor,
+                                      reason=REASON)
+        # production: turning it on widens exposure, so a change request waits for a second operator (oscar)
+        state = FlagState.objects.get(flag=flag, environment__slug="production")
+        flag_services.set_strategies(state=state, actor=actor, reason=REASON, strategies=[{
+            "name": "flexibleRollout",
+            "parameters": {"rollout": "10", "stickiness": "userId", "groupId": "new-checkout"}}])
+        flag_services.set_enabled(state=FlagState.objects.get(pk=state.pk), enabled=True, actor=_user("olga"),
+                                  reason="10% of users, as agreed in the launch review")
+        done.append("flag new-checkout (50% in preview; a production rollout waiting for a second operator)")
+    if not Flag.objects.filter(service=service, key="search-v2").exists():
+        flag = flag_services.create_flag(service=service, key="search-v2", actor=actor, reason=REASON,
+                                         owner="search team", description="New ranking",
+                                         expected_lifetime_days=1)  # past its lifetime tomorrow: shows as stale
+        state = FlagState.objects.get(flag=flag, environment__slug="development")
+        flag_services.set_enabled(state=state, enabled=True, actor=actor, reason=REASON)
+        done.append("flag search-v2")
+    kill = FlagState.objects.get(flag__service=service, flag__key="kill_switch_api", environment__slug="preview")
+    why = "demo: a load test is hammering preview"
+    if not kill.history.filter(history_change_reason=why).exists():  # once: it expires on its own afterwards
+        flag_services.engage_kill_switch(state=kill, actor=_user("olga"), reason=why, expires_in=timedelta(hours=4))
+        done.append("kill switch kill_switch_api engaged in preview (expires in 4 h)")
+    return done
+
+
+def releases(service: Service, actor: Any) -> list[str]:
+    from releases import services as release_services
+    from releases.models import GatePolicy, Release
+
+    if Release.objects.filter(service=service).exists():
+        return []
+    production = Environment.objects.get(slug="production")
+    preview = Environment.objects.get(slug="preview")
+    if not GatePolicy.objects.filter(service=service, environment=production).exists():
+        from governance import services as core
+
+        policy = GatePolicy(service=service, environment=production, required_checks=["tests"],
+                            advisory_checks=["lint"], approvals_required=1)
+        core.save_audited(instance=policy, actor=actor, reason=REASON)
+    now = timezone.now()
+
+    def register(version: str, sha: str, message: str) -> Release:
+        commits = [{"sha": sha * 40, "message": message, "author": "Dana <dana@example.com>",
+                    "time": now - timedelta(days=3)}]
+        return release_services.register_release(service=service, version=version, build_sha=sha * 40,
+                                                 author="dana", commits=commits, actor=actor,
+                                                 reason=REASON).release
+
+    def check(release: Release, name: str, status: str, summary: str = "") -> None:
+        release_services.report_check(release=release, name=name, status=status, actor=actor, reason=REASON,
+                                      summary=summary)
+
+    live = register("1.0.0", "a", "feat: carts")
+    check(live, "tests", "success", "412 passed")
+    release_services.approve_release(release=live, environment=production, actor=_user("ralph"), reason=REASON)
+    release_services.record_deployment(release=live, environment=production, status="succeeded", actor=actor,
+                                       reason=REASON)
+    ready = register("1.1.0", "b", "feat(cart): save carts for later")
+    check(ready, "tests", "success", "418 passed")
+    check(ready, "lint", "failure", "2 style warnings (advisory)")
+    release_services.record_deployment(release=ready, environment=preview, status="succeeded", actor=actor,
+                                       reason=REASON)
+    blocked = register("1.2.0", "c", "feat(payments): new provider")
+    check(blocked, "tests", "success", "420 passed")
+    check(blocked, "security-scan", "failure", "CVE-2026-1234 in payments-sdk 3.1 (high)")
+    return ["releases 1.0.0 (live), 1.1.0 (awaiting approval, in preview), 1.2.0 (security-scan failed)"]
+
+
+def sli(service: Service) -> list[str]:
+    """The last 6 hours of per-minute SLI points for production, the last 70 minutes burning (20% errors)."""
+    from observability import services as slo_services
+    from observability import sli as sli_module
+
+    production = Environment.objects.get(slug="production")
+    end = timezone.now().replace(second=0, microsecond=0)
+    points = []
+    for m in range(1, 6 * 60 + 1):
+        burning = m <= 70
+        points.append(sli_module.Point(
+            minute=end - timedelta(minutes=m), total=120, errors=24 if burning else 0,
+            latency_bounds=(100.0, 300.0, 1000.0),
+            latency_counts=(60, 100, 115) if burning else (100, 118, 120), db_queries=40,
+            db_errors=4 if burning else 0))
+    slo_services.ingest_sli_points(service=service, environment=production, source="demo", points=points)
+    slo_services.run_slo_check(kind="hourly")
+    return ["SLI points for the last 6 h in production (burning for the last 70 min) and an SLO check"]
+
+
+def recovery(actor: Any) -> list[str]:
+    from recovery import services as dr_services
+    from recovery.models import BackupTarget
+
+    target = BackupTarget.objects.filter(name="portal-db").first()
+    done = []
+    if target is None:
+        target = dr_services.create_backup_target(
+            name="portal-db", dsn_env="DATABASE_URL", directory=str(Path(settings.BASE_DIR) / ".demo-backups"),
+            actor=actor, reason=REASON)
+        done.append("backup target portal-db (this portal's own database)")
+    if not target.drills.exists():
+        dr_services.request_drill(target=target, kind="pitr", actor=actor, reason=REASON)
+        done.append("a PITR drill (a mechanism self-test; the worker runs it)")
+    return done
+
+
+def schema_plan(service: Service, actor: Any) -> list[str]:
+    from schemaplans import services as plan_services
+    from schemaplans.models import SchemaPlan
+
+    if SchemaPlan.objects.filter(slug="orders-status-code").exists():
+        return []
+    plan = plan_services.create_plan(
+        service=service, slug="orders-status-code", table="orders", actor=actor, reason=REASON,
+        description="Replace orders.status (text) by orders.status_code (smallint).", columns=["status_code"],
+        expand_migration="shop.0042_order_status_code", contract_migration="shop.0045_drop_order_status",
+        database="SHOP_DATABASE_URL",
+        verification_sql="SELECT count(*) FROM orders WHERE status_code IS NULL")
+    plan_services.create_backfill(
+        name="fill orders.status_code", table="orders", plan=plan, database="SHOP_DATABASE_URL",
+        sql="UPDATE orders SET status_code = 1 WHERE id >= %(lo)s AND id < %(hi)s AND status_code IS NULL",
+        sql_is_idempotent=True, actor=actor, reason=REASON)
+    return ["schema plan orders-status-code with a pending backfill"]
+
+
+def load(service: Service, actor: Any) -> list[str]:
+    """Everything but the users; returns what was added, one line each."""
+    return [*flags(service, actor), *releases(service, actor), *sli(service), *recovery(actor),
+            *schema_plan(service, actor)]
