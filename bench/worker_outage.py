@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,27 @@ sys.path.insert(0, str(ROOT / "client"))
 from tests.flags.live_portal import Cluster, manage  # noqa: E402
 
 MAX_AGE = 15  # the supervisor's stale limit for this run (production: HEARTBEAT_MAX_AGE_SECONDS, 180)
+
+
+class Receiver:
+    """A real HTTP server on 127.0.0.1 standing in for the chat webhook: it keeps every alert posted to it."""
+
+    def __init__(self) -> None:
+        received: list[dict[str, Any]] = []
+        self.received = received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the http.server API
+                received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 class Load(threading.Thread):
@@ -108,8 +130,17 @@ def run(outages: int, bound: float, seed: int) -> dict[str, Any]:
         manage(env, "migrate", "--noinput")
         os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DATABASE_CONNECT_TIMEOUT",
                                               "CONN_MAX_AGE", "REDIS_URL", "DEBUG", "SECRET_KEY")})
+        os.environ["LOG_LEVEL"] = "WARNING"  # this process queues hundreds of tasks: no line per task
         import django
         django.setup()
+        from governance import services as core
+        from observability import services as slo_services
+        from observability.models import NotificationChannel
+
+        receiver = Receiver()
+        slo_services.save_channel(channel=NotificationChannel(name="ops chat", kind="slack", url=receiver.url,
+                                                              severities=["critical"]),
+                                  actor=core.system_user(), reason="bench: where worker alerts go")
 
         with open(log, "wb") as handle:
             supervisor = subprocess.Popen(
@@ -141,6 +172,7 @@ def run(outages: int, bound: float, seed: int) -> dict[str, Any]:
         return {"outages": rows, "tasks_queued": len(load.queued), "queue_refused_while_down": load.refused,
                 "tasks_done": tasks_done(), "worker_restarts": len(re.findall(r"restarting the worker", text)),
                 "restart_reasons": re.findall(r"restarting the worker \(([^;]*);", text),
+                "alerts_received": [a.get("text", "")[:160] for a in receiver.received],
                 "warm_up_s": warm_up, "bound_s": bound}
     finally:
         if supervisor is not None and supervisor.poll() is None:
@@ -167,7 +199,7 @@ def main() -> None:
         return
     print(f"outages: {len(result['outages'])}  tasks queued: {result['tasks_queued']}  done: {result['tasks_done']}  "
           f"refused while down: {result['queue_refused_while_down']}  worker restarts: {result['worker_restarts']} "
-          f"{result['restart_reasons']}")
+          f"{result['restart_reasons']}  alerts received: {len(result['alerts_received'])}")
     for row in result["outages"]:
         print(f"  outage {row['outage']}: PostgreSQL down {row['down_s']}s -> "
               + (f"tasks resumed {row['seconds_to_resume']}s after it returned" if row["resumed"]

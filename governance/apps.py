@@ -14,13 +14,15 @@ class GovernanceConfig(AppConfig):
 
 
 def _install_json_safety() -> None:
-    """Every admin form edits a models.JSONField through the capped form field, and a stored document too deep to
-    decode loads as a marker instead of a RecursionError (governance.json_safety)."""
-    from django.contrib.admin import options
+    """Every form that edits a models.JSONField (every admin's among them, whenever it was registered) uses the
+    capped form field, and a stored document too deep to decode loads as a marker instead of raising
+    RecursionError (governance.json_safety). Django has no setting for either, hence the two wrappers."""
     from django.db import models
 
     from governance import json_safety
 
-    options.FORMFIELD_FOR_DBFIELD_DEFAULTS[models.JSONField] = {"form_class": json_safety.JSONFormField}
-    if not hasattr(models.JSONField.from_db_value, "__wrapped__"):
-        models.JSONField.from_db_value = json_safety.decode_stored(models.JSONField.from_db_value)  # type: ignore[method-assign]  # the one hook Django offers no setting for
+    field = models.JSONField
+    if not hasattr(field.from_db_value, "__wrapped__"):
+        field.from_db_value = json_safety.decode_stored(field.from_db_value)  # type: ignore[method-assign]  # see above
+    if not hasattr(field.formfield, "__wrapped__"):
+        field.formfield = json_safety.capped_formfield(field.formfield)  # type: ignore[method-assign]  # see above

@@ -1,8 +1,8 @@
 """One rule for JSON that people send: nested at most JSON_MAX_DEPTH levels, and no NUL character.
 
 Deeper documents were accepted once and then made pages 500 (decoding them deep inside a request overflows the
-recursion limit); PostgreSQL cannot store NUL in jsonb. The API parser (`governance.api.parsers`) and every admin
-JSON form field (`JSONFormField`, the admin default for models.JSONField since `GovernanceConfig.ready`) use
+recursion limit); PostgreSQL cannot store NUL in jsonb. The API parser (`governance.api.parsers`) and every form
+field for a models.JSONField (`JSONFormField`, installed by `GovernanceConfig.ready`, so every admin's) use
 `json_problem`; `decode_stored` keeps values stored before the cap from breaking any page.
 """
 
@@ -15,6 +15,7 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.forms.fields import InvalidJSONInput
 
 TOO_DEEP_KEY = "__not_shown__"
 
@@ -65,6 +66,12 @@ class JSONFormField(forms.JSONField):
             raise ValidationError(f"Enter JSON nested at most {max_depth()} levels deep.",
                                   code="too_deep") from None
 
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        try:
+            return super().bound_data(data, initial)
+        except RecursionError:  # the refused text is shown again as typed
+            return InvalidJSONInput(data)
+
     def validate(self, value: Any) -> None:
         super().validate(value)
         problem = json_problem(value)
@@ -101,4 +108,15 @@ def decode_stored(from_db_value: Callable[..., Any]) -> Callable[..., Any]:
         return decoded
 
     wrapper.__wrapped__ = from_db_value  # type: ignore[attr-defined]  # so it is never wrapped twice
+    return wrapper
+
+
+def capped_formfield(formfield: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap models.JSONField.formfield: JSONFormField unless a form class is asked for."""
+
+    def wrapper(self: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("form_class", JSONFormField)
+        return formfield(self, **kwargs)
+
+    wrapper.__wrapped__ = formfield  # type: ignore[attr-defined]  # so it is never wrapped twice
     return wrapper
