@@ -30,7 +30,9 @@ def portal_without_database():
                "CONN_MAX_AGE": "0", "FLAGS_LKG_DIR": str(lkg_dir), "FLAGS_MEMORY_TTL_SECONDS": "0.5",
                "FLAGS_DB_RETRY_SECONDS": "1"}
         manage(env, "migrate", "--noinput")
-        password = re.search(r"password '([^']+)'", manage(env, "seed_demo").stdout).group(1)
+        found = re.search(r"password '([^']+)'", manage(env, "seed_demo").stdout)
+        assert found, "seed_demo printed no admin password"
+        password = found.group(1)
         secret = manage(env, "create_token", "--name", "ci", "--owner", "admin", "--scope", "flags:read",
                         "--scope", "flags:write", "--reason", "outage test").stdout.strip()
         portal = Portal(env)
@@ -46,7 +48,9 @@ def _admin_session(portal, password) -> str:
     """Log in through the login form; the session cookie's value (it is Secure: sent by hand over plain HTTP)."""
     with httpx.Client(base_url=portal.url, timeout=10) as browser:
         page = browser.get("/admin/login/")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
+        found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert found, page.text[:500]
+        token = found.group(1)
         response = browser.post("/admin/login/?next=/admin/", data={
             "csrfmiddlewaretoken": token, "username": "admin", "password": password},
             headers={"Cookie": f"csrftoken={page.cookies['csrftoken']}", "Referer": f"{portal.url}/admin/login/"})

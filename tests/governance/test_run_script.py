@@ -31,13 +31,13 @@ def run_sh(tmp_path):
     env = {**os.environ, "BIN": str(bin_dir), "SIGNAL_LOG": str(tmp_path), "PORT": "8799"}
     script = subprocess.Popen(["bash", str(ROOT / "scripts/run.sh")], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
-    pids = {}
+    pids: dict[str, int] = {}
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and len(pids) < 2:
         pids = {n: int((tmp_path / f"{n}.pid").read_text()) for n in ("gunicorn", "supervisor")
                 if (tmp_path / f"{n}.pid").exists() and (tmp_path / f"{n}.pid").read_text().strip()}
         time.sleep(0.05)
-    assert len(pids) == 2, script.stdout.read() if script.poll() is not None else "stand-ins never started"
+    assert len(pids) == 2, "the stand-ins never started"
     yield script, pids, lambda name: (tmp_path / name).read_text().split() if (tmp_path / name).exists() else []
     if script.poll() is None:
         script.kill()

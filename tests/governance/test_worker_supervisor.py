@@ -34,9 +34,17 @@ def _alive(pid: int) -> bool:
         return stat.read().split()[2] != "Z"
 
 
+class Made(list):
+    """The supervisors a test made, and the alerts they raised."""
+
+    alerts: list[tuple[str, str]]
+
+
 @pytest.fixture
 def supervisors():
-    made = []
+    made = Made()
+    made.alerts = []
+    alerts = made.alerts
 
     def make(command, **options):
         supervisor = Supervisor(options=Options(command=command, grace=1, backoff_base=0.2, backoff_max=1,
@@ -44,8 +52,7 @@ def supervisors():
         made.append(supervisor)
         return supervisor
 
-    alerts: list[tuple[str, str]] = []
-    make.alerts = alerts
+    make.alerts = alerts  # type: ignore[attr-defined]  # the tests read the alerts through the factory
     yield make
     for supervisor in made:
         supervisor.stop()
