@@ -4,8 +4,8 @@ ignore SIGTERM, ../shared/PITFALLS.md). Run by `manage.py supervise_worker` (scr
 
 - Every `check_every` seconds: has the process exited? How old is the "scheduler" heartbeat? While the database
   is unreachable nothing is judged (the worker cannot beat either).
-- While the last beat is older than `probe_every`, one `governance.tasks.heartbeat` is queued as a probe, so a
-  healthy worker beats well within `max_age` (the scheduled beat only runs every minute).
+- While the last beat is older than `probe_every`, one `governance.tasks.heartbeat` is queued as a probe (at most
+  one per `probe_every`), so a worker that only missed a scheduled beat beats again before `max_age`.
 - Stale: the beat is older than `max_age` (HEARTBEAT_MAX_AGE_SECONDS, the limit /readyz uses), the database has
   been reachable for `settle` seconds and the worker has run for at least `max_age`. Then an alert (observability
   ops alerts) and a restart.
@@ -39,7 +39,7 @@ class Options:
     command: Sequence[str] = (sys.executable, "manage.py", "qcluster")
     max_age: float = 180.0
     check_every: float = 5.0
-    probe_every: float = 30.0
+    probe_every: float = 90.0
     settle: float = 30.0
     grace: float = 30.0
     backoff_base: float = 1.0
@@ -110,7 +110,8 @@ class Supervisor:
     def probe(self) -> None:
         from django_q.tasks import async_task
 
-        async_task("governance.tasks.heartbeat", sync=False, task_name="supervisor probe")
+        # save=False: probes must not push real task results out of the result backend's save_limit
+        async_task("governance.tasks.heartbeat", sync=False, task_name="supervisor probe", save=False)
 
     def check(self) -> str:
         """One round; returns what it saw (for logs and tests)."""

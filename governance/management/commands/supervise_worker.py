@@ -43,7 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--max-age", type=float, default=float(settings.HEARTBEAT_MAX_AGE_SECONDS),
                             help="heartbeat age (s) that counts as stuck (default HEARTBEAT_MAX_AGE_SECONDS)")
         parser.add_argument("--check-every", type=float, default=5.0, help="seconds between checks")
-        parser.add_argument("--probe-every", type=float, default=30.0,
+        parser.add_argument("--probe-every", type=float, default=90.0,
                             help="queue a heartbeat task when the last beat is older than this (s)")
         parser.add_argument("--settle", type=float, default=30.0,
                             help="seconds the database must be back before a stale beat counts")
