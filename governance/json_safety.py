@@ -36,23 +36,25 @@ def _too_deep(value: Any, limit: int) -> bool:
 
 
 def json_problem(value: Any) -> str | None:
-    """Why a decoded JSON value is refused (too deep, NUL in a string or key), or None. Iterative: no recursion."""
+    """Why a decoded JSON value is refused (too deep, NUL in a string or key, naming where), or None.
+    Iterative: no recursion."""
     limit = max_depth()
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[Any, int, str]] = [(value, 1, "")]
     while stack:
-        item, depth = stack.pop()
+        item, depth, path = stack.pop()
+        where = f" (at {path.lstrip('.')})" if path else ""
         if isinstance(item, dict | list):
             if depth > limit:
                 return f"the document is nested more than {limit} levels deep"
             if isinstance(item, dict):
                 for key, child in item.items():
                     if isinstance(key, str) and "\x00" in key:
-                        return "a key holds a NUL character (\\u0000), which cannot be stored"
-                    stack.append((child, depth + 1))
+                        return f"a key holds a NUL character (\\u0000), which cannot be stored{where}"
+                    stack.append((child, depth + 1, f"{path}.{key}"))
             else:
-                stack.extend((child, depth + 1) for child in item)
+                stack.extend((child, depth + 1, f"{path}[{i}]") for i, child in enumerate(item))
         elif isinstance(item, str) and "\x00" in item:
-            return "a string holds a NUL character (\\u0000), which cannot be stored"
+            return f"a string holds a NUL character (\\u0000), which cannot be stored{where}"
     return None
 
 
