@@ -188,6 +188,8 @@ API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
 API_TOKEN_ROTATION_GRACE_HOURS = env.int("API_TOKEN_ROTATION_GRACE_HOURS", default=24)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 HEARTBEAT_MAX_AGE_SECONDS = env.int("HEARTBEAT_MAX_AGE_SECONDS", default=180)
+# JSON from the API and admin forms: deeper documents are refused (governance/json_safety.py)
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 SYSTEM_USERNAME = "system"
 
 # Releases (docs/RELEASES.md). Secrets (GITHUB_TOKEN, provider tokens) are read from the environment when used.

@@ -1,4 +1,4 @@
-"""JSON request bodies: DRF's parser, plus two refusals that would otherwise surface as 500s."""
+"""JSON request bodies: DRF's parser, plus refusals that would otherwise surface as 500s."""
 
 from __future__ import annotations
 
@@ -10,20 +10,27 @@ from typing import Any
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+from governance import json_safety
+
 # A \uD800-\uDFFF escape: only then can the parsed body hold a lone surrogate (raw UTF-8 cannot encode one).
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 class JSONParser(parsers.JSONParser):
-    """Too deep a nesting, and strings with lone surrogates (no UTF-8 column or answer can hold them, RFC 7493
-    §2.1), are parse errors: 400 with problem details instead of a RecursionError or a UnicodeEncodeError."""
+    """Documents nested deeper than JSON_MAX_DEPTH or holding NUL (governance.json_safety), and strings with lone
+    surrogates (no UTF-8 column or answer can hold them, RFC 7493 §2.1), are parse errors: 400 with problem
+    details instead of a RecursionError, a UnicodeEncodeError or a database error."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
         raw = stream.read()
         try:
             data = super().parse(io.BytesIO(raw), media_type, parser_context)
         except RecursionError:
-            raise ParseError("JSON parse error - the document is nested too deeply.") from None
+            raise ParseError(f"JSON parse error - the document is nested more than {json_safety.max_depth()} "
+                             "levels deep.") from None
+        problem = json_safety.json_problem(data)
+        if problem:
+            raise ParseError(f"JSON parse error - {problem}.")
         if _SURROGATE_ESCAPE.search(raw):
             try:
                 json.dumps(data, ensure_ascii=False).encode("utf-8")

@@ -242,7 +242,8 @@ def test_object_pages_and_lists__answer_bad_ids_and_parameters_without_a_500(mod
 
 # --- change forms, submitted as a browser would -------------------------------------------------------
 
-FORM_VALUES = ["", "a\x00b", "x" * 10_000, BIG, "nan", '{"a": "\\u0000"}', '[{"name": "\\u0000"}]']
+FORM_VALUES = ["", "a\x00b", "x" * 10_000, BIG, "nan", '{"a": "\\u0000"}', '[{"name": "\\u0000"}]',
+               '{"\\u0000": 1}', '[{"a": {"\\u0000": "b"}}]', "[" * 33 + "]" * 33, "[" * 900 + "]" * 900]
 
 
 class FormFields(HTMLParser):

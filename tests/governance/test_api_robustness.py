@@ -250,6 +250,9 @@ BAD_VALUES: dict[str, Any] = {
     "lone surrogate": "\ud800",
     "lone surrogate in an object": {"k": "\udfff"},
     "nested 800 deep": {"k": json.loads("[" * 800 + "]" * 800)},
+    "nested 33 deep": {"k": json.loads("[" * 33 + "]" * 33)},
+    "NUL deep in an object": {"a": [{"b": {"c": "\x00"}}]},
+    "NUL only in a key": {"a\x00": "b"},
 }
 # Items of nested arrays get a shorter list: type confusion and the classic database breakers.
 NESTED_BAD = ["null", "empty list", "object", "2**63", "10k chars", "NUL", "lone surrogate", "'true'"]
@@ -265,6 +268,7 @@ BAD_BODIES: dict[str, bytes] = {
     "JSON number": b"42",
     "empty object": b"{}",
     "deeply nested": b"[" * 100_000 + b"]" * 100_000,
+    "nested 900 deep": b'{"k": ' + b"[" * 900 + b"]" * 900 + b"}",
     "invalid UTF-8": b'{"reason": "\xff\xfe"}',
     "NUL escape in a key": b'{"\\u0000": 1}',
     "3 MB": json.dumps({"reason": "x" * 3_000_000}).encode(),

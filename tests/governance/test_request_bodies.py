@@ -16,7 +16,7 @@ def test_nesting_too_deep_for_the_decoder__is_a_400_parse_error(api, make_token)
     response = _post(api, make_token, "[" * 100_000 + "]" * 100_000)
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
-    assert response.json()["detail"] == "JSON parse error - the document is nested too deeply."
+    assert response.json()["detail"] == "JSON parse error - the document is nested more than 32 levels deep."
 
 
 def test_lone_surrogate__is_a_400_parse_error_and_creates_nothing(api, make_token):

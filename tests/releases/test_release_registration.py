@@ -141,7 +141,8 @@ def test_nan_in_artifacts__is_400(ci):
 def test_nul_character_in_artifacts__is_400_and_registers_nothing(ci):
     response = ci.post("/api/v1/releases", body(artifacts={"report": {"line": "a\x00b"}}), format="json")
     assert response.status_code == 400
-    assert response.json()["errors"] == {"artifacts": ["artifacts must not contain NUL characters (\\u0000)"]}
+    assert response.json()["detail"] == ("JSON parse error - a string holds a NUL character (\\u0000), which cannot "
+                                         "be stored (at artifacts.report.line).")
     assert not Release.objects.exists()
 
 
