@@ -19,13 +19,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 import time
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from govctl.streaming import backoff
 
 log = logging.getLogger("flags.push")
 
@@ -111,4 +111,4 @@ async def listen(on_change: Callable[[], Any], on_connect: Callable[[], Any]) ->
         except Exception as exc:
             log.warning("flags: %s listener lost (%s: %s); reconnecting", broker(), exc.__class__.__name__, exc)
         failures = 0 if time.monotonic() - started > 30 else failures + 1
-        await asyncio.sleep(min(30.0, 0.5 * 2 ** failures) * random.uniform(0.5, 1.0))
+        await asyncio.sleep(backoff(failures + 1))

@@ -147,7 +147,7 @@ class Hub:
                 # A change was announced: drop this process's copies and bump the shared generation, since
                 # the writer's own bump (after its commit) may come after the announcement reached us.
                 changed = True
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 changed = False  # resync or expiry: the layers' own freshness rules decide
             self.changed.clear()
             try:

@@ -1,9 +1,16 @@
-"""The flag SDK for governed services: poll the portal's snapshot, evaluate locally, survive outages.
+"""The flag SDK for governed services: follow the portal's snapshot, evaluate locally, survive outages.
 
 Nothing happens at import. The first evaluation (or an explicit ``start()``) fetches the snapshot
-and starts a daemon poller; a forked child notices its new pid and starts its own poller, HTTP
-client and instance id (sockets and threads do not survive ``fork``), keeping the inherited
+and starts a daemon thread; a forked child notices its new pid and starts its own thread, HTTP
+clients and instance id (sockets and threads do not survive ``fork``), keeping the inherited
 snapshot so that workers of a preforking server answer at once.
+
+The thread follows the portal's stream (Server-Sent Events, ``govctl.streaming``): a change applies
+within a second. When the stream is not there (no stream route, a proxy that buffers or strips it,
+the stream server down) it polls with ETags every ``poll_interval`` instead: at once when an open
+stream drops, then after each failed attempt with backoff and jitter; after ``stream_max_failures``
+attempts in a row it stays on polling and tries the stream again one poll interval later.
+A stream heartbeat confirms the snapshot like a 304 does.
 
 Where answers come from, and the reason they carry:
 
@@ -29,18 +36,20 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from govctl import __version__
+from govctl import __version__, streaming
 from govctl.evaluation import ErrorCode, Reason, Result, SnapshotError, State, evaluate
 from govctl.snapshot import verify_snapshot, write_atomic
 from govctl.variants import DISABLED_VARIANT, Variant
 
 __all__ = ["FlagClient", "SnapshotRejected", "StaticFlagClient", "get_client"]
+
+ChangeListener = Callable[[Any, Any, "frozenset[str]"], None]  # (old revision, new revision, changed flag keys)
 
 log = logging.getLogger("govctl.sdk")
 
@@ -123,6 +132,10 @@ class FlagClient(_FlagReader):
         background: bool = True,
         heartbeat: bool = True,
         transport: httpx.BaseTransport | None = None,
+        stream: bool = True,
+        stream_url: str | None = None,
+        stream_max_failures: int = 3,
+        stream_read_timeout: float = 45.0,
     ) -> None:
         self.url = url.rstrip("/")
         self.token = token
@@ -136,14 +149,22 @@ class FlagClient(_FlagReader):
         self.background = background
         self.heartbeat_enabled = heartbeat
         self._transport = transport
+        # the stream needs the background thread; a proxy may route the stream to its own server
+        self.stream = bool(stream) and background
+        self.stream_url = (stream_url or url).rstrip("/")
+        self.stream_max_failures = max(1, int(stream_max_failures))
+        self.stream_read_timeout = float(stream_read_timeout)  # > the portal's heartbeat interval (15 s)
+        self._listeners: list[ChangeListener] = []
         self._loaded: _Loaded | None = None
         self.last_error: str | None = None
+        self.last_stream_error: str | None = None
         self._init_process_state()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> FlagClient:
         """Configure from GOVERNANCE_URL, GOVERNANCE_TOKEN, GOVERNANCE_SERVICE, GOVERNANCE_ENVIRONMENT,
-        and optionally GOVERNANCE_FLAGS_SECRET, GOVERNANCE_FLAGS_LKG, GOVERNANCE_FLAGS_POLL_INTERVAL."""
+        and optionally GOVERNANCE_FLAGS_SECRET, GOVERNANCE_FLAGS_LKG, GOVERNANCE_FLAGS_POLL_INTERVAL,
+        GOVERNANCE_FLAGS_STREAM (off/0/false: poll only), GOVERNANCE_FLAGS_STREAM_URL."""
         env = os.environ if environ is None else environ
         settings: dict[str, Any] = {
             "url": env.get("GOVERNANCE_URL", ""),
@@ -153,6 +174,10 @@ class FlagClient(_FlagReader):
             "signing_secret": env.get("GOVERNANCE_FLAGS_SECRET") or None,
             "lkg_path": env.get("GOVERNANCE_FLAGS_LKG") or None,
         }
+        if env.get("GOVERNANCE_FLAGS_STREAM"):
+            settings["stream"] = env["GOVERNANCE_FLAGS_STREAM"].strip().lower() not in ("0", "off", "false", "no")
+        if env.get("GOVERNANCE_FLAGS_STREAM_URL"):
+            settings["stream_url"] = env["GOVERNANCE_FLAGS_STREAM_URL"]
         if env.get("GOVERNANCE_FLAGS_POLL_INTERVAL"):
             settings["poll_interval"] = float(env["GOVERNANCE_FLAGS_POLL_INTERVAL"])
         settings.update(overrides)
@@ -170,6 +195,10 @@ class FlagClient(_FlagReader):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._http: httpx.Client | None = None
+        self._stream_http: httpx.Client | None = None
+        self._stream_failures = 0
+        self._stream_retry_at = 0.0
+        self.streaming = False  # True while an open stream is confirming the snapshot
         self._started = False
         self._lkg_tried = False
         self._last_attempt = float("-inf")
@@ -206,24 +235,121 @@ class FlagClient(_FlagReader):
     def stop(self) -> None:
         """Stop polling and close the HTTP client (evaluation keeps using the current snapshot)."""
         self._stop.set()
+        if self._stream_http is not None:
+            self._stream_http.close()  # interrupts a blocking read of the stream
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=self.timeout + 1)
         self._thread = None
         self._started = False
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        self.streaming = False
+        for name in ("_http", "_stream_http"):
+            http = getattr(self, name)
+            if http is not None:
+                http.close()
+                setattr(self, name, None)
 
     def _poll_loop(self) -> None:
         pid = os.getpid()
-        while not self._stop.wait(self._next_delay()):
-            if os.getpid() != pid:
+        while not self._stop.is_set() and os.getpid() == pid:
+            if self.stream and time.monotonic() >= self._stream_retry_at:
+                self._follow_stream()
+                continue
+            delay = self._next_delay()
+            if self.stream:
+                delay = min(delay, max(0.0, self._stream_retry_at - time.monotonic()))
+            if self._stop.wait(delay) or os.getpid() != pid:
                 return
+            if self._next_delay() <= 0.001:
+                self._safe_refresh()
+
+    def _safe_refresh(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # the thread must outlive any surprise; evaluation keeps serving
+            log.exception("flag snapshot refresh failed unexpectedly")
+
+    def _follow_stream(self) -> None:
+        """One stream connection, until it ends; then poll, and schedule the next attempt."""
+        opened = False
+        try:
+            opened = self._stream_once()
+        except Exception as exc:  # network errors, NotAStream, a rejected snapshot, surprises
+            self.last_stream_error = f"{exc.__class__.__name__}: {exc}"
+            log.info("flag stream unavailable, polling meanwhile: %s", self.last_stream_error)
+        self.streaming = False
+        if self._stop.is_set():
+            return
+        self._stream_failures = 0 if opened else self._stream_failures + 1
+        if opened or self._stream_failures >= self.stream_max_failures:
+            self._safe_refresh()  # back on polling at once: catch up with what the stream may have missed
+        if self._stream_failures >= self.stream_max_failures:
+            self._stream_failures = 0
+            self._stream_retry_at = time.monotonic() + self.poll_interval
+        else:
+            self._stream_retry_at = time.monotonic() + streaming.backoff(max(1, self._stream_failures))
+
+    def _stream_once(self) -> bool:
+        """Read the stream and apply its events; True when it opened (so a drop is not a failed attempt)."""
+        if self._stream_http is None:
+            self._stream_http = httpx.Client(
+                base_url=self.stream_url,
+                headers={"Authorization": f"Bearer {self.token}", "User-Agent": f"govctl-sdk/{__version__}",
+                         "Accept": "text/event-stream", "Cache-Control": "no-cache"},
+                timeout=httpx.Timeout(self.timeout, read=self.stream_read_timeout),
+                transport=self._transport,
+            )
+        loaded = self._loaded
+        headers = {}
+        if loaded is not None and loaded.source == "portal" and loaded.etag:
+            headers["Last-Event-ID"] = loaded.etag.strip('"')
+        opened = False
+        with self._stream_http.stream("GET", streaming.STREAM_PATH, headers=headers,
+                                      params={"service": self.service, "environment": self.environment}) as response:
+            streaming.check_stream(response)
+            for event in streaming.read_events(response.iter_lines()):
+                if self._stop.is_set():
+                    break
+                if event.kind == "snapshot":
+                    content = event.data.encode("utf-8")
+                    state = self._accept(content)
+                    self._set_loaded(_Loaded(state, "portal", time.monotonic(), f'"{event.id}"' if event.id else None))
+                    self._save_lkg(content)
+                elif event.kind in ("unchanged", "comment"):
+                    current = self._loaded
+                    if current is None or current.source != "portal":
+                        continue  # nothing of the portal's to confirm yet
+                    self._loaded = dataclasses.replace(current, confirmed_at=time.monotonic())
+                else:
+                    continue
+                if not opened:
+                    opened, self.streaming, self._stream_failures = True, True, 0
+                    self.last_error = None
+                self._maybe_heartbeat()
+        return opened
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Call ``listener(old_revision, new_revision, changed_keys)`` whenever a new snapshot is applied
+        (from the thread that applied it; keep it short)."""
+        self._listeners.append(listener)
+
+    def _set_loaded(self, loaded: _Loaded) -> None:
+        old = self._loaded
+        self._loaded = loaded
+        if old is not None and old.state.raw is loaded.state.raw:
+            return
+        old_features = {} if old is None else {f["name"]: f for f in old.state.raw.get("features", [])}
+        new_features = {f["name"]: f for f in loaded.state.raw.get("features", [])}
+        changed = frozenset(k for k in old_features.keys() | new_features.keys()
+                            if old_features.get(k) != new_features.get(k))
+        if old is not None and not changed and old.state.revision == loaded.state.revision:
+            return
+        self._last_heartbeat = float("-inf")  # report the applied revision now (propagation receipts)
+        for listener in list(self._listeners):
             try:
-                self.refresh()
-            except Exception:  # the poller must outlive any surprise; evaluation keeps serving
-                log.exception("flag snapshot refresh failed unexpectedly")
+                listener(None if old is None else old.state.revision, loaded.state.revision, changed)
+            except Exception:
+                log.exception("flag change listener failed")
 
     def _next_delay(self) -> float:
         loaded = self._loaded
@@ -259,7 +385,7 @@ class FlagClient(_FlagReader):
                 self._loaded = dataclasses.replace(loaded, confirmed_at=time.monotonic())
             elif response.status_code == 200:
                 state = self._accept(response.content)
-                self._loaded = _Loaded(state, "portal", time.monotonic(), response.headers.get("ETag"))
+                self._set_loaded(_Loaded(state, "portal", time.monotonic(), response.headers.get("ETag")))
                 self._save_lkg(response.content)
             else:
                 raise SnapshotRejected(f"the portal answered {response.status_code}")
