@@ -29,7 +29,8 @@ from govctl.streaming import backoff
 
 log = logging.getLogger("flags.push")
 
-CHANNEL = "flags_changed"
+def channel() -> str:
+    return settings.FLAGS_STREAM_CHANNEL  # one per portal: Redis pub/sub channels ignore the database number
 
 
 def broker() -> str:
@@ -46,7 +47,7 @@ def publish() -> None:
         transaction.on_commit(_publish_redis)
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_notify(%s, %s)", [CHANNEL, _message()])
+        cursor.execute("SELECT pg_notify(%s, %s)", [channel(), _message()])
 
 
 def _publish_redis() -> None:
@@ -55,7 +56,7 @@ def _publish_redis() -> None:
     try:
         client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2)
         try:
-            client.publish(CHANNEL, _message())
+            client.publish(channel(), _message())
         finally:
             client.close()
     except redis.RedisError as exc:  # the change is committed; streams catch up at their next resync
@@ -74,9 +75,10 @@ def _conninfo() -> str:
 
 async def _listen_postgres(on_change: Callable[[], Any], on_connect: Callable[[], Any]) -> None:
     import psycopg
+    from psycopg import sql
 
     async with await psycopg.AsyncConnection.connect(_conninfo(), autocommit=True) as conn:
-        await conn.execute(f"LISTEN {CHANNEL}")
+        await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel())))
         on_connect()
         async for _ in conn.notifies():
             on_change()
@@ -88,7 +90,7 @@ async def _listen_redis(on_change: Callable[[], Any], on_connect: Callable[[], A
     client = aioredis.Redis.from_url(settings.REDIS_URL)
     try:
         async with client.pubsub() as pubsub:
-            await pubsub.subscribe(CHANNEL)
+            await pubsub.subscribe(channel())
             on_connect()
             async for message in pubsub.listen():
                 if message.get("type") == "message":

@@ -19,7 +19,7 @@ STREAM_PATH = "/api/v1/flags/stream"
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Event:
-    kind: str  # "snapshot", "unchanged", … or "comment" for a heartbeat line
+    kind: str  # "snapshot", "unchanged", …; "comment" for a heartbeat line, "retry" for a bare retry field
     data: str = ""
     id: str | None = None
     retry_ms: int | None = None
@@ -34,8 +34,10 @@ def read_events(lines: Iterable[str]) -> Iterator[Event]:
     data: list[str] = []
     for line in lines:
         if line == "":
-            if data or retry is not None or kind != "message":
+            if data or kind != "message":
                 yield Event(kind, "\n".join(data), event_id, retry)
+            elif retry is not None:
+                yield Event("retry", "", event_id, retry)  # a reconnection delay alone dispatches no event
             kind, data, retry = "message", [], None
             continue
         if line.startswith(":"):
