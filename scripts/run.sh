@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs gunicorn and the django-q2 worker together; Ctrl-C stops both.
+# Runs gunicorn, the django-q2 worker and the flag stream (uvicorn) together; Ctrl-C stops all three.
 set -u
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -14,15 +14,19 @@ setsid $BIN/gunicorn governance.wsgi:application --bind "$BIND" --workers "${WEB
 web=$!
 setsid $BIN/python manage.py qcluster &
 worker=$!
-echo "portal: http://$BIND/admin/  (web pid $web, worker pid $worker; Ctrl-C stops both)"
+# The flag stream (SSE, docs/ARCHITECTURE.md § Serving model): uvicorn, apart from gunicorn's threads.
+setsid $BIN/uvicorn flags.stream:application --host "${BIND%:*}" --port "${STREAM_PORT:-8001}" --no-access-log \
+  --timeout-graceful-shutdown 2 &
+stream=$!
+echo "portal: http://$BIND/admin/  (web pid $web, worker pid $worker, stream pid $stream on :${STREAM_PORT:-8001})"
 
 stop() {
   trap - INT TERM
-  kill -TERM "$web" "$worker" 2>/dev/null
-  wait "$web" "$worker" 2>/dev/null
+  kill -TERM "$web" "$worker" "$stream" 2>/dev/null
+  wait "$web" "$worker" "$stream" 2>/dev/null
   exit 0
 }
 trap stop INT TERM
-wait -n "$web" "$worker"
-echo "portal: one process exited; stopping the other"
+wait -n "$web" "$worker" "$stream"
+echo "portal: one process exited; stopping the others"
 stop
