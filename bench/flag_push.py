@@ -169,7 +169,7 @@ def fallback(args: argparse.Namespace, portal: Portal, b: StreamServer, tokens: 
              work: Path) -> dict[str, object]:
     clients = [FlagClient(url=portal.url, stream_url=b.url, token=tokens["reader"], signing_secret=SIGNING,
                           lkg_path=work / f"lkg-{i}.json", poll_interval=args.poll, timeout=5, heartbeat=False,
-                          **TARGET) for i in range(args.fallback)]
+                          service=TARGET["service"], environment=TARGET["environment"]) for i in range(args.fallback)]
     try:
         for client in clients:
             client.start()

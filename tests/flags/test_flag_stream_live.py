@@ -29,7 +29,7 @@ KEY = "kill_switch_api"
 def live():
     cluster = Cluster()
     lkg_dir = Path(tempfile.mkdtemp(prefix="gov-lkg-"))
-    started = []
+    started: list[Portal | StreamServer] = []
     try:
         cluster.start()
         cluster.create_database("portal")
@@ -85,7 +85,8 @@ def _wait(condition, timeout, step=0.005):
 def _client(live, stream_url, tmp_path, **options):
     options = {"poll_interval": 300, "timeout": 5, **options}
     return FlagClient(url=live["portal"].url, stream_url=stream_url, token=live["tokens"]["reader"],
-                      signing_secret=SECRET, lkg_path=tmp_path / f"lkg-{uuid.uuid4().hex[:6]}.json", **DEV, **options)
+                      signing_secret=SECRET, lkg_path=tmp_path / f"lkg-{uuid.uuid4().hex[:6]}.json",
+                      service=DEV["service"], environment=DEV["environment"], **options)
 
 
 def test_kill_switch_engaged_through_the_api__reaches_a_streaming_sdk_within_a_second(live, tmp_path):

@@ -16,7 +16,7 @@ def test_a_new_snapshot_with_a_changed_flag__emits_configuration_changed_naming_
     portal.publish([OFF, OTHER], revision=7)
     client = make_client()
     provider = GovernanceOpenFeatureProvider(client)
-    seen = []
+    seen: list = []
     api.set_provider(provider)
     api.add_handler(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, seen.append)
     try:
