@@ -8,7 +8,9 @@ honoured, like the snapshot). The answer is `text/event-stream`:
 - first the current state: `event: snapshot` with the signed snapshot (the snapshot endpoint's body)
   as data and its ETag (without quotes) as the event id; or, when `Last-Event-ID` names that ETag,
   `event: unchanged` (the client keeps what it has: no reload);
-- then an `event: snapshot` for every change of what the snapshot endpoint serves;
+- then an event for every change of what the snapshot endpoint serves: `event: delta` (data: `base`, the
+  ETag it applies to, and `set`/`unset` top-level members and changed `features` by name, signature
+  included; govctl.snapshot.apply_delta), or `event: snapshot` when a flag was added or removed;
 - a comment line (`: heartbeat <revision>`) every FLAGS_STREAM_HEARTBEAT_SECONDS, so clients and
   proxies know the connection is alive.
 
@@ -38,6 +40,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402  (after django.setup())
 from django.db import close_old_connections  # noqa: E402
+from govctl.snapshot import canonical_json, snapshot_delta  # noqa: E402
 
 from flags import delivery, push  # noqa: E402
 from flags.api.auth import FlagReadThrottle, Unavailable, verified_token  # noqa: E402
@@ -76,6 +79,18 @@ def _event(snapshot: delivery.Snapshot) -> bytes:
     return b"id: " + snapshot.etag.strip('"').encode() + b"\nevent: snapshot\ndata: " + snapshot.content + b"\n\n"
 
 
+def _change_event(old: delivery.Snapshot, new: delivery.Snapshot) -> bytes:
+    """What streams at `old` get for `new`: a delta (changed members and features, the new signature; a
+    kill switch flip is a few hundred bytes instead of the whole snapshot), or the snapshot when smaller."""
+    full = _event(new)
+    delta = snapshot_delta(old.body, new.body)
+    if delta is None:
+        return full
+    data = canonical_json({"base": old.etag.strip('"'), **delta})
+    event = b"id: " + new.etag.strip('"').encode() + b"\nevent: delta\ndata: " + data + b"\n\n"
+    return event if len(event) < len(full) else full
+
+
 class _Target:
     __slots__ = ("key", "streams", "snapshot", "event")
 
@@ -83,7 +98,19 @@ class _Target:
         self.key = key
         self.streams: set[asyncio.Queue[bytes]] = set()
         self.snapshot: delivery.Snapshot | None = None
-        self.event = b""
+        self.event = b""  # the current snapshot as an event: what a new stream gets first
+
+    def advance(self, snapshot: delivery.Snapshot) -> int:
+        """Make `snapshot` current and send the change to the open streams; how many got it."""
+        if self.snapshot is not None and self.snapshot.etag == snapshot.etag:
+            return 0
+        old, self.snapshot, self.event = self.snapshot, snapshot, _event(snapshot)
+        if old is None or not self.streams:
+            return 0
+        change = _change_event(old, snapshot)
+        for queue in self.streams:
+            queue.put_nowait(change)
+        return len(self.streams)
 
 
 class Hub:
@@ -117,8 +144,9 @@ class Hub:
         target = self.targets.get(key)
         if target is None:
             target = self.targets[key] = _Target(key)
-        if target.snapshot is None or target.snapshot.etag != snapshot.etag:
-            target.snapshot, target.event = snapshot, _event(snapshot)
+        if target.snapshot is None or snapshot.revision is None or (target.snapshot.revision or 0) <= snapshot.revision:
+            # a newer state seen at connect time reaches the open streams too (else they would wait for the next)
+            self.pushed += target.advance(snapshot)
         queue: asyncio.Queue[bytes] = asyncio.Queue()
         target.streams.add(queue)
         return queue
@@ -163,12 +191,8 @@ class Hub:
         snapshots = await _in_django(_current, keys, changed)
         for key, snapshot in zip(keys, snapshots, strict=True):
             target = self.targets.get(key)
-            if target is None or snapshot is None or (target.snapshot and target.snapshot.etag == snapshot.etag):
-                continue
-            target.snapshot, target.event = snapshot, _event(snapshot)
-            for queue in target.streams:
-                queue.put_nowait(target.event)
-            self.pushed += len(target.streams)
+            if target is not None and snapshot is not None:
+                self.pushed += target.advance(snapshot)
 
 
 def _current(keys: list[tuple[str, str]], changed: bool) -> list[delivery.Snapshot | None]:

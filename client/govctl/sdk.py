@@ -44,7 +44,7 @@ import httpx
 
 from govctl import __version__, streaming
 from govctl.evaluation import ErrorCode, Reason, Result, SnapshotError, State, evaluate
-from govctl.snapshot import verify_snapshot, write_atomic
+from govctl.snapshot import apply_delta, canonical_json, etag_of, verify_snapshot, write_atomic
 from govctl.variants import DISABLED_VARIANT, Variant
 
 __all__ = ["FlagClient", "SnapshotRejected", "StaticFlagClient", "get_client"]
@@ -315,6 +315,9 @@ class FlagClient(_FlagReader):
                     state = self._accept(content)
                     self._set_loaded(_Loaded(state, "portal", time.monotonic(), f'"{event.id}"' if event.id else None))
                     self._save_lkg(content)
+                elif event.kind == "delta":
+                    if not self._apply_delta(event):
+                        self.refresh()  # not our base, or it does not verify: take the whole snapshot
                 elif event.kind in ("unchanged", "comment"):
                     current = self._loaded
                     if current is None or current.source != "portal":
@@ -327,6 +330,28 @@ class FlagClient(_FlagReader):
                     self.last_error = None
                 self._maybe_heartbeat()
         return opened
+
+    def _apply_delta(self, event: streaming.Event) -> bool:
+        """Apply a delta event to the held snapshot; False when it does not apply to it or does not verify."""
+        loaded = self._loaded
+        try:
+            delta = json.loads(event.data)
+            if loaded is None or loaded.source != "portal" or not loaded.etag or not event.id \
+                    or delta.get("base") != loaded.etag.strip('"'):
+                return False
+            content = canonical_json(apply_delta(loaded.state.raw, delta))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return False
+        if etag_of(content) != event.id:
+            return False
+        try:
+            state = self._accept(content)
+        except SnapshotRejected as exc:
+            log.warning("flag stream delta rejected: %s", exc)
+            return False
+        self._set_loaded(_Loaded(state, "portal", time.monotonic(), f'"{event.id}"'))
+        self._save_lkg(content)
+        return True
 
     def on_change(self, listener: ChangeListener) -> None:
         """Call ``listener(old_revision, new_revision, changed_keys)`` whenever a new snapshot is applied

@@ -6,6 +6,7 @@ refuses what the snapshot refuses; a change reaches the streams of two stream pr
 and through Redis pub/sub.
 """
 
+import json
 import os
 import shutil
 import tempfile
@@ -16,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from govctl.sdk import FlagClient
+from govctl.snapshot import apply_delta, canonical_json, etag_of, verify_snapshot
 from govctl.streaming import STREAM_PATH, read_events
 
 from tests.flags.live_portal import Cluster, Portal, StreamServer, manage
@@ -135,6 +137,24 @@ def test_last_event_id_of_the_current_snapshot__resumes_without_a_reload(live):
 
     outdated = _first_event(live["stream"].url, token, **{"Last-Event-ID": "0" * 40})
     assert outdated.kind == "snapshot" and outdated.id == first.id
+
+
+def test_a_change__is_streamed_as_a_delta_that_rebuilds_the_signed_snapshot(live):
+    token = live["tokens"]["reader"]
+    with httpx.stream("GET", live["stream"].url + STREAM_PATH, params=DEV, timeout=10,
+                      headers={"Authorization": f"Bearer {token}"}) as response:
+        events = (e for e in read_events(response.iter_lines()) if e.kind not in ("comment", "retry"))
+        first = next(events)
+        body = json.loads(first.data)
+        before = {f["name"]: f["enabled"] for f in body["features"]}[KEY]
+        _set(live["portal"], live["tokens"]["writer"], not before)
+        delta = next(events)
+    assert delta.kind == "delta" and len(delta.data) < len(first.data)
+    change = json.loads(delta.data)
+    assert change["base"] == first.id and list(change["features"]) == [KEY]
+    rebuilt = apply_delta(body, change)
+    assert etag_of(canonical_json(rebuilt)) == delta.id and verify_snapshot(rebuilt, SECRET)
+    assert {f["name"]: f["enabled"] for f in rebuilt["features"]}[KEY] is (not before)
 
 
 @pytest.mark.parametrize(("token", "params", "status"), [
