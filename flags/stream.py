@@ -7,7 +7,8 @@ honoured, like the snapshot). The answer is `text/event-stream`:
 
 - first the current state: `event: snapshot` with the signed snapshot (the snapshot endpoint's body)
   as data and its ETag (without quotes) as the event id; or, when `Last-Event-ID` names that ETag,
-  `event: unchanged` (the client keeps what it has: no reload);
+  `event: unchanged` (the client keeps what it has: no reload), or when it names the state before the
+  last change, that change as a delta;
 - then an event for every change of what the snapshot endpoint serves: `event: delta` (data: `base`, the
   ETag it applies to, and `set`/`unset` top-level members and changed `features` by name, signature
   included; govctl.snapshot.apply_delta), or `event: snapshot` when a flag was added or removed;
@@ -92,24 +93,38 @@ def _change_event(old: delivery.Snapshot, new: delivery.Snapshot) -> bytes:
 
 
 class _Target:
-    __slots__ = ("key", "streams", "snapshot", "event")
+    __slots__ = ("key", "streams", "snapshot", "event", "previous", "catch_up")
 
     def __init__(self, key: tuple[str, str]) -> None:
         self.key = key
         self.streams: set[asyncio.Queue[bytes]] = set()
         self.snapshot: delivery.Snapshot | None = None
         self.event = b""  # the current snapshot as an event: what a new stream gets first
+        self.previous: delivery.Snapshot | None = None  # the state before the last change
+        self.catch_up = b""  # the last change as an event: for a stream resuming from `previous`
+
+    def first_event(self, last_event_id: str) -> bytes:
+        """What a (re)connecting stream gets first: `unchanged` when it has the current state, the last
+        change when it has the one before (it missed one change while reconnecting), else the snapshot."""
+        assert self.snapshot is not None  # set by Hub.subscribe before any stream reads it
+        current = self.snapshot.etag.strip('"')
+        if last_event_id == current:
+            return (b"id: " + current.encode() + b"\nevent: unchanged\ndata: "
+                    + json.dumps({"revision": self.snapshot.revision}).encode() + b"\n\n")
+        if self.previous is not None and last_event_id == self.previous.etag.strip('"') and self.catch_up:
+            return self.catch_up
+        return self.event
 
     def advance(self, snapshot: delivery.Snapshot) -> int:
         """Make `snapshot` current and send the change to the open streams; how many got it."""
         if self.snapshot is not None and self.snapshot.etag == snapshot.etag:
             return 0
         old, self.snapshot, self.event = self.snapshot, snapshot, _event(snapshot)
-        if old is None or not self.streams:
+        self.previous, self.catch_up = old, (b"" if old is None else _change_event(old, snapshot))
+        if not self.catch_up:
             return 0
-        change = _change_event(old, snapshot)
         for queue in self.streams:
-            queue.put_nowait(change)
+            queue.put_nowait(self.catch_up)
         return len(self.streams)
 
 
@@ -279,13 +294,7 @@ async def _stream(scope: Scope_, receive: Receive, send: Send) -> None:
     try:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         first = b"retry: %d\n\n" % settings.FLAGS_STREAM_RETRY_MS
-        current = target.snapshot
-        assert current is not None  # set by subscribe
-        if meta.get("HTTP_LAST_EVENT_ID", "").strip().strip('"') == current.etag.strip('"'):
-            first += (b"id: " + current.etag.strip('"').encode() + b"\nevent: unchanged\ndata: "
-                      + json.dumps({"revision": current.revision}).encode() + b"\n\n")
-        else:
-            first += target.event
+        first += target.first_event(meta.get("HTTP_LAST_EVENT_ID", "").strip().strip('"'))
         await send({"type": "http.response.body", "body": first, "more_body": True})
         disconnected = asyncio.create_task(_disconnect(receive))
         try:

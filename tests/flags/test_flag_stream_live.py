@@ -139,7 +139,7 @@ def test_last_event_id_of_the_current_snapshot__resumes_without_a_reload(live):
     assert outdated.kind == "snapshot" and outdated.id == first.id
 
 
-def test_a_change__is_streamed_as_a_delta_that_rebuilds_the_signed_snapshot(live):
+def test_a_change__is_streamed_as_a_delta_that_rebuilds_the_signed_snapshot_also_on_resume(live):
     token = live["tokens"]["reader"]
     with httpx.stream("GET", live["stream"].url + STREAM_PATH, params=DEV, timeout=10,
                       headers={"Authorization": f"Bearer {token}"}) as response:
@@ -149,6 +149,9 @@ def test_a_change__is_streamed_as_a_delta_that_rebuilds_the_signed_snapshot(live
         before = {f["name"]: f["enabled"] for f in body["features"]}[KEY]
         _set(live["portal"], live["tokens"]["writer"], not before)
         delta = next(events)
+        # a client that reconnects having missed just that change gets it as the same delta
+        missed = _first_event(live["stream"].url, token, **{"Last-Event-ID": first.id})
+        assert (missed.kind, missed.id, missed.data) == ("delta", delta.id, delta.data)
     assert delta.kind == "delta" and len(delta.data) < len(first.data)
     change = json.loads(delta.data)
     assert change["base"] == first.id and list(change["features"]) == [KEY]
