@@ -1,29 +1,4 @@
-"""The flag SDK for governed services: follow the portal's snapshot, evaluate locally, survive outages.
-
-Nothing happens at import. The first evaluation (or an explicit ``start()``) fetches the snapshot
-and starts a daemon thread; a forked child notices its new pid and starts its own thread, HTTP
-clients and instance id (sockets and threads do not survive ``fork``), keeping the inherited
-snapshot so that workers of a preforking server answer at once.
-
-The thread follows the portal's stream (Server-Sent Events, ``govctl.streaming``): a change applies
-within a second. When the stream is not there (no stream route, a proxy that buffers or strips it,
-the stream server down) it polls with ETags every ``poll_interval`` instead: at once when an open
-stream drops, then after each failed attempt with backoff and jitter; after ``stream_max_failures``
-attempts in a row it stays on polling and tries the stream again one poll interval later.
-A stream heartbeat confirms the snapshot like a 304 does.
-
-Where answers come from, and the reason they carry:
-
-1. The in-process snapshot, confirmed by the portal (200 or 304) within the last poll interval:
-   the evaluator's own reason (STATIC, TARGETING_MATCH, SPLIT, DEFAULT, DISABLED).
-2. The in-process snapshot when the portal has not confirmed it for longer than a poll interval
-   (plus the request timeout; the portal is unreachable or refusing us): CACHED.
-3. The last-known-good file, when this process never reached the portal: STALE, for flags whose
-   declared ``failureMode`` is ``last_known_good`` (the default when a flag declares none).
-4. The declared failure mode otherwise (``fail_closed`` → off, ``fail_open`` → on; for flags
-   unknown to every layer, the ``failure_modes`` given to the client, else the caller's default):
-   ERROR with error code GENERAL.
-"""
+"""FlagClient: the portal's snapshot followed by stream or poll, evaluated locally (see govctl.sdk)."""
 
 from __future__ import annotations
 
@@ -31,8 +6,6 @@ import dataclasses
 import json
 import logging
 import os
-import re
-import tempfile
 import threading
 import time
 import uuid
@@ -44,74 +17,21 @@ import httpx
 
 from govctl import __version__, streaming
 from govctl.evaluation import ErrorCode, Reason, Result, SnapshotError, State, evaluate
+from govctl.sdk.readers import (
+    DEFAULT_POLL_INTERVAL,
+    HEARTBEAT_PATH,
+    SNAPSHOT_PATH,
+    SnapshotRejected,
+    _default_lkg_path,
+    _FlagReader,
+    _Loaded,
+)
 from govctl.snapshot import apply_delta, canonical_json, etag_of, verify_snapshot, write_atomic
 from govctl.variants import DISABLED_VARIANT, Variant
-
-__all__ = ["FlagClient", "SnapshotRejected", "StaticFlagClient", "get_client"]
 
 ChangeListener = Callable[[Any, Any, "frozenset[str]"], None]  # (old revision, new revision, changed flag keys)
 
 log = logging.getLogger("govctl.sdk")
-
-SNAPSHOT_PATH = "/api/v1/flags/snapshot"
-HEARTBEAT_PATH = "/api/v1/flags/heartbeat"
-DEFAULT_POLL_INTERVAL = 300.0  # the portal serves snapshots with Cache-Control: max-age=300
-
-
-class SnapshotRejected(Exception):
-    """The portal answered, but with something we must not use (bad JSON, bad signature...)."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Loaded:
-    state: State
-    source: str  # "portal" or "lkg"
-    confirmed_at: float  # time.monotonic() of the last 200/304 (or of loading the file)
-    etag: str | None
-
-
-def _default_lkg_path(service: str, environment: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{service}-{environment}")
-    return Path(tempfile.gettempdir()) / f"govctl-flags-{safe}.json"
-
-
-class _FlagReader:
-    """The convenience API, shared by the polling client and the static one."""
-
-    def evaluate(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Result:
-        raise NotImplementedError
-
-    def is_enabled(self, key: str, context: Mapping[str, Any] | None = None, default: bool = False) -> bool:
-        result = self.evaluate(key, context, default)
-        if result.error_code == ErrorCode.FLAG_NOT_FOUND:
-            return default
-        return result.enabled
-
-    def get_variant(self, key: str, context: Mapping[str, Any] | None = None) -> Variant:
-        return self.evaluate(key, context).variant
-
-    def get_value(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Any:
-        """A boolean flag's state, or a string/number/JSON flag's variant payload; ``default`` on error."""
-        result = self.evaluate(key, context, default)
-        if result.error_code is not None and result.error_code != ErrorCode.GENERAL:
-            return default
-        return result.value
-
-
-class StaticFlagClient(_FlagReader):
-    """Evaluates against a fixed snapshot: for tests, local development and bootstrapping."""
-
-    def __init__(self, snapshot: Mapping[str, Any] | State) -> None:
-        self.state = snapshot if isinstance(snapshot, State) else State(snapshot)
-
-    def evaluate(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Result:
-        return evaluate(self.state, key, context, default)
-
-    def start(self) -> None:
-        """Nothing to start: the snapshot never changes."""
-
-    def stop(self) -> None:
-        """Nothing to stop."""
 
 
 class FlagClient(_FlagReader):
