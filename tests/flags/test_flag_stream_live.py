@@ -274,3 +274,31 @@ def test_a_change_on_one_process__reaches_the_streams_of_two_others_through_redi
     env = {**live["env"], "REDIS_URL": url}
     health = _fan_out(live, env, tmp_path)
     assert {h["broker"] for h in health} == {"redis"}
+
+
+def test_a_forked_worker__opens_its_own_stream_and_the_parent_keeps_its_own(live, tmp_path):
+    from tests.flags.test_sdk_fork_safety import _run_in_child
+
+    client = _client(live, live["stream"].url, tmp_path)
+    try:
+        client.start()
+        assert _wait(lambda: client.streaming, 10)
+        before = client.is_enabled(KEY)
+        parent_instance = client.instance_id
+
+        def child() -> dict:
+            client.is_enabled(KEY)  # the child's first evaluation starts its own thread and stream
+            streaming = _wait(lambda: client.streaming, 10)
+            _set(live["portal"], live["tokens"]["writer"], not before)
+            answered = time.monotonic()
+            applied = _wait(lambda: client.is_enabled(KEY) is (not before), 1.0)
+            return {"streaming": streaming, "applied": applied, "after": time.monotonic() - answered,
+                    "instance": client.instance_id}
+
+        report = _run_in_child(child)
+        assert "error" not in report, report
+        assert report["streaming"] and report["applied"] and report["after"] < 1.0
+        assert report["instance"] != parent_instance
+        assert _wait(lambda: client.is_enabled(KEY) is (not before), 1.0)  # the parent's stream survived the fork
+    finally:
+        client.stop()
