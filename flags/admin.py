@@ -202,8 +202,16 @@ class FlagStateAdmin(AuditedAdmin):
     search_fields = ["flag__key"]
     list_select_related = ["flag", "flag__service", "environment"]
     fields = ["flag", "environment", "enabled", "strategies", "variants", "dependencies", "number", "revision",
-              "expires_at", "revert_to", "updated_at", "seen_revision"]
-    readonly_fields = ["flag", "environment", "revision", "expires_at", "revert_to", "updated_at"]
+              "expires_at", "revert_to", "updated_at", "propagation", "seen_revision"]
+    readonly_fields = ["flag", "environment", "revision", "expires_at", "revert_to", "updated_at", "propagation"]
+
+    @admin.display(description="propagation of this revision")
+    def propagation(self, state: FlagState) -> str:
+        found = queries.propagation(state)
+        lines = [(str(found),)] + [
+            (f"{instance}: {at:%H:%M:%S} (+{(at - state.updated_at).total_seconds():.1f} s)",)
+            for instance, at in found.receipts[:50]]
+        return format_html_join("", "{}<br>", lines)
 
     @admin.display(description="state")
     def summary(self, state: FlagState) -> str:

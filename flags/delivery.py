@@ -136,6 +136,13 @@ def invalidate() -> None:
         log.warning("flags: could not bump the snapshot generation: %s", exc)
 
 
+def next_expiry(service: str, environment: str) -> float | None:
+    """When the held snapshot of (service, environment) next changes by itself (an emergency toggle's
+    expiry, epoch seconds), or None: the stream server wakes up then to announce the revert."""
+    held = _memory.get((service, environment))
+    return None if held is None else held.next_expiry()
+
+
 def lkg_path(service: str, environment: str) -> Path:
     return Path(settings.FLAGS_LKG_DIR) / f"snapshot-{service}-{environment}.json"
 

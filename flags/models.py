@@ -248,6 +248,27 @@ class SdkInstance(models.Model):
         return f"{self.instance_id} ({self.service_id}/{self.environment_id}) rev {self.revision}"
 
 
+class SdkReceipt(models.Model):
+    """A propagation receipt: an SDK instance reported a new revision (telemetry: not audited).
+
+    Written when an instance's heartbeat carries a revision other than its previous one; the SDK sends
+    that heartbeat as soon as it applies a snapshot, so `applied_at` is when the portal heard of it.
+    """
+
+    instance_id = models.CharField(max_length=100)
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    revision = models.BigIntegerField()
+    applied_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["applied_at"]
+        indexes = [models.Index(fields=["service", "environment", "revision"])]
+
+    def __str__(self) -> str:
+        return f"{self.instance_id} applied rev {self.revision} at {self.applied_at:%Y-%m-%d %H:%M:%S}"
+
+
 class BreakGlassRecord(models.Model):
     """A break-glass override written into the database: its id makes the replay run once."""
 

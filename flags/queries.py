@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
-from flags.models import ChangeRequest, Flag, FlagState, Kind, SdkInstance
+from flags.models import ChangeRequest, Flag, FlagState, Kind, SdkInstance, SdkReceipt
 from governance.models import Environment, Service
 
 
@@ -81,6 +81,31 @@ def applied(*, service: Service, environment: Environment, now: datetime | None 
     recent = SdkInstance.objects.filter(service=service, environment=environment,
                                         last_seen__gte=now - timedelta(minutes=settings.FLAGS_INSTANCE_WINDOW_MINUTES))
     return Applied(revision=revision, current=recent.filter(revision__gte=revision).count(), seen=recent.count())
+
+
+@dataclass(frozen=True)
+class Propagation:
+    """Which SDK instances applied a change (a state's revision), and when: its propagation receipts."""
+
+    revision: int
+    receipts: list[tuple[str, datetime]]  # (instance id, when the portal heard it applied the revision), first first
+    seen: int  # instances seen in the last FLAGS_INSTANCE_WINDOW_MINUTES
+
+    def __str__(self) -> str:
+        return f"applied on {len(self.receipts)}/{self.seen} instances" if self.seen else "no SDK instance seen"
+
+
+def propagation(state: FlagState, *, now: datetime | None = None) -> Propagation:
+    """Receipts of the change that gave `state` its revision: each instance's first report of a snapshot
+    revision at least as new (revisions come from one sequence, so a newer snapshot includes the change)."""
+    now = now or timezone.now()
+    recent = SdkInstance.objects.filter(service_id=state.flag.service_id, environment_id=state.environment_id,
+                                        last_seen__gte=now - timedelta(minutes=settings.FLAGS_INSTANCE_WINDOW_MINUTES))
+    rows = (SdkReceipt.objects.filter(service_id=state.flag.service_id, environment_id=state.environment_id,
+                                      revision__gte=state.revision, instance_id__in=recent.values("instance_id"))
+            .values("instance_id").annotate(first=Min("applied_at")).order_by("first", "instance_id"))
+    return Propagation(revision=state.revision, receipts=[(r["instance_id"], r["first"]) for r in rows],
+                       seen=recent.count())
 
 
 def operational_states(*, service: Service) -> QuerySet[FlagState]:

@@ -14,6 +14,7 @@ from typing import Any
 
 try:
     from openfeature.evaluation_context import EvaluationContext
+    from openfeature.event import ProviderEventDetails
     from openfeature.exception import ErrorCode as OFErrorCode
     from openfeature.flag_evaluation import FlagResolutionDetails, FlagValueType
     from openfeature.flag_evaluation import Reason as OFReason
@@ -45,6 +46,14 @@ class GovernanceOpenFeatureProvider(AbstractProvider):
     def __init__(self, client: Any = None) -> None:
         super().__init__()
         self._inner = GovernanceProvider(client)
+        self._inner.on_configuration_changed(self._changed)
+
+    def _changed(self, old_revision: Any, new_revision: Any, keys: frozenset[str]) -> None:
+        if old_revision is None:  # the first snapshot: PROVIDER_READY, not a change
+            return
+        self.emit_provider_configuration_changed(ProviderEventDetails(
+            flags_changed=sorted(keys), message=f"flag snapshot revision {old_revision} -> {new_revision}",
+            metadata={} if new_revision is None else {"revision": str(new_revision)}))
 
     @property
     def client(self) -> Any:

@@ -102,6 +102,13 @@ class GovernanceProvider:
     def get_metadata(self) -> ProviderMetadata:
         return ProviderMetadata(name="governance-portal")
 
+    def on_configuration_changed(self, listener: Any) -> None:
+        """``listener(old_revision, new_revision, changed_keys)`` on every new snapshot the client applies
+        (streamed or polled); the OpenFeature adapter turns it into PROVIDER_CONFIGURATION_CHANGED."""
+        register = getattr(self.client, "on_change", None)
+        if register is not None:  # a StaticFlagClient never changes
+            register(listener)
+
     def _resolve(self, key: str, default: Any, context: Any, accepts: Any, type_name: str) -> ResolutionDetails:
         result: Result = self.client.evaluate(key, unleash_context(context), default)
         metadata = {} if result.revision is None else {"revision": _as_text(result.revision)}

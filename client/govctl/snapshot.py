@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["canonical_json", "sign_snapshot", "verify_snapshot", "write_atomic"]
+__all__ = ["apply_delta", "canonical_json", "etag_of", "sign_snapshot", "snapshot_delta", "verify_snapshot",
+           "write_atomic"]
 
 
 def canonical_json(data: Any) -> bytes:
@@ -39,6 +40,32 @@ def verify_snapshot(body: Mapping[str, Any], secret: str | bytes) -> bool:
     if not isinstance(signature, str):
         return False
     return hmac.compare_digest(signature.lower(), sign_snapshot(body, secret))
+
+
+def etag_of(content: bytes) -> str:
+    """The snapshot endpoint's strong ETag (without quotes) of a snapshot's canonical bytes."""
+    return hashlib.sha256(content).hexdigest()[:40]
+
+
+def snapshot_delta(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What turns snapshot body ``old`` into ``new``: the changed top-level members and the changed features
+    (by name). None when the list of feature names differs (a flag created or archived): send ``new`` whole."""
+    old_features, new_features = old.get("features") or [], new.get("features") or []
+    if [f.get("name") for f in old_features] != [f.get("name") for f in new_features]:
+        return None
+    return {"set": {k: v for k, v in new.items() if k != "features" and (k not in old or old[k] != v)},
+            "unset": sorted(k for k in old if k not in new),
+            "features": {n["name"]: n for n, o in zip(new_features, old_features, strict=True) if n != o}}
+
+
+def apply_delta(old: Mapping[str, Any], delta: Mapping[str, Any]) -> dict[str, Any]:
+    """``old`` with ``delta`` (from snapshot_delta) applied. The caller checks the result's ETag and signature:
+    a delta applied to another base than the one it was made from gives another body."""
+    unset, changed = set(delta["unset"]), delta["features"]
+    body = {k: v for k, v in old.items() if k not in unset}
+    body.update(delta["set"])
+    body["features"] = [changed.get(feature["name"], feature) for feature in old.get("features") or []]
+    return body
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:

@@ -73,9 +73,10 @@ def next_revision() -> int:
 
 
 def _invalidate() -> None:
-    from flags import delivery
+    from flags import delivery, push
 
     # Now for this process (what it serves next), and again after commit for every process: a
     # snapshot rebuilt by another process before our commit would otherwise be cached stale.
     delivery.invalidate()
     transaction.on_commit(delivery.invalidate)
+    push.publish()  # the streams of every process (flags/push.py), after the generation bump above

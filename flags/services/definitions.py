@@ -14,7 +14,7 @@ from govctl.constraints import regex_compile
 from govctl.evaluation import SnapshotError, State, evaluate
 
 from flags import snapshots
-from flags.models import FailureMode, Flag, FlagState, Kind, SdkInstance, Segment, ValueType
+from flags.models import FailureMode, Flag, FlagState, Kind, SdkInstance, SdkReceipt, Segment, ValueType
 from flags.services.common import (
     BUILTIN_FLAGS,
     KNOWN_OPERATORS,
@@ -289,7 +289,11 @@ def save_segment(*, segment: Segment, actor: Any, reason: str) -> Segment:
 
 def record_sdk_heartbeat(*, instance_id: str, service: Service, environment: Environment, revision: int | None,
                          sdk_version: str = "") -> SdkInstance:
-    """Telemetry, deliberately outside the audit trail."""
+    """Telemetry, deliberately outside the audit trail; a new revision also leaves a propagation receipt."""
+    previous = (SdkInstance.objects.filter(instance_id=instance_id, service=service, environment=environment)
+                .values_list("revision", flat=True).first())
+    if revision is not None and revision != previous:
+        SdkReceipt.objects.create(instance_id=instance_id, service=service, environment=environment, revision=revision)
     instance, _ = SdkInstance.objects.update_or_create(
         instance_id=instance_id, service=service, environment=environment,
         defaults={"revision": revision, "sdk_version": sdk_version[:50], "last_seen": timezone.now()},
@@ -303,6 +307,11 @@ def purge_sdk_instances(*, now: datetime | None = None, batch: int = 5_000) -> i
     Deletes in batches so a first run over a large backlog never holds long locks; returns the count.
     """
     cutoff = (now or timezone.now()) - timedelta(days=settings.FLAGS_INSTANCE_RETENTION_DAYS)
+    while True:  # receipts age out with the instances (not counted: they are the instances' detail)
+        ids = list(SdkReceipt.objects.filter(applied_at__lt=cutoff).values_list("pk", flat=True)[:batch])
+        if not ids:
+            break
+        SdkReceipt.objects.filter(pk__in=ids).delete()
     deleted = 0
     while True:
         ids = list(SdkInstance.objects.filter(last_seen__lt=cutoff).values_list("pk", flat=True)[:batch])

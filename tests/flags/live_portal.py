@@ -125,3 +125,45 @@ class Portal:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         self._log_handle.close()
+
+
+class StreamServer:
+    """uvicorn serving the flag stream (flags.stream) on 127.0.0.1, as scripts/run.sh starts it."""
+
+    def __init__(self, env: dict[str, str], *, port: int | None = None, log: Path | None = None) -> None:
+        self.env = env
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log or Path(tempfile.mkstemp(prefix="gov-stream-", suffix=".log")[1])
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self._log_handle = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "flags.stream:application", "--host", "127.0.0.1", "--port",
+             str(self.port), "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "1"],
+            cwd=ROOT, env=self.env, stdout=self._log_handle, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the stream server exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"the stream server did not answer /healthz: {self.log.read_text()[-3000:]}")
+
+    def health(self) -> dict:
+        return httpx.get(f"{self.url}/healthz", timeout=5).json()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log_handle.close()

@@ -1,22 +1,4 @@
-"""The flag SDK for governed services: poll the portal's snapshot, evaluate locally, survive outages.
-
-Nothing happens at import. The first evaluation (or an explicit ``start()``) fetches the snapshot
-and starts a daemon poller; a forked child notices its new pid and starts its own poller, HTTP
-client and instance id (sockets and threads do not survive ``fork``), keeping the inherited
-snapshot so that workers of a preforking server answer at once.
-
-Where answers come from, and the reason they carry:
-
-1. The in-process snapshot, confirmed by the portal (200 or 304) within the last poll interval:
-   the evaluator's own reason (STATIC, TARGETING_MATCH, SPLIT, DEFAULT, DISABLED).
-2. The in-process snapshot when the portal has not confirmed it for longer than a poll interval
-   (plus the request timeout; the portal is unreachable or refusing us): CACHED.
-3. The last-known-good file, when this process never reached the portal: STALE, for flags whose
-   declared ``failureMode`` is ``last_known_good`` (the default when a flag declares none).
-4. The declared failure mode otherwise (``fail_closed`` → off, ``fail_open`` → on; for flags
-   unknown to every layer, the ``failure_modes`` given to the client, else the caller's default):
-   ERROR with error code GENERAL.
-"""
+"""FlagClient: the portal's snapshot followed by stream or poll, evaluated locally (see govctl.sdk)."""
 
 from __future__ import annotations
 
@@ -24,85 +6,32 @@ import dataclasses
 import json
 import logging
 import os
-import re
-import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from govctl import __version__
+from govctl import __version__, streaming
 from govctl.evaluation import ErrorCode, Reason, Result, SnapshotError, State, evaluate
-from govctl.snapshot import verify_snapshot, write_atomic
+from govctl.sdk.readers import (
+    DEFAULT_POLL_INTERVAL,
+    HEARTBEAT_PATH,
+    SNAPSHOT_PATH,
+    SnapshotRejected,
+    _default_lkg_path,
+    _FlagReader,
+    _Loaded,
+)
+from govctl.snapshot import apply_delta, canonical_json, etag_of, verify_snapshot, write_atomic
 from govctl.variants import DISABLED_VARIANT, Variant
 
-__all__ = ["FlagClient", "SnapshotRejected", "StaticFlagClient", "get_client"]
+ChangeListener = Callable[[Any, Any, "frozenset[str]"], None]  # (old revision, new revision, changed flag keys)
 
 log = logging.getLogger("govctl.sdk")
-
-SNAPSHOT_PATH = "/api/v1/flags/snapshot"
-HEARTBEAT_PATH = "/api/v1/flags/heartbeat"
-DEFAULT_POLL_INTERVAL = 300.0  # the portal serves snapshots with Cache-Control: max-age=300
-
-
-class SnapshotRejected(Exception):
-    """The portal answered, but with something we must not use (bad JSON, bad signature...)."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Loaded:
-    state: State
-    source: str  # "portal" or "lkg"
-    confirmed_at: float  # time.monotonic() of the last 200/304 (or of loading the file)
-    etag: str | None
-
-
-def _default_lkg_path(service: str, environment: str) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{service}-{environment}")
-    return Path(tempfile.gettempdir()) / f"govctl-flags-{safe}.json"
-
-
-class _FlagReader:
-    """The convenience API, shared by the polling client and the static one."""
-
-    def evaluate(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Result:
-        raise NotImplementedError
-
-    def is_enabled(self, key: str, context: Mapping[str, Any] | None = None, default: bool = False) -> bool:
-        result = self.evaluate(key, context, default)
-        if result.error_code == ErrorCode.FLAG_NOT_FOUND:
-            return default
-        return result.enabled
-
-    def get_variant(self, key: str, context: Mapping[str, Any] | None = None) -> Variant:
-        return self.evaluate(key, context).variant
-
-    def get_value(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Any:
-        """A boolean flag's state, or a string/number/JSON flag's variant payload; ``default`` on error."""
-        result = self.evaluate(key, context, default)
-        if result.error_code is not None and result.error_code != ErrorCode.GENERAL:
-            return default
-        return result.value
-
-
-class StaticFlagClient(_FlagReader):
-    """Evaluates against a fixed snapshot: for tests, local development and bootstrapping."""
-
-    def __init__(self, snapshot: Mapping[str, Any] | State) -> None:
-        self.state = snapshot if isinstance(snapshot, State) else State(snapshot)
-
-    def evaluate(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Result:
-        return evaluate(self.state, key, context, default)
-
-    def start(self) -> None:
-        """Nothing to start: the snapshot never changes."""
-
-    def stop(self) -> None:
-        """Nothing to stop."""
 
 
 class FlagClient(_FlagReader):
@@ -123,6 +52,10 @@ class FlagClient(_FlagReader):
         background: bool = True,
         heartbeat: bool = True,
         transport: httpx.BaseTransport | None = None,
+        stream: bool = True,
+        stream_url: str | None = None,
+        stream_max_failures: int = 3,
+        stream_read_timeout: float = 45.0,
     ) -> None:
         self.url = url.rstrip("/")
         self.token = token
@@ -136,14 +69,22 @@ class FlagClient(_FlagReader):
         self.background = background
         self.heartbeat_enabled = heartbeat
         self._transport = transport
+        # the stream needs the background thread; a proxy may route the stream to its own server
+        self.stream = bool(stream) and background
+        self.stream_url = (stream_url or url).rstrip("/")
+        self.stream_max_failures = max(1, int(stream_max_failures))
+        self.stream_read_timeout = float(stream_read_timeout)  # > the portal's heartbeat interval (15 s)
+        self._listeners: list[ChangeListener] = []
         self._loaded: _Loaded | None = None
         self.last_error: str | None = None
+        self.last_stream_error: str | None = None
         self._init_process_state()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> FlagClient:
         """Configure from GOVERNANCE_URL, GOVERNANCE_TOKEN, GOVERNANCE_SERVICE, GOVERNANCE_ENVIRONMENT,
-        and optionally GOVERNANCE_FLAGS_SECRET, GOVERNANCE_FLAGS_LKG, GOVERNANCE_FLAGS_POLL_INTERVAL."""
+        and optionally GOVERNANCE_FLAGS_SECRET, GOVERNANCE_FLAGS_LKG, GOVERNANCE_FLAGS_POLL_INTERVAL,
+        GOVERNANCE_FLAGS_STREAM (off/0/false: poll only), GOVERNANCE_FLAGS_STREAM_URL."""
         env = os.environ if environ is None else environ
         settings: dict[str, Any] = {
             "url": env.get("GOVERNANCE_URL", ""),
@@ -153,6 +94,10 @@ class FlagClient(_FlagReader):
             "signing_secret": env.get("GOVERNANCE_FLAGS_SECRET") or None,
             "lkg_path": env.get("GOVERNANCE_FLAGS_LKG") or None,
         }
+        if env.get("GOVERNANCE_FLAGS_STREAM"):
+            settings["stream"] = env["GOVERNANCE_FLAGS_STREAM"].strip().lower() not in ("0", "off", "false", "no")
+        if env.get("GOVERNANCE_FLAGS_STREAM_URL"):
+            settings["stream_url"] = env["GOVERNANCE_FLAGS_STREAM_URL"]
         if env.get("GOVERNANCE_FLAGS_POLL_INTERVAL"):
             settings["poll_interval"] = float(env["GOVERNANCE_FLAGS_POLL_INTERVAL"])
         settings.update(overrides)
@@ -170,6 +115,10 @@ class FlagClient(_FlagReader):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._http: httpx.Client | None = None
+        self._stream_http: httpx.Client | None = None
+        self._stream_failures = 0
+        self._stream_retry_at = 0.0
+        self.streaming = False  # True while an open stream is confirming the snapshot
         self._started = False
         self._lkg_tried = False
         self._last_attempt = float("-inf")
@@ -206,24 +155,146 @@ class FlagClient(_FlagReader):
     def stop(self) -> None:
         """Stop polling and close the HTTP client (evaluation keeps using the current snapshot)."""
         self._stop.set()
+        if self._stream_http is not None:
+            self._stream_http.close()  # interrupts a blocking read of the stream
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=self.timeout + 1)
         self._thread = None
         self._started = False
-        if self._http is not None:
-            self._http.close()
-            self._http = None
+        self.streaming = False
+        for name in ("_http", "_stream_http"):
+            http = getattr(self, name)
+            if http is not None:
+                http.close()
+                setattr(self, name, None)
 
     def _poll_loop(self) -> None:
         pid = os.getpid()
-        while not self._stop.wait(self._next_delay()):
-            if os.getpid() != pid:
+        while not self._stop.is_set() and os.getpid() == pid:
+            if self.stream and time.monotonic() >= self._stream_retry_at:
+                self._follow_stream()
+                continue
+            delay = self._next_delay()
+            if self.stream:
+                delay = min(delay, max(0.0, self._stream_retry_at - time.monotonic()))
+            if self._stop.wait(delay) or os.getpid() != pid:
                 return
+            if self._next_delay() <= 0.001:
+                self._safe_refresh()
+
+    def _safe_refresh(self) -> None:
+        try:
+            self.refresh()
+        except Exception:  # the thread must outlive any surprise; evaluation keeps serving
+            log.exception("flag snapshot refresh failed unexpectedly")
+
+    def _follow_stream(self) -> None:
+        """One stream connection, until it ends; then poll, and schedule the next attempt."""
+        opened = False
+        try:
+            opened = self._stream_once()
+        except Exception as exc:  # network errors, NotAStream, a rejected snapshot, surprises
+            self.last_stream_error = f"{exc.__class__.__name__}: {exc}"
+            log.info("flag stream unavailable, polling meanwhile: %s", self.last_stream_error)
+        self.streaming = False
+        if self._stop.is_set():
+            return
+        self._stream_failures = 0 if opened else self._stream_failures + 1
+        if opened or self._stream_failures >= self.stream_max_failures:
+            self._safe_refresh()  # back on polling at once: catch up with what the stream may have missed
+        if self._stream_failures >= self.stream_max_failures:
+            self._stream_failures = 0
+            self._stream_retry_at = time.monotonic() + self.poll_interval
+        else:
+            self._stream_retry_at = time.monotonic() + streaming.backoff(max(1, self._stream_failures))
+
+    def _stream_once(self) -> bool:
+        """Read the stream and apply its events; True when it opened (so a drop is not a failed attempt)."""
+        if self._stream_http is None:
+            self._stream_http = httpx.Client(
+                base_url=self.stream_url,
+                headers={"Authorization": f"Bearer {self.token}", "User-Agent": f"govctl-sdk/{__version__}",
+                         "Accept": "text/event-stream", "Cache-Control": "no-cache"},
+                timeout=httpx.Timeout(self.timeout, read=self.stream_read_timeout),
+                transport=self._transport,
+            )
+        loaded = self._loaded
+        headers = {}
+        if loaded is not None and loaded.source == "portal" and loaded.etag:
+            headers["Last-Event-ID"] = loaded.etag.strip('"')
+        opened = False
+        with self._stream_http.stream("GET", streaming.STREAM_PATH, headers=headers,
+                                      params={"service": self.service, "environment": self.environment}) as response:
+            streaming.check_stream(response)
+            for event in streaming.read_events(response.iter_lines()):
+                if self._stop.is_set():
+                    break
+                if event.kind == "snapshot":
+                    content = event.data.encode("utf-8")
+                    state = self._accept(content)
+                    self._set_loaded(_Loaded(state, "portal", time.monotonic(), f'"{event.id}"' if event.id else None))
+                    self._save_lkg(content)
+                elif event.kind == "delta":
+                    if not self._apply_delta(event):
+                        self.refresh()  # not our base, or it does not verify: take the whole snapshot
+                elif event.kind in ("unchanged", "comment"):
+                    current = self._loaded
+                    if current is None or current.source != "portal":
+                        continue  # nothing of the portal's to confirm yet
+                    self._loaded = dataclasses.replace(current, confirmed_at=time.monotonic())
+                else:
+                    continue
+                if not opened:
+                    opened, self.streaming, self._stream_failures = True, True, 0
+                    self.last_error = None
+                self._maybe_heartbeat()
+        return opened
+
+    def _apply_delta(self, event: streaming.Event) -> bool:
+        """Apply a delta event to the held snapshot; False when it does not apply to it or does not verify."""
+        loaded = self._loaded
+        try:
+            delta = json.loads(event.data)
+            if loaded is None or loaded.source != "portal" or not loaded.etag or not event.id \
+                    or delta.get("base") != loaded.etag.strip('"'):
+                return False
+            content = canonical_json(apply_delta(loaded.state.raw, delta))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return False
+        if etag_of(content) != event.id:
+            return False
+        try:
+            state = self._accept(content)
+        except SnapshotRejected as exc:
+            log.warning("flag stream delta rejected: %s", exc)
+            return False
+        self._set_loaded(_Loaded(state, "portal", time.monotonic(), f'"{event.id}"'))
+        self._save_lkg(content)
+        return True
+
+    def on_change(self, listener: ChangeListener) -> None:
+        """Call ``listener(old_revision, new_revision, changed_keys)`` whenever a new snapshot is applied
+        (from the thread that applied it; keep it short)."""
+        self._listeners.append(listener)
+
+    def _set_loaded(self, loaded: _Loaded) -> None:
+        old = self._loaded
+        self._loaded = loaded
+        if old is not None and old.state.raw is loaded.state.raw:
+            return
+        old_features = {} if old is None else {f["name"]: f for f in old.state.raw.get("features", [])}
+        new_features = {f["name"]: f for f in loaded.state.raw.get("features", [])}
+        changed = frozenset(k for k in old_features.keys() | new_features.keys()
+                            if old_features.get(k) != new_features.get(k))
+        if old is not None and not changed and old.state.revision == loaded.state.revision:
+            return
+        self._last_heartbeat = float("-inf")  # report the applied revision now (propagation receipts)
+        for listener in list(self._listeners):
             try:
-                self.refresh()
-            except Exception:  # the poller must outlive any surprise; evaluation keeps serving
-                log.exception("flag snapshot refresh failed unexpectedly")
+                listener(None if old is None else old.state.revision, loaded.state.revision, changed)
+            except Exception:
+                log.exception("flag change listener failed")
 
     def _next_delay(self) -> float:
         loaded = self._loaded
@@ -259,7 +330,7 @@ class FlagClient(_FlagReader):
                 self._loaded = dataclasses.replace(loaded, confirmed_at=time.monotonic())
             elif response.status_code == 200:
                 state = self._accept(response.content)
-                self._loaded = _Loaded(state, "portal", time.monotonic(), response.headers.get("ETag"))
+                self._set_loaded(_Loaded(state, "portal", time.monotonic(), response.headers.get("ETag")))
                 self._save_lkg(response.content)
             else:
                 raise SnapshotRejected(f"the portal answered {response.status_code}")
