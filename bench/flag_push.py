@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import logging
 import os
@@ -233,6 +234,7 @@ def main() -> int:
         cluster.start()
         cluster.create_database("portal")
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "governance.settings", "DEBUG": "false",
+               "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),  # production needs a signing key
                "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false",
                "REDIS_URL": "redis://127.0.0.1:6379/15" if args.redis else "", "DATABASE_URL": cluster.url("portal"),
                "FLAGS_LKG_DIR": str(work / "lkg"), "FLAGS_THROTTLE_RATE": "100000000/min", "LOG_LEVEL": "WARNING",
@@ -244,7 +246,7 @@ def main() -> int:
 
         def token(*scopes: str) -> str:
             flags = [arg for scope in scopes for arg in ("--scope", scope)]
-            return manage(env, "create_token", "--name", "bench", "--owner", "admin", "--reason", "bench",
+            return manage(env, "create_token", "--name", "bench", "--owner", "ci-bot", "--reason", "bench",
                           *flags).stdout.strip()
 
         tokens = {"reader": token("flags:read"), "writer": token("flags:write", "flags:read")}

@@ -25,6 +25,7 @@ the baseline's throughput the snapshot would reach on a CPU-bound server.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -152,13 +153,14 @@ def main() -> int:
         cluster.start()
         cluster.create_database("portal")
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_bench", "DEBUG": "false",
+               "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),  # production needs a signing key
                "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false",
                "REDIS_URL": "", "DATABASE_URL": cluster.url("portal"), "FLAGS_LKG_DIR": str(work / "lkg"),
                "FLAGS_THROTTLE_RATE": "100000000/min", "LOG_LEVEL": "WARNING"}
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo")
         manage(env, "shell", "-c", SEED.format(count=args.flags))
-        secret = manage(env, "create_token", "--name", "bench", "--owner", "admin", "--scope", "flags:read",
+        secret = manage(env, "create_token", "--name", "bench", "--owner", "ci-bot", "--scope", "flags:read",
                         "--reason", "benchmark").stdout.strip()
         # The bare view serves the snapshot's own bytes: fetch them once through a throwaway server.
         probe = Portal(env, workers=1, threads=1)

@@ -146,10 +146,13 @@ class AuditEvent(models.Model):
     service = models.ForeignKey(
         Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
     )
+    # Indexed by Meta.indexes, built CONCURRENTLY on the existing table (migration 0005), not by db_index.
     environment = models.ForeignKey(
-        Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+        Environment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False,
+        db_index=False,
     )
-    source = models.CharField(max_length=10, choices=Source.choices, default=Source.OTHER, db_index=True)
+    # db_default: the database keeps the default, so code that predates the column can still insert (expand).
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.OTHER, db_default=Source.OTHER)
     changes = models.JSONField(default=list, help_text="[{field, old, new}]; foreign keys add old_label/new_label")
     # None: written directly by a service for a model without history tables (users, groups, memberships).
     history_id = models.BigIntegerField(null=True, blank=True)
@@ -160,6 +163,8 @@ class AuditEvent(models.Model):
             models.Index(fields=["model", "object_id", "-at"]),
             models.Index(fields=["actor", "-at"]),
             models.Index(fields=["service", "-at"]),
+            models.Index(fields=["environment", "-at"], name="governance_auditevent_env_at"),
+            models.Index(fields=["source", "-at"], name="governance_auditevent_src_at"),
         ]
         permissions = [("export_auditevent", "Can export the audit trail")]
 
@@ -174,10 +179,10 @@ class AuditExport(models.Model):
     actor_name = models.CharField(max_length=150)
     since = models.DateTimeField(null=True)
     until = models.DateTimeField(null=True)
-    filters = models.JSONField(default=dict, blank=True)
+    filters = models.JSONField(default=dict, blank=True, db_default=models.Value({}, output_field=models.JSONField()))
     record_count = models.PositiveIntegerField()
     head_hash = models.CharField(max_length=64)
-    key_id = models.CharField(max_length=32, blank=True)
+    key_id = models.CharField(max_length=32, blank=True, db_default="")
     trailer = models.JSONField(null=True, blank=True, help_text="The signed last line of the export.")
 
     class Meta:

@@ -103,6 +103,7 @@ class GatePolicy(Audited):
     required_checks = ArrayField(models.CharField(max_length=63, validators=[CHECK_NAME]), default=list, blank=True)
     advisory_checks = ArrayField(
         models.CharField(max_length=63, validators=[CHECK_NAME]), default=list, blank=True,
+        db_default=models.Value([], output_field=ArrayField(models.CharField(max_length=63))),
         help_text="Checks whose failure is shown but does not block. Any other reported check that fails blocks.",
     )
     min_soak_minutes = models.PositiveIntegerField(

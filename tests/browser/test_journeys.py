@@ -29,30 +29,43 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser_context_factory(tmp_path_factory):
-    # Playwright's sync API runs an event loop in this thread; the live server's ORM calls are in their own
-    # threads, and the test's own ORM calls happen between browser calls, never concurrently.
+@pytest.fixture
+def browser_context_factory():
+    """Browser contexts of one test, in a Playwright started for the test and stopped when it ends, before the
+    transactional test flushes the database.
+
+    Playwright's sync API runs an asyncio loop in this thread, and while it runs Django's thread-critical
+    connection handler hands out a separate connection object (asgiref keys it by context): the database set-up
+    and flush of pytest-django must happen outside that window, on the thread's own connection (which holds the
+    serialized data the next test restores), so Playwright lives inside the test only. The test's own ORM calls
+    happen between browser calls, never concurrently with the live server's threads."""
     had = "DJANGO_ALLOW_ASYNC_UNSAFE" in os.environ
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        contexts = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)  # a fresh profile
+            contexts = []
 
-        def make():
-            context = p.chromium.launch_persistent_context(
-                str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
-                args=ARGS, viewport={"width": 1280, "height": 900})
-            context.set_default_timeout(15_000)
-            contexts.append(context)
-            return context
+            def make():
+                context = browser.new_context(viewport={"width": 1280, "height": 900})
+                context.set_default_timeout(15_000)
+                contexts.append(context)
+                return context
 
-        yield make
-        for context in contexts:
-            context.close()
-    if not had:
-        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]  # later tests keep Django's guard
+            yield make
+            for context in contexts:
+                for page in context.pages:
+                    page.wait_for_load_state("networkidle")
+                context.close()
+            browser.close()
+    finally:
+        from django.db import connections
+
+        connections.close_all()  # the connections opened while Playwright's loop ran
+        if not had:
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]  # later tests keep Django's guard
 
 
 def _seed(*parts):

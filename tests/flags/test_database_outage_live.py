@@ -27,7 +27,7 @@ def outage_setup():
                "FLAGS_MEMORY_TTL_SECONDS": "0.5", "FLAGS_DB_RETRY_SECONDS": "1", "CONN_MAX_AGE": "0"}
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo")  # service "shop" with its built-in flags, and the admin user
-        secret = manage(env, "create_token", "--name", "shop sdk", "--owner", "admin", "--scope", "flags:read",
+        secret = manage(env, "create_token", "--name", "shop sdk", "--owner", "ci-bot", "--scope", "flags:read",
                         "--reason", "outage test").stdout.strip()
         portal = Portal(env)
         yield cluster, portal, env, secret, lkg_dir

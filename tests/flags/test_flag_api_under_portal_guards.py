@@ -13,7 +13,7 @@ def portal(db):
 
 @pytest.fixture
 def writer(make_token):
-    return make_token("flags:write", "flags:read")
+    return make_token("flags:write", "flags:read", "portal:operate")  # the portal's own flags need it
 
 
 def test_portal_in_maintenance__list_and_changes_still_answer(api, writer, portal, production, system_user):

@@ -43,7 +43,7 @@ def live():
         manage(env, "seed_demo")
 
         def token(*args):
-            return manage(env, "create_token", "--owner", "admin", "--reason", "stream test", *args).stdout.strip()
+            return manage(env, "create_token", "--owner", "ci-bot", "--reason", "stream test", *args).stdout.strip()
 
         tokens = {"reader": token("--name", "sdk", "--scope", "flags:read"),
                   "writer": token("--name", "ops", "--scope", "flags:write", "--scope", "flags:read"),

@@ -2,6 +2,7 @@
 problem JSON on the API, a plain page in the admin — never a 500; flag delivery keeps serving from its cache; and
 it answers normally again once PostgreSQL is back. The shared server on 5432 is never touched."""
 
+import base64
 import os
 import re
 import secrets
@@ -25,6 +26,7 @@ def portal_without_database():
         cluster.start()
         cluster.create_database("portal")
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "governance.settings", "DEBUG": "false",
+               "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),  # production needs a signing key
                "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1", "SECURE_SSL_REDIRECT": "false",
                "REDIS_URL": "", "DATABASE_URL": cluster.url("portal"), "DATABASE_CONNECT_TIMEOUT": "2",
                "CONN_MAX_AGE": "0", "FLAGS_LKG_DIR": str(lkg_dir), "FLAGS_MEMORY_TTL_SECONDS": "0.5",
@@ -33,7 +35,7 @@ def portal_without_database():
         found = re.search(r"password '([^']+)'", manage(env, "seed_demo").stdout)
         assert found, "seed_demo printed no admin password"
         password = found.group(1)
-        secret = manage(env, "create_token", "--name", "ci", "--owner", "admin", "--scope", "flags:read",
+        secret = manage(env, "create_token", "--name", "ci", "--owner", "ci-bot", "--scope", "flags:read",
                         "--scope", "flags:write", "--reason", "outage test").stdout.strip()
         portal = Portal(env)
         yield cluster, portal, secret, password

@@ -18,9 +18,7 @@ def env(monkeypatch, live_server):
 
 
 def test_version__prints_the_package_version(capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["--version"])
-    assert exc.value.code == 0
+    assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"govctl {__version__}"
 
 

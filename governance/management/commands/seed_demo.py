@@ -12,9 +12,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from governance import demo, roles, services
+from governance import demo, roles, services, services_users
 from governance.migrations._seed import ENVIRONMENTS
 from governance.models import Service
+
+DEMO_SERVICE_ACCOUNT = "ci-bot"
 
 
 class Command(BaseCommand):
@@ -54,6 +56,11 @@ class Command(BaseCommand):
             # Printed once, to the terminal only (never logged); it is not stored anywhere in clear.
             self.stdout.write(self.style.SUCCESS(
                 f"\n  Admin login (shown once): username '{admin_username}', password '{password}'\n"))
+        if not User.objects.filter(username=DEMO_SERVICE_ACCOUNT).exists():
+            services_users.create_service_account(username=DEMO_SERVICE_ACCOUNT, actor=actor, reason=reason,
+                                                  description="CI pipelines of the demo (owns their API tokens)")
+            self.stdout.write(f"created service account '{DEMO_SERVICE_ACCOUNT}' (tokens for CI: "
+                              f"manage.py create_token --owner {DEMO_SERVICE_ACCOUNT} …)")
         if minimal or missing:
             return
         created = demo.users()
