@@ -20,19 +20,11 @@ from django.utils import timezone
 from governance import hooks
 from governance.audit_base import Audited, history_recorded_by_caller
 from governance.models import ApiToken, Environment, Heartbeat, Scope, Service
+from governance.reasons import require_reason as require_reason  # re-exported: the policy's home
 
 TOKEN_PREFIX = "gov_"  # noqa: S105 - a public marker, not a secret
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _A = TypeVar("_A", bound=Audited)
-
-
-def require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "A reason is required for every governed change."})
-    if len(reason) > 1000:
-        raise ValidationError({"reason": "Keep the reason under 1000 characters."})
-    return reason
 
 
 def system_user() -> AbstractBaseUser:

@@ -37,6 +37,7 @@ from governance.api.permissions import (
     target_service,
 )
 from governance.models import Environment, Scope
+from governance.reasons import ReasonSerializerField
 
 # operation → (payload fields it accepts, whether it takes expires_in_minutes)
 OPERATIONS: dict[str, tuple[frozenset[str], bool]] = {
@@ -50,8 +51,6 @@ OPERATIONS: dict[str, tuple[frozenset[str], bool]] = {
     "exit_maintenance": (frozenset(), False),
 }
 MAX_EXPIRY_MINUTES = 30 * 24 * 60  # the services refuse emergency toggles longer than 30 days
-# require_reason allows 1000 characters; the audited reason is "api (<token name, ≤ 100>): <reason>".
-MAX_REASON = 880
 
 
 class FlagStateOutput(serializers.Serializer):
@@ -139,7 +138,7 @@ class FlagChangeInput(serializers.Serializer):
         required=False, default=dict,
         help_text='set_strategies: {"strategies"?, "variants"?, "dependencies"?} (Unleash format); '
                   'set_number: {"number"}; other operations take none.')
-    reason = serializers.CharField(max_length=MAX_REASON, help_text="Why; recorded in the audit trail.")
+    reason = ReasonSerializerField()
     expires_in_minutes = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=MAX_EXPIRY_MINUTES,
         help_text="engage_kill_switch / enter_maintenance: revert on its own after this long "

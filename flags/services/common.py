@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from govctl.django_middleware import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER
 
 from flags.models import ChangeRequest, FlagState, Kind, ValueType
+from governance.reasons import fit_reason as fit_reason  # re-exported for flags' services
 
 # The built-in keys (MAINTENANCE, KILL_API...) are govctl's: the governed services' middleware reads them.
 DEFAULT_MAINTENANCE_EXPIRY = timedelta(minutes=30)
@@ -32,15 +33,6 @@ KNOWN_STRATEGIES = {"default", "userWithId", "flexibleRollout", "gradualRolloutR
 KNOWN_OPERATORS = {"IN", "NOT_IN", "STR_STARTS_WITH", "STR_ENDS_WITH", "STR_CONTAINS", "NUM_EQ", "NUM_GT", "NUM_GTE",
                    "NUM_LT", "NUM_LTE", "DATE_AFTER", "DATE_BEFORE", "SEMVER_EQ", "SEMVER_GT", "SEMVER_GTE",
                    "SEMVER_LT", "SEMVER_LTE", "REGEX", "IN_CIDR"}
-
-
-# The history's reason column is a TextField (governance.audit_base); the limit is the core's require_reason:
-# reasons this module composes (approvals, scheduled changes, break glass) are cut only to fit that.
-HISTORY_REASON_MAX = 1000
-
-
-def fit_reason(text: str) -> str:
-    return text if len(text) <= HISTORY_REASON_MAX else text[: HISTORY_REASON_MAX - 1] + "…"
 
 
 class StaleRevision(Exception):

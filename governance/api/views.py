@@ -18,6 +18,7 @@ from governance.api.errors import Conflict
 from governance.api.idempotency import idempotent
 from governance.api.permissions import api_reason, request_token, target_service, token_services
 from governance.models import ApiToken, AuditCheckpoint, Scope, Service, Source
+from governance.reasons import ReasonSerializerField
 
 
 class WhoamiApi(APIView):
@@ -131,7 +132,7 @@ class ServiceListApi(APIView):
         name = serializers.CharField(max_length=200)
         repository_url = serializers.URLField(required=False, allow_blank=True)
         owners = serializers.CharField(max_length=300, required=False, allow_blank=True)
-        reason = serializers.CharField(max_length=1000)
+        reason = ReasonSerializerField()
 
     class Output(serializers.Serializer):
         slug = serializers.SlugField()

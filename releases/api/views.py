@@ -19,6 +19,7 @@ from governance.api.idempotency import idempotent
 from governance.api.permissions import api_reason, check_token_target, target_environment, target_service
 from governance.api.renderers import MarkdownRenderer
 from governance.models import Scope, Service
+from governance.reasons import ReasonSerializerField
 from releases import gates, planning, services, summary
 from releases.models import CHECK_NAME, Check, Deployment, Release
 
@@ -171,7 +172,7 @@ class ReleaseCreateApi(APIView):
         replace = serializers.BooleanField(
             required=False, default=False,
             help_text="Amend the evidence of an already registered version that has not gone live (voids approvals).")
-        reason = serializers.CharField(max_length=1000, required=False, default="register release")
+        reason = ReasonSerializerField(required=False, default="register release")
 
         def validate_artifacts(self, value: Any) -> dict[str, Any]:
             return _json_object(value, "artifacts")
@@ -208,7 +209,7 @@ class CheckReportApi(APIView):
                                               "neutral."})
         url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
         summary = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
-        reason = serializers.CharField(max_length=1000, required=False, default="check reported")
+        reason = ReasonSerializerField(required=False, default="check reported")
 
     class Output(serializers.Serializer):
         id = serializers.IntegerField()
@@ -252,7 +253,7 @@ class DeploymentRecordApi(APIView):
                                              help_text="The provider's deployment id (e.g. Vercel's dpl_…).")
         started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
         finished_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        reason = serializers.CharField(max_length=1000, required=False, default="deployment recorded")
+        reason = ReasonSerializerField(required=False, default="deployment recorded")
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if attrs.get("release") is None and not (attrs.get("service") and attrs.get("version")):
