@@ -26,7 +26,6 @@ from rest_framework.views import APIView
 
 from flags import queries, services
 from flags.models import ChangeRequest, FlagState, Operation
-from governance.api.errors import CONTENT_TYPE, problem
 from governance.api.idempotency import idempotent
 from governance.api.permissions import (
     api_reason,
@@ -253,11 +252,7 @@ class FlagChangeApi(APIView):
             raise exceptions.NotFound(f"{target.slug} has no flag '{key}' in {env.slug}.")
         services.revert_expired(service_id=target.pk, environment_id=env.pk)  # an overdue toggle has ended
         reason = api_reason(request, data.validated_data["reason"])
-        try:
-            outcome = _run(state, data.validated_data, actor=request.user, reason=reason)
-        except services.StaleRevision as exc:
-            body = problem(409, "Conflict", str(exc), code="stale-revision", current_revision=exc.current)
-            return Response(body, status=409, content_type=CONTENT_TYPE)
+        outcome = _run(state, data.validated_data, actor=request.user, reason=reason)  # stale: 409 (errors.py)
         current = queries.states_for_api(service=target, environments=[env]).get(pk=state.pk)
         context = {"request": request}
         body = {"applied": outcome.applied, "message": outcome.message,

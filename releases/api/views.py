@@ -14,7 +14,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.api import errors
 from governance.api.idempotency import idempotent
 from governance.api.permissions import api_reason, check_token_target, target_environment, target_service
 from governance.api.renderers import MarkdownRenderer
@@ -37,13 +36,6 @@ def _release_by_version(service: Service, version: str) -> Release:
     if release is None:
         raise exceptions.NotFound(f"{service.slug} has no release {version}.")
     return release
-
-
-def _conflicts_as_409(fn: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(**kwargs)
-    except services.Conflict as exc:
-        raise errors.Conflict(exc.messages[0]) from None
 
 
 class CommitInput(serializers.Serializer):
@@ -192,8 +184,7 @@ class ReleaseCreateApi(APIView):
         values = dict(data.validated_data)
         service = target_service(request, values.pop("service"))
         reason = api_reason(request, values.pop("reason"))
-        result = _conflicts_as_409(services.register_release, service=service, actor=request.user, reason=reason,
-                                   **values)
+        result = services.register_release(service=service, actor=request.user, reason=reason, **values)
         body = dict(ReleaseDetailApi.Output(result.release).data, created=result.created, amended=result.amended)
         return Response(body, status=201 if result.created else 200)
 
@@ -230,8 +221,7 @@ class CheckReportApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         reason = api_reason(request, values.pop("reason"))
-        check, created = _conflicts_as_409(services.report_check, release=release, actor=request.user,
-                                           reason=reason, **values)
+        check, created = services.report_check(release=release, actor=request.user, reason=reason, **values)
         return Response(self.Output(check).data, status=201 if created else 200)
 
 
@@ -285,8 +275,8 @@ class DeploymentRecordApi(APIView):
         else:
             release = _release_by_version(target_service(request, values["service"]), values["version"])
         environment = target_environment(request, values["environment"])
-        deployment = _conflicts_as_409(
-            services.record_deployment, release=release, environment=environment, status=values["status"],
+        deployment = services.record_deployment(
+            release=release, environment=environment, status=values["status"],
             actor=request.user, reason=api_reason(request, values["reason"]), url=values["url"],
             provider_ref=values["provider_ref"], started_at=values["started_at"], finished_at=values["finished_at"])
         deployment.release.refresh_from_db(fields=["state"])
