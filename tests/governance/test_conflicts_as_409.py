@@ -40,7 +40,7 @@ def test_service_registered_twice__409_service_exists(api, make_token):
     assert Service.objects.get(slug="search").name == "S" and AuditEvent.objects.count() == events
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_service_registered_by_two_requests_at_once__one_201_one_409(api, make_token):
     secret = make_token("releases:write")
     barrier, answers = threading.Barrier(2), []
