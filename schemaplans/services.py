@@ -10,10 +10,11 @@ from typing import Any
 
 import psycopg
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from governance import sql_rules
+from governance.locks import advisory_lock
 from governance.models import Environment
 from governance.reasons import fit_reason
 from governance.services import require_reason, require_second_person, save_audited
@@ -42,7 +43,6 @@ def _clip(reason: str) -> str:
     return require_reason(fit_reason((reason or "").strip()))
 
 
-ADVISORY_PLAN_NAMESPACE = 0x53504C  # "SPL": pg_try_advisory_xact_lock(namespace, plan id)
 
 
 # --- schema plans ---------------------------------------------------------------------------------------------
@@ -165,9 +165,8 @@ def verify_plan(*, plan: SchemaPlan, actor: Any, reason: str) -> VerificationRun
     A non-zero or failed run restarts the count. Runs before the plan (re-)entered verifying do not count.
     """
     reason = require_reason(reason)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_PLAN_NAMESPACE, plan.pk])
-        if not cursor.fetchone()[0]:
+    with advisory_lock(f"schemaplans:verify:{plan.pk}", wait=False) as free:  # held until this transaction ends
+        if not free:
             raise ValidationError(f"A verification of plan '{plan.slug}' is already running.")
     plan = SchemaPlan.objects.get(pk=plan.pk)
     if plan.status != Status.VERIFYING:

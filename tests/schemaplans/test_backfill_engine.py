@@ -8,6 +8,7 @@ import time
 import pytest
 from django.core.exceptions import ValidationError
 
+from governance.locks import lock_key
 from schemaplans import engine, services, tasks
 from schemaplans.models import Backfill, BackfillProgress, SchemaPlan
 
@@ -185,10 +186,10 @@ def test_long_transaction__throttles_until_it_ends(items, make_backfill, outside
 def test_second_worker__does_not_run_a_held_backfill(items, make_backfill, outside_db):
     items(50)
     backfill = make_backfill()
-    outside_db.execute("SELECT pg_advisory_lock(%s, %s)", [engine.ADVISORY_NAMESPACE, backfill.pk])
+    outside_db.execute("SELECT pg_advisory_lock(%s)", [lock_key(engine.backfill_lock(backfill.pk))])
     outcome = engine.run(backfill.pk)
     assert (outcome.state, counters(outside_db)) == ("busy", {0: 50})
-    outside_db.execute("SELECT pg_advisory_unlock(%s, %s)", [engine.ADVISORY_NAMESPACE, backfill.pk])
+    outside_db.execute("SELECT pg_advisory_unlock(%s)", [lock_key(engine.backfill_lock(backfill.pk))])
     assert engine.run(backfill.pk).state == "done"
 
 
