@@ -2,13 +2,11 @@
 nothing written: a service registered twice (also concurrently), a release's evidence changed under the same
 version, a deployment of a rolled-back release, a flag change from a stale revision."""
 
-import threading
-
 import pytest
-from django.db import connection
 
 from governance.models import AuditEvent, Service
 from releases.models import Release
+from tests.concurrency import run_concurrently
 from tests.releases.conftest import commits_json
 
 PROBLEM = "application/problem+json"
@@ -43,21 +41,9 @@ def test_service_registered_twice__409_service_exists(api, make_token):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_service_registered_by_two_requests_at_once__one_201_one_409(api, make_token):
     secret = make_token("releases:write")
-    barrier, answers = threading.Barrier(2), []
 
-    def register() -> None:
-        try:
-            barrier.wait()
-            answers.append(api(secret).post("/api/v1/services", {"slug": "race", "name": "Race", "reason": "r"},
-                                            format="json"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=register) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = run_concurrently(lambda: api(secret).post(
+        "/api/v1/services", {"slug": "race", "name": "Race", "reason": "r"}, format="json"))
 
     assert sorted(a.status_code for a in answers) == [201, 409]
     _assert_conflict(next(a for a in answers if a.status_code == 409), "service-exists")
