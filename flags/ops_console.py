@@ -20,6 +20,7 @@ from django.urls import reverse
 from flags import queries, services
 from flags.models import FlagState, Kind, ValueType
 from governance.models import Service
+from governance.reasons import ReasonFormField
 
 
 def summary(state: FlagState) -> str:
@@ -134,8 +135,7 @@ def _run_ops_action(state: FlagState, action: str, data: dict[str, Any], actor: 
 
 
 class OpsToggleForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=services.HISTORY_REASON_MAX,
-                             help_text="Why? Recorded in the audit trail with your name.")
+    reason = ReasonFormField()
     expires_in_minutes = forms.IntegerField(
         required=False, min_value=1, max_value=30 * 24 * 60, label="Expires in (minutes)",
         help_text="Engaging only: it reverts on its own after this (empty = until someone turns it off).")
@@ -144,7 +144,6 @@ class OpsToggleForm(forms.Form):
 
 class OpsNumberForm(forms.Form):
     number = forms.FloatField()
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=services.HISTORY_REASON_MAX,
-                             help_text="Why? Recorded in the audit trail with your name.")
+    reason = ReasonFormField()
     revision = forms.IntegerField(widget=forms.HiddenInput)
 

@@ -18,16 +18,14 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from governance import services
 from governance.audit_base import Audited
+from governance.reasons import ReasonFormField
 
 _M = TypeVar("_M", bound=Model)
 _View = TypeVar("_View", bound=Callable[..., HttpResponseBase])
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=1000,
-        help_text="Why? Recorded in the audit trail with your name.",
-    )
+    reason = ReasonFormField()
 
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
@@ -142,8 +140,7 @@ class AuditedAdmin(HistoryAdmin):
         help_text = self.reason_field_help
 
         class WithReason(form):  # type: ignore[misc,valid-type]  # a form class chosen at run time
-            reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=1000,
-                                     help_text=help_text)
+            reason = ReasonFormField(help_text=help_text)
 
         return WithReason
 

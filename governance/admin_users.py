@@ -27,30 +27,25 @@ from django.urls import reverse
 from governance import services_users
 from governance.admin_tools import AuditedAdmin, malformed_selection
 from governance.models import ServiceAccount
+from governance.reasons import ReasonFormField
 
 User = get_user_model()
-REASON_HELP = "Why? Recorded in the audit trail with your name."
 SELF_SERVICE_REASON = "changed their own password (admin)"
 
 
-def _reason_field() -> forms.CharField:
-    return forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=1000,
-                           help_text=REASON_HELP)
-
-
 class UserAddForm(auth_forms.AdminUserCreationForm):
-    reason = _reason_field()
+    reason = ReasonFormField()
 
     class Meta(auth_forms.AdminUserCreationForm.Meta):
         fields = ("username",)
 
 
 class UserChangeForm(auth_forms.UserChangeForm):
-    reason = _reason_field()
+    reason = ReasonFormField()
 
 
 class PasswordWithReasonForm(auth_forms.AdminPasswordChangeForm):
-    reason = _reason_field()
+    reason = ReasonFormField()
 
 
 class RefusingSaveMixin:
@@ -164,7 +159,7 @@ class UserAdmin(RefusingSaveMixin, StockUserAdmin):
 
 
 class GroupForm(forms.ModelForm):
-    reason = _reason_field()
+    reason = ReasonFormField()
 
     class Meta:
         model = Group

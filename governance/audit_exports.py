@@ -13,12 +13,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from govctl import audit_chain, audit_proof
 
 from governance import audit_signing
+from governance.locks import advisory_lock
 from governance.models import (
     AuditCheckpoint,
     AuditEvent,
@@ -29,7 +30,7 @@ from governance.models import (
     Source,
 )
 
-_CHECKPOINT_LOCK = 0x61756469  # pg advisory lock id: one checkpoint writer at a time
+_CHECKPOINT_LOCK = "governance:audit-checkpoint"  # advisory lock name: one checkpoint writer at a time
 FILTER_NAMES = ("since", "until", "actor", "model", "service", "environment", "source")
 
 
@@ -181,8 +182,11 @@ def record_audit_checkpoint(*, actor: Any, reason: str, now: datetime | None = N
     """Sign the whole trail's chain head up to now minus a margin, continuing from the last checkpoint.
 
     The margin leaves out events whose transaction may still be open. None when nothing new is covered."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHECKPOINT_LOCK])
+    with advisory_lock(_CHECKPOINT_LOCK, wait=True):  # transaction-scoped: held until this service commits
+        return _record_checkpoint(actor=actor, reason=reason, now=now)
+
+
+def _record_checkpoint(*, actor: Any, reason: str, now: datetime | None) -> AuditCheckpoint | None:
     now = now or timezone.now()
     covers_until = now - timedelta(seconds=settings.AUDIT_CHECKPOINT_MARGIN_SECONDS)
     previous = AuditCheckpoint.objects.order_by("-covers_until").first()

@@ -14,25 +14,18 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from governance import hooks
 from governance.audit_base import Audited, history_recorded_by_caller
+from governance.conflicts import Conflict
 from governance.models import ApiToken, Environment, Heartbeat, Scope, Service
+from governance.reasons import require_reason as require_reason  # re-exported: the policy's home
 
 TOKEN_PREFIX = "gov_"  # noqa: S105 - a public marker, not a secret
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 _A = TypeVar("_A", bound=Audited)
-
-
-def require_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "A reason is required for every governed change."})
-    if len(reason) > 1000:
-        raise ValidationError({"reason": "Keep the reason under 1000 characters."})
-    return reason
 
 
 def system_user() -> AbstractBaseUser:
@@ -55,9 +48,20 @@ def save_audited(*, instance: _A, actor: Any, reason: str, update_fields: Iterab
 
 @transaction.atomic
 def create_service(*, slug: str, name: str, actor: Any, reason: str, **fields: Any) -> Service:
-    """Register a governed service; apps that need per-service rows hook in via hooks.SERVICE_CREATED."""
+    """Register a governed service; apps that need per-service rows hook in via hooks.SERVICE_CREATED.
+
+    A slug already taken is a Conflict (409 in the API), also when another request registers it concurrently."""
+    taken = Conflict(f"Service '{slug}' already exists.", code="service-exists")
+    if Service.objects.filter(slug=slug).exists():
+        raise taken
     service = Service(slug=slug, name=name, **fields)
-    save_audited(instance=service, actor=actor, reason=reason)
+    try:
+        with transaction.atomic():  # a savepoint: the unique slug's violation leaves the transaction usable
+            save_audited(instance=service, actor=actor, reason=reason)
+    except IntegrityError:
+        if Service.objects.filter(slug=slug).exists():  # the insert waited for the other request's commit
+            raise taken from None
+        raise
     for hook in hooks.SERVICE_CREATED:
         hook(service=service, actor=actor, reason=reason)
     return service

@@ -17,6 +17,7 @@ as a role that can only read (or only update the named table): see docs/SECURITY
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from collections.abc import Iterator, Sequence
@@ -223,6 +224,32 @@ class RoleUnavailable(RuntimeError):
     """The connection's user cannot create the throwaway role that typed SQL must run as."""
 
 
+class SuperuserLogin(RoleUnavailable):
+    """The connection logs in as a superuser: typed SQL does not run there (see refuse_superuser_login)."""
+
+
+# Tests and a local cluster log in as the `postgres` superuser; only there may this be "1".
+ALLOW_SUPERUSER_ENV = "TYPED_SQL_ALLOW_SUPERUSER"
+
+
+def refuse_superuser_login(conn: psycopg.Connection) -> None:
+    """Refuse to run typed SQL on a connection whose *login* (session) user is a superuser.
+
+    PostgreSQL lets a session SET ROLE back to any role its login user belongs to, and RESET ROLE / SET ROLE NONE
+    to the login user itself; that cannot be revoked. Only the parser refuses SET ROLE and set_config('role', …)
+    in typed SQL, so if it were fooled the statement would get the login user's rights: they must not be a
+    superuser's (COPY … PROGRAM, pg_read_file, any table). The throwaway role still narrows what a statement
+    can do while the parser holds.
+    """
+    row = conn.execute("SELECT session_user, rolsuper FROM pg_catalog.pg_roles WHERE rolname = session_user"
+                       ).fetchone()
+    if row is not None and row[1] and os.environ.get(ALLOW_SUPERUSER_ENV) != "1":
+        raise SuperuserLogin(
+            f"typed SQL does not run as a superuser login ('{row[0]}'): a statement could switch back to it "
+            "with SET ROLE; give this DSN a login role without SUPERUSER (CREATEROLE is enough, see "
+            "docs/SECURITY.md § Typed SQL)")
+
+
 def _become_role(conn: psycopg.Connection, *, select: Sequence[str] = (), update: Sequence[str] = (),
                  read_all: bool = False) -> sql.Identifier:
     """In the open transaction: create a throwaway role with only the listed privileges and SET LOCAL ROLE to it.
@@ -263,6 +290,7 @@ def read_only(conn: psycopg.Connection, *, select: Sequence[str] = (), read_all:
     refuse COMMIT, SET ROLE and set_config.
     """
     with conn.transaction(force_rollback=True):
+        refuse_superuser_login(conn)  # before the fallback below: never swallowed
         try:
             _become_role(conn, select=select, read_all=read_all)
             as_role = True
@@ -280,6 +308,7 @@ def updating_only(conn: psycopg.Connection, table: str) -> Iterator[None]:
 
     Dropped again before the caller commits; on an error the caller's rollback removes it.
     """
+    refuse_superuser_login(conn)
     role = _become_role(conn, update=[table])
     yield
     conn.execute("RESET ROLE")

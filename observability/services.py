@@ -6,22 +6,22 @@ reason; telemetry (SLI points) and records (snapshots, check runs, deliveries) a
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from governance import services as core
 from governance.audit_base import history_recorded_by_caller
+from governance.locks import advisory_lock
 from governance.models import Environment, Service
 from observability import notify, queries, sli, slo_math
 from observability.models import (
@@ -36,7 +36,7 @@ from observability.models import (
 
 log = logging.getLogger(__name__)
 
-CHECK_LOCK_KEY = 0x510_C4EC  # pg advisory lock id of the checker (one run at a time across workers)
+CHECK_LOCK = "observability:slo-check"  # advisory lock name (governance.locks): one checker run at a time
 SLO_FIELDS = ["display_name", "description", "sli_type", "objective", "window_minutes", "min_events", "threshold_ms",
               "slice_error_threshold", "source", "prometheus_good_query", "prometheus_total_query", "enabled"]
 
@@ -235,20 +235,6 @@ def take_snapshots(*, slos: Iterable[Slo], kind: str, deployment_id: int | None 
     return SloSnapshot.objects.bulk_create(rows, ignore_conflicts=deployment_id is not None)
 
 
-@contextlib.contextmanager
-def advisory_lock(key: int) -> Iterator[bool]:
-    """pg_try_advisory_lock for the block (session level): yields False when another session holds it."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-
-
 def _burn_key(slo_id: int, decision: slo_math.AlertDecision) -> str:
     return f"burn:{slo_id}:{_duration(decision.long_window)}/{_duration(decision.short_window)}"
 
@@ -328,11 +314,11 @@ def run_slo_check(*, kind: str, now: datetime | None = None, slo_ids: Iterable[i
     """The checker: snapshot every enabled SLO, open and resolve burn-rate alerts; one run at a time.
 
     Nightly runs (kind "nightly") also purge SLI points past the retention and hourly snapshots past
-    theirs. Runs as the system user; guarded by pg_try_advisory_lock (a second run is recorded as skipped).
+    theirs. Runs as the system user; guarded by an advisory lock (governance.locks; a second run is recorded as skipped).
     """
     now = now or timezone.now()
     actor = core.system_user()
-    with advisory_lock(CHECK_LOCK_KEY) as acquired:
+    with advisory_lock(CHECK_LOCK, wait=False, scope="session") as acquired:
         if not acquired:
             return SloCheckRun.objects.create(kind=kind, status=SloCheckRun.Status.SKIPPED, started_at=now,
                                               finished_at=timezone.now(), detail="another check holds the lock")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -25,6 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 from psycopg.conninfo import make_conninfo
 
+from governance.locks import advisory_lock
 from governance.services import require_reason, save_audited
 from recovery import alerts
 from recovery.engine import backup as engine_backup
@@ -36,9 +36,9 @@ from recovery.models import Backup, BackupTarget, Drill
 
 logger = logging.getLogger(__name__)
 
-# Advisory-lock namespaces (first key of the two-int form); the second key is the target's id.
-DRILL_LOCK = 0x44524C4C  # "DRLL"
-BACKUP_LOCK = 0x424B5550  # "BKUP"
+# Advisory-lock names (governance.locks): one drill and one backup per target at a time.
+DRILL_LOCK = "recovery:drill"
+BACKUP_LOCK = "recovery:backup"
 TARGET_FIELDS = ("service", "dsn_env", "directory", "keep_daily", "keep_monthly", "smoke_queries", "objective",
                  "enabled")
 
@@ -73,18 +73,9 @@ def objectives() -> dict[str, float]:
     return {"critical": float(settings.DR_RTO_CRITICAL_SECONDS), "full": float(settings.DR_RTO_FULL_SECONDS)}
 
 
-@contextlib.contextmanager
-def target_lock(namespace: int, target_id: int) -> Iterator[bool]:
+def target_lock(kind: str, target_id: int) -> contextlib.AbstractContextManager[bool]:
     """Hold a session advisory lock for one target while the block runs; yields False if someone else has it."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [namespace, target_id])
-        acquired = bool(cursor.fetchone()[0])
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [namespace, target_id])
+    return advisory_lock(f"{kind}:{target_id}", wait=False, scope="session")
 
 
 # --- targets -----------------------------------------------------------------------------------------

@@ -31,10 +31,14 @@ from django.utils.module_loading import import_string
 from psycopg import sql
 
 from governance import sql_rules
+from governance.locks import advisory_lock
 from schemaplans import databases
 from schemaplans.models import Backfill, BackfillProgress
 
-ADVISORY_NAMESPACE = 0x42464C  # "BFL": pg_try_advisory_lock(namespace, backfill id)
+
+def backfill_lock(backfill_id: int) -> str:
+    """The advisory lock name (governance.locks) its runner holds: one runner per backfill across workers."""
+    return f"schemaplans:backfill:{backfill_id}"
 # lock_not_available, deadlock_detected, serialization_failure, query_canceled (statement_timeout)
 QUERY_CANCELED = "57014"
 RETRIABLE_SQLSTATES = {"55P03", "40P01", "40001", QUERY_CANCELED}
@@ -340,19 +344,14 @@ def run(backfill_id: int, *, budget_s: float = DEFAULT_BUDGET_S, sleep: Callable
     app = f"backfill-{backfill_id}"
     try:
         with databases.connect(databases.DEFAULT, application_name=app) as portal:
-            locked = portal.execute("SELECT pg_try_advisory_lock(%s, %s)", [ADVISORY_NAMESPACE, backfill_id]).fetchone()
-            assert locked is not None  # a SELECT without FROM returns one row
-            if not locked[0]:
-                return Outcome("busy", f"backfill #{backfill_id} is being run by another worker")
-            try:
+            with advisory_lock(backfill_lock(backfill_id), wait=False, scope="session", connection=portal) as free:
+                if not free:
+                    return Outcome("busy", f"backfill #{backfill_id} is being run by another worker")
                 if backfill.database == databases.DEFAULT:
                     outcome = Engine(backfill, portal, portal, sleep=sleep, observer=observer).run(budget_s)
                 else:
                     with databases.connect(backfill.database, application_name=app) as target:
                         outcome = Engine(backfill, portal, target, sleep=sleep, observer=observer).run(budget_s)
-            finally:
-                if not portal.closed and not portal.broken:
-                    portal.execute("SELECT pg_advisory_unlock(%s, %s)", [ADVISORY_NAMESPACE, backfill_id])
     except (Stop, databases.DatabaseUnavailable) as exc:
         outcome = Outcome("paused", str(exc))
     except psycopg.Error as exc:  # outside a batch: reading the key range, the checkpoint, a lost connection

@@ -10,11 +10,13 @@ from typing import Any
 
 import psycopg
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from governance import sql_rules
+from governance.locks import advisory_lock
 from governance.models import Environment
+from governance.reasons import fit_reason
 from governance.services import require_reason, require_second_person, save_audited
 from schemaplans import databases
 from schemaplans.models import Backfill, BackfillProgress, SchemaPlan, VerificationRun
@@ -35,16 +37,12 @@ PLAN_TRANSITIONS: dict[str, set[str]] = {
 # What a verification run proves depends on these: changing one makes earlier zero runs prove something else.
 PROOF_FIELDS = ("table", "columns", "verification_sql", "database", "required_zero_runs", "verification_window")
 VERIFICATION_STATEMENT_TIMEOUT = "60s"
-# A reason is at most 1000 characters (governance.services.require_reason): derived reasons (that quote an
-# engine error or wrap the operator's reason) are clipped to it rather than failing the change; the full
-# error is kept on the row (status_reason, last_error).
-REASON_MAX = 1000
-
-
+# Derived reasons (that quote an engine error or wrap the operator's reason) are cut visibly to the stored limit
+# (governance.reasons.fit_reason) rather than failing the change; the full error is kept on the row.
 def _clip(reason: str) -> str:
-    reason = (reason or "").strip()
-    return require_reason(reason if len(reason) <= REASON_MAX else reason[: REASON_MAX - 1] + "…")
-ADVISORY_PLAN_NAMESPACE = 0x53504C  # "SPL": pg_try_advisory_xact_lock(namespace, plan id)
+    return require_reason(fit_reason((reason or "").strip()))
+
+
 
 
 # --- schema plans ---------------------------------------------------------------------------------------------
@@ -167,9 +165,8 @@ def verify_plan(*, plan: SchemaPlan, actor: Any, reason: str) -> VerificationRun
     A non-zero or failed run restarts the count. Runs before the plan (re-)entered verifying do not count.
     """
     reason = require_reason(reason)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s, %s)", [ADVISORY_PLAN_NAMESPACE, plan.pk])
-        if not cursor.fetchone()[0]:
+    with advisory_lock(f"schemaplans:verify:{plan.pk}", wait=False) as free:  # held until this transaction ends
+        if not free:
             raise ValidationError(f"A verification of plan '{plan.slug}' is already running.")
     plan = SchemaPlan.objects.get(pk=plan.pk)
     if plan.status != Status.VERIFYING:

@@ -8,6 +8,7 @@ import psycopg
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from governance.locks import advisory_lock
 from governance.services import system_user
 from schemaplans import databases, engine, services
 from schemaplans.models import Backfill, SchemaPlan
@@ -53,12 +54,9 @@ def resume_backfills() -> list[int]:
             if updated is not None and updated > stale:
                 continue
             try:
-                locked = conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
-                                      [engine.ADVISORY_NAMESPACE, backfill.pk]).fetchone()
-                assert locked is not None  # a SELECT without FROM returns one row
-                free = locked[0]
-                if free:
-                    conn.execute("SELECT pg_advisory_unlock(%s, %s)", [engine.ADVISORY_NAMESPACE, backfill.pk])
+                with advisory_lock(engine.backfill_lock(backfill.pk), wait=False, scope="session",
+                                   connection=conn) as free:
+                    pass  # only asking: is a runner holding it?
             except psycopg.Error:
                 continue
             if free:

@@ -26,7 +26,6 @@ from rest_framework.views import APIView
 
 from flags import queries, services
 from flags.models import ChangeRequest, FlagState, Operation
-from governance.api.errors import CONTENT_TYPE, problem
 from governance.api.idempotency import idempotent
 from governance.api.permissions import (
     api_reason,
@@ -37,6 +36,7 @@ from governance.api.permissions import (
     target_service,
 )
 from governance.models import Environment, Scope
+from governance.reasons import ReasonSerializerField
 
 # operation → (payload fields it accepts, whether it takes expires_in_minutes)
 OPERATIONS: dict[str, tuple[frozenset[str], bool]] = {
@@ -50,8 +50,6 @@ OPERATIONS: dict[str, tuple[frozenset[str], bool]] = {
     "exit_maintenance": (frozenset(), False),
 }
 MAX_EXPIRY_MINUTES = 30 * 24 * 60  # the services refuse emergency toggles longer than 30 days
-# require_reason allows 1000 characters; the audited reason is "api (<token name, ≤ 100>): <reason>".
-MAX_REASON = 880
 
 
 class FlagStateOutput(serializers.Serializer):
@@ -139,7 +137,7 @@ class FlagChangeInput(serializers.Serializer):
         required=False, default=dict,
         help_text='set_strategies: {"strategies"?, "variants"?, "dependencies"?} (Unleash format); '
                   'set_number: {"number"}; other operations take none.')
-    reason = serializers.CharField(max_length=MAX_REASON, help_text="Why; recorded in the audit trail.")
+    reason = ReasonSerializerField()
     expires_in_minutes = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, max_value=MAX_EXPIRY_MINUTES,
         help_text="engage_kill_switch / enter_maintenance: revert on its own after this long "
@@ -254,11 +252,7 @@ class FlagChangeApi(APIView):
             raise exceptions.NotFound(f"{target.slug} has no flag '{key}' in {env.slug}.")
         services.revert_expired(service_id=target.pk, environment_id=env.pk)  # an overdue toggle has ended
         reason = api_reason(request, data.validated_data["reason"])
-        try:
-            outcome = _run(state, data.validated_data, actor=request.user, reason=reason)
-        except services.StaleRevision as exc:
-            body = problem(409, "Conflict", str(exc), code="stale-revision", current_revision=exc.current)
-            return Response(body, status=409, content_type=CONTENT_TYPE)
+        outcome = _run(state, data.validated_data, actor=request.user, reason=reason)  # stale: 409 (errors.py)
         current = queries.states_for_api(service=target, environments=[env]).get(pk=state.pk)
         context = {"request": request}
         body = {"applied": outcome.applied, "message": outcome.message,

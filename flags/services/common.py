@@ -10,6 +10,8 @@ from django.db import connection, transaction
 from govctl.django_middleware import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER
 
 from flags.models import ChangeRequest, FlagState, Kind, ValueType
+from governance.conflicts import Conflict
+from governance.reasons import fit_reason as fit_reason  # re-exported for flags' services
 
 # The built-in keys (MAINTENANCE, KILL_API...) are govctl's: the governed services' middleware reads them.
 DEFAULT_MAINTENANCE_EXPIRY = timedelta(minutes=30)
@@ -34,21 +36,12 @@ KNOWN_OPERATORS = {"IN", "NOT_IN", "STR_STARTS_WITH", "STR_ENDS_WITH", "STR_CONT
                    "SEMVER_LT", "SEMVER_LTE", "REGEX", "IN_CIDR"}
 
 
-# The history's reason column is a TextField (governance.audit_base); the limit is the core's require_reason:
-# reasons this module composes (approvals, scheduled changes, break glass) are cut only to fit that.
-HISTORY_REASON_MAX = 1000
-
-
-def fit_reason(text: str) -> str:
-    return text if len(text) <= HISTORY_REASON_MAX else text[: HISTORY_REASON_MAX - 1] + "…"
-
-
-class StaleRevision(Exception):
-    """The change was based on a revision that is no longer current (answered as 409)."""
+class StaleRevision(Conflict):
+    """The change was based on a revision that is no longer current (answered as 409 naming the current one)."""
 
     def __init__(self, message: str, *, current: int | None = None) -> None:
-        super().__init__(message)
-        self.current = current  # the revision the caller should reload (the API names it in its 409)
+        super().__init__(message, code="stale-revision", current_revision=current)
+        self.current = current  # the revision the caller should reload
 
 
 @dataclass(frozen=True)

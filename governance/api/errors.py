@@ -11,7 +11,9 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+from governance.conflicts import Conflict as DomainConflict
 
 PROBLEM_TYPE = "https://governance.invalid/problems/"
 CONTENT_TYPE = "application/problem+json"
@@ -41,6 +43,10 @@ def _flatten(detail: Any) -> Any:
 
 
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainConflict):  # the one place a domain conflict becomes a 409 (before ValidationError)
+        body = problem(409, "Conflict", str(exc), code=exc.problem_code, **exc.details)
+        set_rollback()
+        return Response(body, status=409, content_type=CONTENT_TYPE)
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(errors)
@@ -72,12 +78,6 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     response.data = body
     response.content_type = CONTENT_TYPE
     return response
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state."
-    default_code = "conflict"
 
 
 class ContentTooLarge(exceptions.APIException):

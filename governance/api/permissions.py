@@ -9,6 +9,7 @@ from rest_framework import exceptions, permissions
 from rest_framework.request import Request
 
 from governance.models import ApiToken, Environment, Scope, Service
+from governance.reasons import api_reason as api_reason  # re-exported: the policy lives in governance.reasons
 
 # What a view's unsafe methods (POST, PUT, PATCH, DELETE) reach, declared as `write_reach` on the view (or
 # {method: reach}): "environment" = one environment the request names and the view checks with
@@ -91,11 +92,6 @@ def target_environment(request: Request, slug: str) -> Environment:
         raise exceptions.NotFound(f"No environment '{slug}' (known: {known}).")
     check_token_target(request, environment=environment)
     return environment
-
-
-def api_reason(request: Request, reason: str) -> str:
-    """The audited reason of a change made through the API: the token's name says which pipeline made it."""
-    return f"api ({request_token(request).name}): {reason}"
 
 
 def check_token_target(request: Request, *, service: Service | None = None,

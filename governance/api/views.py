@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from django.db import IntegrityError
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -14,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance import audit_exports, services
-from governance.api.errors import Conflict
 from governance.api.idempotency import idempotent
 from governance.api.permissions import api_reason, request_token, target_service, token_services
-from governance.models import ApiToken, AuditCheckpoint, Scope, Service, Source
+from governance.models import ApiToken, AuditCheckpoint, Scope, Source
+from governance.reasons import ReasonSerializerField
 
 
 class WhoamiApi(APIView):
@@ -131,7 +130,7 @@ class ServiceListApi(APIView):
         name = serializers.CharField(max_length=200)
         repository_url = serializers.URLField(required=False, allow_blank=True)
         owners = serializers.CharField(max_length=300, required=False, allow_blank=True)
-        reason = serializers.CharField(max_length=1000)
+        reason = ReasonSerializerField()
 
     class Output(serializers.Serializer):
         slug = serializers.SlugField()
@@ -155,10 +154,5 @@ class ServiceListApi(APIView):
             raise PermissionDenied("A token restricted to services cannot register new ones.")
         fields = dict(data.validated_data)
         reason = fields.pop("reason")
-        if Service.objects.filter(slug=fields["slug"]).exists():
-            raise Conflict(f"Service '{fields['slug']}' already exists.")
-        try:
-            service = services.create_service(actor=request.user, reason=api_reason(request, reason), **fields)
-        except IntegrityError:  # registered concurrently between the check above and the insert
-            raise Conflict(f"Service '{fields['slug']}' already exists.") from None
+        service = services.create_service(actor=request.user, reason=api_reason(request, reason), **fields)
         return Response(self.Output(service).data, status=201)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from governance import services
+from governance.reasons import REASON_MAX, require_reason
 
 
 def command_reason(reason: str, command: str) -> str:
-    """`reason` checked like any other (a CommandError when blank or too long), then marked with the command.
+    """`reason` checked like any typed reason (a CommandError when blank or over REASON_MAX), then marked with the command.
 
     Checked before the suffix is added: "(manage.py …)" alone is not a reason."""
     try:
-        return services.require_reason(f"{services.require_reason(reason)} (manage.py {command})")
+        return require_reason(f"{require_reason(reason, limit=REASON_MAX)} (manage.py {command})")
     except ValidationError as exc:
         raise CommandError(f"--reason: {'; '.join(exc.messages)}") from None

@@ -19,6 +19,7 @@ from governance.api.idempotency import idempotent
 from governance.api.permissions import api_reason, check_token_target, token_services
 from governance.api.renderers import MarkdownRenderer
 from governance.models import Scope
+from governance.reasons import ReasonSerializerField
 from recovery import services
 from recovery.models import BackupTarget, Drill
 
@@ -42,7 +43,7 @@ class DrillRunApi(APIView):
     class Input(serializers.Serializer):
         target = serializers.CharField(max_length=63, help_text="Backup target name.")
         kind = serializers.ChoiceField(choices=Drill.Kind.choices, default=Drill.Kind.RESTORE)
-        reason = serializers.CharField(max_length=1000)
+        reason = ReasonSerializerField()
 
     class Output(serializers.Serializer):
         id = serializers.IntegerField()

@@ -14,11 +14,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from governance.api import errors
 from governance.api.idempotency import idempotent
 from governance.api.permissions import api_reason, check_token_target, target_environment, target_service
 from governance.api.renderers import MarkdownRenderer
 from governance.models import Scope, Service
+from governance.reasons import ReasonSerializerField
 from releases import gates, planning, services, summary
 from releases.models import CHECK_NAME, Check, Deployment, Release
 
@@ -36,13 +36,6 @@ def _release_by_version(service: Service, version: str) -> Release:
     if release is None:
         raise exceptions.NotFound(f"{service.slug} has no release {version}.")
     return release
-
-
-def _conflicts_as_409(fn: Any, **kwargs: Any) -> Any:
-    try:
-        return fn(**kwargs)
-    except services.Conflict as exc:
-        raise errors.Conflict(exc.messages[0]) from None
 
 
 class CommitInput(serializers.Serializer):
@@ -171,7 +164,7 @@ class ReleaseCreateApi(APIView):
         replace = serializers.BooleanField(
             required=False, default=False,
             help_text="Amend the evidence of an already registered version that has not gone live (voids approvals).")
-        reason = serializers.CharField(max_length=1000, required=False, default="register release")
+        reason = ReasonSerializerField(required=False, default="register release")
 
         def validate_artifacts(self, value: Any) -> dict[str, Any]:
             return _json_object(value, "artifacts")
@@ -191,8 +184,7 @@ class ReleaseCreateApi(APIView):
         values = dict(data.validated_data)
         service = target_service(request, values.pop("service"))
         reason = api_reason(request, values.pop("reason"))
-        result = _conflicts_as_409(services.register_release, service=service, actor=request.user, reason=reason,
-                                   **values)
+        result = services.register_release(service=service, actor=request.user, reason=reason, **values)
         body = dict(ReleaseDetailApi.Output(result.release).data, created=result.created, amended=result.amended)
         return Response(body, status=201 if result.created else 200)
 
@@ -208,7 +200,7 @@ class CheckReportApi(APIView):
                                               "neutral."})
         url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
         summary = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")
-        reason = serializers.CharField(max_length=1000, required=False, default="check reported")
+        reason = ReasonSerializerField(required=False, default="check reported")
 
     class Output(serializers.Serializer):
         id = serializers.IntegerField()
@@ -229,8 +221,7 @@ class CheckReportApi(APIView):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         reason = api_reason(request, values.pop("reason"))
-        check, created = _conflicts_as_409(services.report_check, release=release, actor=request.user,
-                                           reason=reason, **values)
+        check, created = services.report_check(release=release, actor=request.user, reason=reason, **values)
         return Response(self.Output(check).data, status=201 if created else 200)
 
 
@@ -252,7 +243,7 @@ class DeploymentRecordApi(APIView):
                                              help_text="The provider's deployment id (e.g. Vercel's dpl_…).")
         started_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
         finished_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
-        reason = serializers.CharField(max_length=1000, required=False, default="deployment recorded")
+        reason = ReasonSerializerField(required=False, default="deployment recorded")
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if attrs.get("release") is None and not (attrs.get("service") and attrs.get("version")):
@@ -284,8 +275,8 @@ class DeploymentRecordApi(APIView):
         else:
             release = _release_by_version(target_service(request, values["service"]), values["version"])
         environment = target_environment(request, values["environment"])
-        deployment = _conflicts_as_409(
-            services.record_deployment, release=release, environment=environment, status=values["status"],
+        deployment = services.record_deployment(
+            release=release, environment=environment, status=values["status"],
             actor=request.user, reason=api_reason(request, values["reason"]), url=values["url"],
             provider_ref=values["provider_ref"], started_at=values["started_at"], finished_at=values["finished_at"])
         deployment.release.refresh_from_db(fields=["state"])

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from governance.conflicts import Conflict
 from governance.services import require_reason
 from releases import states
 from releases.models import Release
 
-
-class Conflict(ValidationError):
-    """The request contradicts what is recorded (the API answers 409)."""
+# The request contradicts what is recorded (the API answers 409): the core's one domain conflict.
+__all__ = ["Conflict", "transition"]
 
 
 def transition(release: Release, to: str, *, actor: Any, reason: str) -> Release:

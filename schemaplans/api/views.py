@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from governance.api.idempotency import idempotent
 from governance.api.permissions import api_reason, check_token_target, token_services
 from governance.models import Scope
+from governance.reasons import ReasonSerializerField
 from schemaplans import services
 from schemaplans.models import Backfill, SchemaPlan
 
@@ -96,7 +97,7 @@ class SchemaPlanTransitionApi(APIView):
         status = serializers.ChoiceField(choices=[s for s in SchemaPlan.Status.values if s != "verified"])
         release_version = serializers.CharField(max_length=100, required=False, allow_blank=True,
                                                 help_text="With status=expanded: the release that shipped it.")
-        reason = serializers.CharField(max_length=1000)
+        reason = ReasonSerializerField()
 
     @extend_schema(request=Input, responses=SchemaPlanOutput,
                    summary="Move a plan along expand → backfill → verify → contract (CI after each deploy)")
@@ -166,7 +167,7 @@ class BackfillDetailApi(APIView):
 
 
 class BackfillReasonInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000)
+    reason = ReasonSerializerField()
 
 
 class BackfillControlBase(APIView):

@@ -6,6 +6,7 @@ import pytest
 from django.db import connection
 
 from governance.models import Service
+from tests.concurrency import run_concurrently
 
 BODY = {"slug": "search", "name": "Search", "reason": "onboarding"}
 
@@ -49,21 +50,9 @@ def test_without_a_key__a_duplicate_is_a_clear_409(api, make_token):
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_concurrent_retries__act_once(api, make_token):
     secret = make_token("releases:write")
-    results = []
-
-    def post():
-        try:
-            response = api(secret).post("/api/v1/services", BODY, format="json", HTTP_IDEMPOTENCY_KEY="k-5")
-            results.append(response.status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=post) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert results == [201] * 4
+    responses = run_concurrently(
+        lambda: api(secret).post("/api/v1/services", BODY, format="json", HTTP_IDEMPOTENCY_KEY="k-5"), times=4)
+    assert [r.status_code for r in responses] == [201] * 4
     assert Service.objects.filter(slug="search").count() == 1
 
 

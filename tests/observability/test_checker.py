@@ -8,6 +8,7 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from governance.locks import lock_key
 from observability import queries, services, slo_math
 from observability.models import SliPoint, SloAlert, SloCheckRun, SloSnapshot
 from tests.observability.conftest import slo_named, steady
@@ -198,10 +199,10 @@ def test_lock_held_elsewhere__run_is_recorded_as_skipped():
 
     def hold():
         with connections["default"].cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [services.CHECK_LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [lock_key(services.CHECK_LOCK)])
             held.set()
             release.wait(10)
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [services.CHECK_LOCK_KEY])
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_key(services.CHECK_LOCK)])
         connections["default"].close()
 
     thread = threading.Thread(target=hold)

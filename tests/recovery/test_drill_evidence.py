@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from governance.locks import lock_key
 from recovery import services
 from recovery.models import Backup, Drill
 from tests.recovery.helpers import ADMIN_DSN
@@ -92,7 +93,7 @@ def test_second_drill_while_one_holds_the_target_lock__is_recorded_as_skipped(ta
     from django.db import connection
 
     with psycopg.connect(services.portal_dsn(connection.settings_dict["NAME"]), autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(%s, %s)", (services.DRILL_LOCK, target.pk))
+        other.execute("SELECT pg_advisory_lock(%s)", (lock_key(f"{services.DRILL_LOCK}:{target.pk}"),))
         drill = _request_and_run(target, system_user, django_capture_on_commit_callbacks)
 
     assert drill.status == "failed"

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 from django.core.exceptions import ValidationError
 
+from governance.locks import lock_key
 from schemaplans import engine, services, tasks
 from schemaplans.models import Backfill, BackfillProgress, SchemaPlan
+from tests.concurrency import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -185,10 +186,10 @@ def test_long_transaction__throttles_until_it_ends(items, make_backfill, outside
 def test_second_worker__does_not_run_a_held_backfill(items, make_backfill, outside_db):
     items(50)
     backfill = make_backfill()
-    outside_db.execute("SELECT pg_advisory_lock(%s, %s)", [engine.ADVISORY_NAMESPACE, backfill.pk])
+    outside_db.execute("SELECT pg_advisory_lock(%s)", [lock_key(engine.backfill_lock(backfill.pk))])
     outcome = engine.run(backfill.pk)
     assert (outcome.state, counters(outside_db)) == ("busy", {0: 50})
-    outside_db.execute("SELECT pg_advisory_unlock(%s, %s)", [engine.ADVISORY_NAMESPACE, backfill.pk])
+    outside_db.execute("SELECT pg_advisory_unlock(%s)", [lock_key(engine.backfill_lock(backfill.pk))])
     assert engine.run(backfill.pk).state == "done"
 
 
@@ -314,19 +315,7 @@ def test_concurrent_runners__never_apply_a_batch_twice(items, make_backfill, out
     """Two runners started together: the advisory lock lets one through; the other reports busy."""
     items(3000)
     backfill = make_backfill(initial_batch_size=50, max_batch_size=50)
-    outcomes = []
-
-    def runner():
-        from django.db import connection
-
-        outcomes.append(engine.run(backfill.pk).state)
-        connection.close()
-
-    threads = [threading.Thread(target=runner) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_concurrently(lambda: engine.run(backfill.pk).state)
     assert sorted(outcomes) in (["busy", "done"], ["done", "idle"])
     assert counters(outside_db) == {1: 3000}
 

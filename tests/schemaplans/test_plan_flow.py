@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
+from governance.reasons import STORED_REASON_MAX
 from governance.services import save_audited
 from schemaplans import services
 from schemaplans.models import SchemaPlan
@@ -60,11 +61,12 @@ def test_derived_reason_over_the_limit__is_clipped_not_refused(plan, release_man
     move(plan, "expanded", release_manager)
     backfill = services.create_backfill(name="copy", table="orders", plan=plan, sql="UPDATE orders SET x = 1 "
                                         "WHERE id >= %(lo)s AND id < %(hi)s", actor=release_manager, reason="r")
-    start_backfill(backfill, actor=release_manager, reason="x" * 1000)
+    start_backfill(backfill, actor=release_manager, reason="x" * STORED_REASON_MAX)
     plan.refresh_from_db()
     assert plan.status == "backfilling"
     recorded = plan.history.latest().history_change_reason
-    assert len(recorded) == 1000 and recorded.startswith(f"backfill #{backfill.pk} started: start approved by a second person: xxx")
+    assert len(recorded) == STORED_REASON_MAX and recorded.endswith("x…")
+    assert recorded.startswith(f"backfill #{backfill.pk} started: start approved by a second person: xxx")
 
 
 def test_skipping_a_step__is_refused_with_the_allowed_next(plan, release_manager):
