@@ -10,7 +10,7 @@ condition the service checks before making that move, in words; `markdown()` ren
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +40,12 @@ class TransitionTable:
     def allowed_from(self, state: str) -> list[str]:
         return [to for (frm, to) in self.moves if frm == state]
 
-    def check(self, obj: Any, to: str, *, label: str = "") -> str:
-        """The guard of moving `obj` to `to`, or InvalidTransition naming the moves allowed from its status."""
+    def check(self, obj: Any, to: str, *, label: str = "", only_from: Collection[str] = ()) -> str:
+        """The guard of moving `obj` to `to`, or InvalidTransition naming the moves allowed from its status.
+
+        `only_from` narrows the table for one operation whose guard holds only from some states (resuming a
+        backfill moves it to running from paused, not from pending).
+        """
         frm = getattr(obj, self.field)
         guard = self.moves.get((frm, to))
         if guard is None:
@@ -50,12 +54,17 @@ class TransitionTable:
                 {self.field: f"{label or obj} is {frm}: it cannot move to {to} (allowed next: {allowed})."},
                 code="invalid_transition",
             )
+        if only_from and frm not in only_from:
+            raise InvalidTransition(
+                {self.field: f"{label or obj} is {frm}: this moves it to {to} only from {', '.join(only_from)}."},
+                code="invalid_transition",
+            )
         return guard
 
     def apply(self, obj: Any, to: str, *, actor: Any, reason: str, label: str = "",
-              changes: Mapping[str, Any] | None = None) -> str:
+              changes: Mapping[str, Any] | None = None, only_from: Collection[str] = ()) -> str:
         """Move a locked row along the table and save it with actor and reason; returns the guard."""
-        guard = self.check(obj, to, label=label)
+        guard = self.check(obj, to, label=label, only_from=only_from)
         changes = dict(changes or {})
         fields = [self.field, *changes]
         setattr(obj, self.field, to)
