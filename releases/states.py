@@ -12,55 +12,55 @@
 
 from __future__ import annotations
 
+from governance.transitions import InvalidTransition, TransitionTable
 from releases.models import Release
 
 S = Release.State
 
-TRANSITIONS: dict[tuple[str, str], str] = {
-    (S.REGISTERED, S.IN_PREVIEW): "deployed to a pre-production environment",
-    (S.REGISTERED, S.AWAITING_APPROVAL): "required production checks passed; approvals outstanding",
-    (S.IN_PREVIEW, S.AWAITING_APPROVAL): "required production checks passed; approvals outstanding",
-    (S.IN_PREVIEW, S.REGISTERED): "evidence amended",
-    (S.AWAITING_APPROVAL, S.REGISTERED): "evidence amended",
-    (S.FAILED, S.REGISTERED): "evidence amended",
-    (S.REGISTERED, S.PROMOTING): "promotion started",
-    (S.IN_PREVIEW, S.PROMOTING): "promotion started",
-    (S.AWAITING_APPROVAL, S.PROMOTING): "promotion started",
-    (S.FAILED, S.PROMOTING): "promotion retried",
-    (S.SUPERSEDED, S.PROMOTING): "rollback to this release started",
-    (S.PROMOTING, S.LIVE): "deployment succeeded",
-    (S.PROMOTING, S.FAILED): "promotion failed",
-    (S.PROMOTING, S.SUPERSEDED): "rollback to this release failed; it stays superseded",
-    (S.LIVE, S.SUPERSEDED): "a newer release went live",
-    (S.LIVE, S.ROLLED_BACK): "rolled back to an earlier release",
-    (S.REGISTERED, S.LIVE): "production deployment recorded by CI",
-    (S.IN_PREVIEW, S.LIVE): "production deployment recorded by CI",
-    (S.AWAITING_APPROVAL, S.LIVE): "production deployment recorded by CI",
-    (S.FAILED, S.LIVE): "production deployment recorded by CI",
-    (S.REGISTERED, S.FAILED): "production deployment recorded as failed by CI",
-    (S.IN_PREVIEW, S.FAILED): "production deployment recorded as failed by CI",
-    (S.AWAITING_APPROVAL, S.FAILED): "production deployment recorded as failed by CI",
-}
+TABLE = TransitionTable(
+    name="release",
+    states=(S.REGISTERED, S.IN_PREVIEW, S.AWAITING_APPROVAL, S.PROMOTING, S.FAILED, S.LIVE, S.SUPERSEDED,
+            S.ROLLED_BACK),
+    field="state",
+    changed_at_field="state_changed_at",
+    moves={
+        (S.REGISTERED, S.IN_PREVIEW): "deployed to a pre-production environment",
+        (S.REGISTERED, S.AWAITING_APPROVAL): "required production checks passed; approvals outstanding",
+        (S.IN_PREVIEW, S.AWAITING_APPROVAL): "required production checks passed; approvals outstanding",
+        (S.IN_PREVIEW, S.REGISTERED): "evidence amended",
+        (S.AWAITING_APPROVAL, S.REGISTERED): "evidence amended",
+        (S.FAILED, S.REGISTERED): "evidence amended",
+        (S.REGISTERED, S.PROMOTING): "promotion started",
+        (S.IN_PREVIEW, S.PROMOTING): "promotion started",
+        (S.AWAITING_APPROVAL, S.PROMOTING): "promotion started",
+        (S.FAILED, S.PROMOTING): "promotion retried",
+        (S.SUPERSEDED, S.PROMOTING): "rollback to this release started",
+        (S.PROMOTING, S.LIVE): "deployment succeeded",
+        (S.PROMOTING, S.FAILED): "promotion failed",
+        (S.PROMOTING, S.SUPERSEDED): "rollback to this release failed; it stays superseded",
+        (S.LIVE, S.SUPERSEDED): "a newer release went live",
+        (S.LIVE, S.ROLLED_BACK): "rolled back to an earlier release",
+        (S.REGISTERED, S.LIVE): "production deployment recorded by CI",
+        (S.IN_PREVIEW, S.LIVE): "production deployment recorded by CI",
+        (S.AWAITING_APPROVAL, S.LIVE): "production deployment recorded by CI",
+        (S.FAILED, S.LIVE): "production deployment recorded by CI",
+        (S.REGISTERED, S.FAILED): "production deployment recorded as failed by CI",
+        (S.IN_PREVIEW, S.FAILED): "production deployment recorded as failed by CI",
+        (S.AWAITING_APPROVAL, S.FAILED): "production deployment recorded as failed by CI",
+    },
+)
+TRANSITIONS = TABLE.moves
 
 # States from which a release may still be approved, amended or promoted (nothing has gone live).
 PRE_PRODUCTION = frozenset({S.REGISTERED, S.IN_PREVIEW, S.AWAITING_APPROVAL, S.FAILED})
 
-
-class InvalidTransition(ValueError):
-    """The state machine does not allow this move; the message says what is allowed from here."""
+__all__ = ["PRE_PRODUCTION", "TABLE", "TRANSITIONS", "InvalidTransition", "allowed_from", "check_transition"]
 
 
 def allowed_from(state: str) -> list[str]:
-    return [to for (frm, to) in TRANSITIONS if frm == state]
+    return TABLE.allowed_from(state)
 
 
 def check_transition(release: Release, to: str) -> str:
     """The cause of the transition, or InvalidTransition with a clear message."""
-    frm = release.state
-    cause = TRANSITIONS.get((frm, to))
-    if cause is None:
-        allowed = ", ".join(allowed_from(frm)) or "nothing (final state)"
-        raise InvalidTransition(
-            f"{release} cannot go from {frm} to {to}; from {frm} it may go to: {allowed}"
-        )
-    return cause
+    return TABLE.check(release, to)

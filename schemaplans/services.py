@@ -18,22 +18,11 @@ from governance.locks import advisory_lock
 from governance.models import Environment
 from governance.reasons import fit_reason
 from governance.services import require_reason, require_second_person, save_audited
-from schemaplans import databases
+from schemaplans import databases, states
 from schemaplans.models import Backfill, BackfillProgress, SchemaPlan, VerificationRun
 
 Status = SchemaPlan.Status
 
-# Forward along the flow, plus the ways back that real changes need: another backfill pass after mismatches,
-# and a fresh verification of a verified plan. `verified` is reached only through verification runs.
-PLAN_TRANSITIONS: dict[str, set[str]] = {
-    Status.PLANNED: {Status.EXPANDED},
-    Status.EXPANDED: {Status.BACKFILLING},
-    Status.BACKFILLING: {Status.BACKFILLED},
-    Status.BACKFILLED: {Status.VERIFYING, Status.BACKFILLING},
-    Status.VERIFYING: {Status.VERIFIED, Status.BACKFILLING},
-    Status.VERIFIED: {Status.CONTRACTED, Status.VERIFYING},
-    Status.CONTRACTED: set(),
-}
 # What a verification run proves depends on these: changing one makes earlier zero runs prove something else.
 PROOF_FIELDS = ("table", "columns", "verification_sql", "database", "required_zero_runs", "verification_window")
 VERIFICATION_STATEMENT_TIMEOUT = "60s"
@@ -79,22 +68,12 @@ def update_plan(*, plan: SchemaPlan, fields: Iterable[str], actor: Any, reason: 
     return save_audited(instance=plan, actor=actor, reason=_clip(reason), update_fields=fields or None)
 
 
-def _check_transition(plan: SchemaPlan, to: str) -> None:
-    allowed = PLAN_TRANSITIONS[plan.status]
-    if to not in allowed:
-        nexts = ", ".join(sorted(allowed)) or "none (contracted is final)"
-        raise ValidationError({"status": f"Plan '{plan.slug}' is {plan.status}: it cannot move to {to} "
-                                         f"(allowed next: {nexts})."})
+def _label(plan: SchemaPlan) -> str:
+    return f"Plan '{plan.slug}'"
 
 
 def _move_plan(plan: SchemaPlan, to: str, *, actor: Any, reason: str, **changes: Any) -> SchemaPlan:
-    _check_transition(plan, to)
-    plan.status = to
-    plan.status_changed_at = timezone.now()
-    for field, value in changes.items():
-        setattr(plan, field, value)
-    plan.stamp(actor=actor, reason=_clip(reason))
-    plan.save(update_fields=["status", "status_changed_at", *changes])
+    states.PLAN.apply(plan, to, actor=actor, reason=_clip(reason), label=_label(plan), changes=changes)
     return plan
 
 
@@ -107,7 +86,7 @@ def transition_plan(*, plan: SchemaPlan, to: str, actor: Any, reason: str, relea
     if to == Status.VERIFIED:
         raise ValidationError({"status": "A plan becomes verified only through its verification runs "
                                          f"({plan.required_zero_runs} zero runs over {plan.verification_window})."})
-    _check_transition(plan, to)
+    states.PLAN.check(plan, to, label=_label(plan))
     changes: dict[str, Any] = {}
     if release_version:
         if to != Status.EXPANDED:
@@ -238,16 +217,10 @@ def _locked(backfill: Backfill) -> Backfill:
     return Backfill.objects.select_for_update(of=("self",)).select_related("plan").get(pk=backfill.pk)
 
 
-def _move_backfill(backfill: Backfill, allowed_from: set[str], to: str, *, actor: Any, reason: str,
+def _move_backfill(backfill: Backfill, to: str, *, actor: Any, reason: str, only_from: Iterable[str] = (),
                    **changes: Any) -> Backfill:
-    if backfill.status not in allowed_from:
-        raise ValidationError({"status": f"Backfill #{backfill.pk} is {backfill.status}: it cannot become {to} "
-                                         f"(only from {', '.join(sorted(allowed_from))})."})
-    backfill.status = to
-    for field, value in changes.items():
-        setattr(backfill, field, value)
-    backfill.stamp(actor=actor, reason=_clip(reason))
-    backfill.save(update_fields=["status", *changes])
+    states.BACKFILL.apply(backfill, to, actor=actor, reason=_clip(reason), label=f"Backfill #{backfill.pk}",
+                          only_from=tuple(only_from), changes=changes)
     return backfill
 
 
@@ -269,27 +242,27 @@ def start_backfill(*, backfill: Backfill, actor: Any, reason: str, enqueue: bool
     backfill = _locked(backfill)
     backfill.full_clean()  # the callable may have gone since it was registered; the SQL rules may have changed
     if second_person_required():
-        return _move_backfill(backfill, {Backfill.Status.PENDING}, Backfill.Status.AWAITING_APPROVAL, actor=actor,
-                              reason=reason, start_requested_by=actor, status_reason="")
-    return _run_backfill(backfill, actor=actor, reason=reason, enqueue=enqueue, allowed_from={Backfill.Status.PENDING})
+        return _move_backfill(backfill, Backfill.Status.AWAITING_APPROVAL, actor=actor, reason=reason,
+                              start_requested_by=actor, status_reason="")
+    return _run_backfill(backfill, actor=actor, reason=reason, enqueue=enqueue, only_from=Backfill.Status.PENDING)
 
 
 @transaction.atomic
 def approve_backfill_start(*, backfill: Backfill, actor: Any, reason: str, enqueue: bool = True) -> Backfill:
     """awaiting_approval → running, by someone other than who asked to start it (four eyes)."""
     backfill = _locked(backfill)
-    if backfill.status != Backfill.Status.AWAITING_APPROVAL:
-        raise ValidationError({"status": f"Backfill #{backfill.pk} is {backfill.status}, not awaiting approval."})
+    states.BACKFILL.check(backfill, Backfill.Status.RUNNING, label=f"Backfill #{backfill.pk}",
+                          only_from=(Backfill.Status.AWAITING_APPROVAL,))
     require_second_person(author=backfill.start_requested_by, actor=actor,
                           what=f"the start of backfill #{backfill.pk}")
     backfill.full_clean()
-    return _run_backfill(backfill, actor=actor, enqueue=enqueue, allowed_from={Backfill.Status.AWAITING_APPROVAL},
+    return _run_backfill(backfill, actor=actor, enqueue=enqueue, only_from=Backfill.Status.AWAITING_APPROVAL,
                          reason=f"start approved by a second person: {require_reason(reason)} (asked by "
                                 f"{backfill.start_requested_by})")
 
 
-def _run_backfill(backfill: Backfill, *, actor: Any, reason: str, enqueue: bool, allowed_from: set[str]) -> Backfill:
-    _move_backfill(backfill, allowed_from, Backfill.Status.RUNNING, actor=actor, reason=reason,
+def _run_backfill(backfill: Backfill, *, actor: Any, reason: str, enqueue: bool, only_from: str) -> Backfill:
+    _move_backfill(backfill, Backfill.Status.RUNNING, actor=actor, reason=reason, only_from=(only_from,),
                    started_at=timezone.now(), status_reason="")
     plan = backfill.plan
     if plan is not None and plan.status == Status.EXPANDED:
@@ -305,7 +278,7 @@ def _run_backfill(backfill: Backfill, *, actor: Any, reason: str, enqueue: bool,
 def pause_backfill(*, backfill: Backfill, actor: Any, reason: str, error: str = "") -> Backfill:
     """running → paused; the worker stops after its current batch. `error` is the engine's reason to stop."""
     backfill = _locked(backfill)
-    _move_backfill(backfill, {Backfill.Status.RUNNING}, Backfill.Status.PAUSED, actor=actor, reason=reason,
+    _move_backfill(backfill, Backfill.Status.PAUSED, actor=actor, reason=reason,
                    status_reason=error or require_reason(reason))
     if error:
         BackfillProgress.objects.filter(pk=backfill.pk).update(last_error=error[:4000], updated_at=timezone.now())
@@ -317,8 +290,8 @@ def resume_backfill(*, backfill: Backfill, actor: Any, reason: str, enqueue: boo
     """paused → running from the last checkpoint (enqueue=False: the caller runs the engine itself)."""
     backfill = _locked(backfill)
     backfill.full_clean()
-    _move_backfill(backfill, {Backfill.Status.PAUSED}, Backfill.Status.RUNNING, actor=actor, reason=reason,
-                   status_reason="")
+    _move_backfill(backfill, Backfill.Status.RUNNING, actor=actor, reason=reason,
+                   only_from=(Backfill.Status.PAUSED,), status_reason="")
     BackfillProgress.objects.filter(pk=backfill.pk).update(last_error="", throttle_reason="")
     if enqueue:
         _enqueue_run(backfill)
@@ -330,9 +303,7 @@ def cancel_backfill(*, backfill: Backfill, actor: Any, reason: str) -> Backfill:
     """Stop for good; batches already committed stay (write a new backfill to continue or undo)."""
     backfill = _locked(backfill)
     return _move_backfill(
-        backfill, {Backfill.Status.PENDING, Backfill.Status.AWAITING_APPROVAL, Backfill.Status.RUNNING,
-                   Backfill.Status.PAUSED},
-        Backfill.Status.CANCELLED, actor=actor, reason=reason, status_reason=require_reason(reason),
+        backfill, Backfill.Status.CANCELLED, actor=actor, reason=reason, status_reason=require_reason(reason),
         finished_at=timezone.now(),
     )
 
@@ -343,7 +314,7 @@ def complete_backfill(*, backfill: Backfill, actor: Any, reason: str) -> Backfil
     backfill = _locked(backfill)
     if backfill.status == Backfill.Status.COMPLETED:
         return backfill
-    _move_backfill(backfill, {Backfill.Status.RUNNING}, Backfill.Status.COMPLETED, actor=actor, reason=reason,
+    _move_backfill(backfill, Backfill.Status.COMPLETED, actor=actor, reason=reason,
                    finished_at=timezone.now())
     plan = backfill.plan
     if plan is not None:

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from flags import states
 from flags.models import ChangeRequest, FlagState, ScheduledChange
 from flags.services.changes import _apply, _lock, _normalise, widens_exposure
 from flags.services.common import fit_reason
@@ -20,6 +21,10 @@ log = logging.getLogger("flags")
 
 
 # --- change requests and scheduled changes ------------------------------------------------------------
+
+
+def _label(request: ChangeRequest) -> str:
+    return f"Change request #{request.pk}"
 
 
 def _not_the_author(author: Any, actor: Any, what: str) -> None:
@@ -32,22 +37,22 @@ def approve_change_request(*, change_request: ChangeRequest, actor: Any, reason:
     stale_message = ""
     with transaction.atomic():
         request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
-        if request.status != ChangeRequest.Status.PENDING:
-            raise ValidationError(f"Change request #{request.pk} is {request.status}, not pending.")
+        states.CHANGE_REQUEST.check(request, ChangeRequest.Status.APPLIED, label=_label(request))
         _not_the_author(request.author, actor, f"change request #{request.pk}")
         state = _lock(request.state)
-        request.decided_by, request.decided_at = actor, timezone.now()
+        decided = {"decided_by": actor, "decided_at": timezone.now()}
         if state.revision != request.base_revision:
             stale_message = (f"{state} changed since the request was made (revision {request.base_revision} → "
                              f"{state.revision}); propose it again.")
-            request.status, request.message = ChangeRequest.Status.FAILED, stale_message
+            states.CHANGE_REQUEST.apply(request, ChangeRequest.Status.FAILED, actor=actor, reason=reason,
+                                        label=_label(request), changes={**decided, "message": stale_message})
         else:
             fields = _normalise(state, request.operation, request.payload)
             _apply(state, fields, actor=actor, reason=fit_reason(
                 f"change request #{request.pk} by {request.author}, approved: {reason} / {request.reason}"))
-            request.status, request.message = ChangeRequest.Status.APPLIED, f"applied as revision {state.revision}"
-        request.stamp(actor=actor, reason=reason)
-        request.save(update_fields=["status", "decided_by", "decided_at", "message"])
+            states.CHANGE_REQUEST.apply(request, ChangeRequest.Status.APPLIED, actor=actor, reason=reason,
+                                        label=_label(request),
+                                        changes={**decided, "message": f"applied as revision {state.revision}"})
     if stale_message:
         raise ValidationError(stale_message)
     return request
@@ -56,12 +61,9 @@ def approve_change_request(*, change_request: ChangeRequest, actor: Any, reason:
 @transaction.atomic
 def reject_change_request(*, change_request: ChangeRequest, actor: Any, reason: str) -> ChangeRequest:
     request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
-    if request.status != ChangeRequest.Status.PENDING:
-        raise ValidationError(f"Change request #{request.pk} is {request.status}, not pending.")
-    request.status, request.decided_by, request.decided_at = ChangeRequest.Status.REJECTED, actor, timezone.now()
-    request.message = require_reason(reason)
-    request.stamp(actor=actor, reason=reason)
-    request.save(update_fields=["status", "decided_by", "decided_at", "message"])
+    states.CHANGE_REQUEST.apply(request, ChangeRequest.Status.REJECTED, actor=actor, reason=reason,
+                                label=_label(request), changes={"decided_by": actor, "decided_at": timezone.now(),
+                                                                "message": require_reason(reason)})
     return request
 
 
@@ -86,23 +88,18 @@ def schedule_change(*, state: FlagState, operation: str, payload: Mapping[str, A
 @transaction.atomic
 def approve_scheduled_change(*, change: ScheduledChange, actor: Any, reason: str) -> ScheduledChange:
     change = ScheduledChange.objects.select_for_update().get(pk=change.pk)
-    if change.status != ScheduledChange.Status.AWAITING_APPROVAL:
-        raise ValidationError(f"{change} is {change.get_status_display()}, not awaiting approval.")
+    states.SCHEDULED_CHANGE.check(change, ScheduledChange.Status.SCHEDULED)
     _not_the_author(change.author, actor, "a scheduled change")
-    change.status, change.approved_by = ScheduledChange.Status.SCHEDULED, actor
-    change.stamp(actor=actor, reason=require_reason(reason))
-    change.save(update_fields=["status", "approved_by"])
+    states.SCHEDULED_CHANGE.apply(change, ScheduledChange.Status.SCHEDULED, actor=actor, reason=reason,
+                                  changes={"approved_by": actor})
     return change
 
 
 @transaction.atomic
 def cancel_scheduled_change(*, change: ScheduledChange, actor: Any, reason: str) -> ScheduledChange:
     change = ScheduledChange.objects.select_for_update().get(pk=change.pk)
-    if change.status not in (ScheduledChange.Status.SCHEDULED, ScheduledChange.Status.AWAITING_APPROVAL):
-        raise ValidationError(f"{change} is {change.get_status_display()}: nothing to cancel.")
-    change.status, change.message = ScheduledChange.Status.CANCELLED, require_reason(reason)
-    change.stamp(actor=actor, reason=reason)
-    change.save(update_fields=["status", "message"])
+    states.SCHEDULED_CHANGE.apply(change, ScheduledChange.Status.CANCELLED, actor=actor, reason=reason,
+                                  changes={"message": require_reason(reason)})
     return change
 
 
@@ -112,14 +109,12 @@ def apply_due_scheduled_changes(*, now: datetime | None = None) -> list[Schedule
 
     now = now or timezone.now()
     done = []
-    due = ScheduledChange.objects.filter(run_at__lte=now, status__in=[ScheduledChange.Status.SCHEDULED,
-                                                                      ScheduledChange.Status.AWAITING_APPROVAL])
+    due = ScheduledChange.objects.filter(run_at__lte=now, status__in=states.DUE)
     for pk in due.values_list("pk", flat=True):
         with transaction.atomic():
             change = ScheduledChange.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
-            if change is None or change.status not in (ScheduledChange.Status.SCHEDULED,
-                                                       ScheduledChange.Status.AWAITING_APPROVAL):
-                continue
+            if change is None or change.status not in states.DUE:
+                continue  # decided meanwhile
             state = _lock(change.state)
             failure = ""
             if change.status == ScheduledChange.Status.AWAITING_APPROVAL:
@@ -134,13 +129,12 @@ def apply_due_scheduled_changes(*, now: datetime | None = None) -> list[Schedule
                     failure = "; ".join(exc.messages)
             if failure:
                 log.error("flags: scheduled change #%s on %s FAILED: %s", change.pk, state, failure)
-                change.status, change.message = ScheduledChange.Status.FAILED, failure
+                to, message = ScheduledChange.Status.FAILED, failure
             else:
                 _apply(state, fields, actor=change.author,
                        reason=fit_reason(f"scheduled change #{change.pk}: {change.reason}"))
-                change.status = ScheduledChange.Status.APPLIED
-                change.message = f"applied as revision {state.revision}"
-            change.stamp(actor=system_user(), reason=f"scheduled change at {now:%Y-%m-%d %H:%M} UTC")
-            change.save(update_fields=["status", "message"])
+                to, message = ScheduledChange.Status.APPLIED, f"applied as revision {state.revision}"
+            states.SCHEDULED_CHANGE.apply(change, to, actor=system_user(), changes={"message": message},
+                                          reason=f"scheduled change at {now:%Y-%m-%d %H:%M} UTC")
             done.append(change)
     return done

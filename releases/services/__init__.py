@@ -12,11 +12,12 @@ from releases.services.deployments import (
     start_rollback,
 )
 from releases.services.freezes import Materialised, materialise_recurring_freezes, save_recurring_freeze
+from releases.services.golive import go_live
 from releases.services.registration import Registered, register_release, report_check, void_approvals
 
 __all__ = [
     "Conflict", "Materialised", "Registered", "alert_stuck_promotions", "approve_release", "complete_deployment",
-    "execute_deployment", "materialise_recurring_freezes", "override_freeze", "post_summary_to_pr",
+    "execute_deployment", "go_live", "materialise_recurring_freezes", "override_freeze", "post_summary_to_pr",
     "record_deployment", "register_release", "report_check", "save_recurring_freeze", "start_promotion",
     "start_rollback", "transition", "void_approvals",
 ]

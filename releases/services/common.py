@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.utils import timezone
-
 from governance.conflicts import Conflict
-from governance.services import require_reason
 from releases import states
 from releases.models import Release
 
@@ -16,13 +13,9 @@ __all__ = ["Conflict", "transition"]
 
 
 def transition(release: Release, to: str, *, actor: Any, reason: str) -> Release:
-    """Move a locked release along the state machine, or raise ValidationError naming the allowed moves."""
+    """Move a locked release along the state machine, or raise Conflict (409) naming the allowed moves."""
     try:
-        states.check_transition(release, to)
+        states.TABLE.apply(release, to, actor=actor, reason=reason, label=str(release))
     except states.InvalidTransition as exc:
-        raise Conflict(str(exc)) from None
-    release.state = to
-    release.state_changed_at = timezone.now()
-    release.stamp(actor=actor, reason=require_reason(reason))
-    release.save(update_fields=["state", "state_changed_at"])
+        raise Conflict(exc.messages[0]) from None
     return release

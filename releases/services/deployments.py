@@ -15,25 +15,16 @@ from django.db import transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from governance import hooks
 from governance.models import Environment, Service
 from governance.services import require_reason
 from releases import gates, github, providers, queries, summary
 from releases.models import Deployment, Release, ReleaseAlert
 from releases.services.common import Conflict, transition
+from releases.services.golive import fire_deployment_recorded, go_live
 
 logger = logging.getLogger(__name__)
 S = Release.State
 D = Deployment.Status
-
-
-def _fire_deployment_recorded(deployment: Deployment) -> None:
-    for hook in hooks.DEPLOYMENT_RECORDED:
-        def call(hook: Any = hook) -> None:
-            hook(deployment=deployment)
-
-        # robust: a failing subscriber is logged and never undoes (or 500s) a recorded deployment.
-        transaction.on_commit(call, robust=True)
 
 
 def _require_release_manager(actor: Any, what: str) -> None:
@@ -69,30 +60,27 @@ def record_deployment(*, release: Release, environment: Environment, status: str
     if started_at > finished_at:
         raise ValidationError({"started_at": "a deployment cannot start after it finished"})
     gate: dict[str, Any] = {}
-    previous = None
     if environment.is_production:
         _refuse_if_busy(service, environment)
         # Kept with the record: a deployment made while the gate said no is visible afterwards.
         gate = gates.evaluate(release, environment).to_dict()
-        if status == D.SUCCEEDED and release.state != S.LIVE:
-            previous = queries.live_release(service)
-            transition(release, S.LIVE, actor=actor, reason=reason)
-            if previous is not None and previous.pk != release.pk:
-                transition(previous, S.SUPERSEDED, actor=actor, reason=f"{release} went live: {reason}")
-        elif status == D.FAILED and release.state != S.LIVE:
-            transition(release, S.FAILED, actor=actor, reason=reason)
-    elif status == D.SUCCEEDED and release.state == S.REGISTERED:
-        transition(release, S.IN_PREVIEW, actor=actor, reason=reason)
     deployment = Deployment(
         service=service, release=release, environment=environment, kind=Deployment.Kind.DEPLOY, status=status,
-        provider="ci", provider_ref=provider_ref, url=url, replaces=previous, requested_by=None, reason=reason,
+        provider="ci", provider_ref=provider_ref, url=url, replaces=None, requested_by=None, reason=reason,
         gate=gate, created_at=started_at, started_at=started_at, finished_at=finished_at,
     )
+    # Bad input is refused before anything is written.
     deployment.full_clean(validate_unique=False, validate_constraints=False)
+    if environment.is_production and status == D.SUCCEEDED and release.state != S.LIVE:
+        return go_live(deployment=deployment, actor=actor, reason=reason, finished_at=finished_at)
+    if environment.is_production and status == D.FAILED and release.state != S.LIVE:
+        transition(release, S.FAILED, actor=actor, reason=reason)
+    elif not environment.is_production and status == D.SUCCEEDED and release.state == S.REGISTERED:
+        transition(release, S.IN_PREVIEW, actor=actor, reason=reason)
     deployment.stamp(actor=actor, reason=reason)
     deployment.save()
     if status == D.SUCCEEDED:
-        _fire_deployment_recorded(deployment)
+        fire_deployment_recorded(deployment)
     return deployment
 
 
@@ -211,35 +199,19 @@ def complete_deployment(*, deployment: Deployment, result: providers.ProviderRes
         return deployment
     release = Release.objects.select_for_update(of=("self",)).select_related("service").get(pk=deployment.release_id)
     why = f"{reason}: {deployment.reason}"
-    if result.ok:
-        deployment.status = D.SUCCEEDED
-        if deployment.kind == Deployment.Kind.ROLLBACK:
-            current = deployment.replaces
-            if current is not None:
-                current = Release.objects.select_for_update(of=("self",)).select_related("service").get(pk=current.pk)
-                if current.state == S.LIVE:
-                    transition(current, S.ROLLED_BACK, actor=actor, reason=why)
-        else:
-            previous = queries.live_release(deployment.service)
-            if previous is not None and previous.pk != release.pk:
-                transition(previous, S.SUPERSEDED, actor=actor, reason=why)
-        transition(release, S.LIVE, actor=actor, reason=why)
-    else:
-        deployment.status = D.FAILED
-        deployment.error = result.error[:5000]
-        failed_state = S.SUPERSEDED if deployment.kind == Deployment.Kind.ROLLBACK else S.FAILED
-        transition(release, failed_state, actor=actor, reason=f"{why} — {result.error[:300]}")
-    deployment.finished_at = timezone.now()
     deployment.details = json.loads(json.dumps(result.details, default=str))
     deployment.provider_ref = result.provider_ref or deployment.provider_ref
     deployment.url = result.url or deployment.url
+    if result.ok:
+        deployment.release = release
+        return go_live(deployment=deployment, actor=actor, reason=why)
+    deployment.status = D.FAILED
+    deployment.error = result.error[:5000]
+    failed_state = S.SUPERSEDED if deployment.kind == Deployment.Kind.ROLLBACK else S.FAILED
+    transition(release, failed_state, actor=actor, reason=f"{why} — {result.error[:300]}")
+    deployment.finished_at = timezone.now()
     deployment.stamp(actor=actor, reason=reason)
     deployment.save(update_fields=["status", "error", "finished_at", "details", "provider_ref", "url"])
-    if result.ok:
-        _fire_deployment_recorded(deployment)
-        if settings.RELEASES_POST_SUMMARY_TO_PR and release.pr_url and os.environ.get("GITHUB_TOKEN"):
-            pk = release.pk
-            transaction.on_commit(lambda: async_task("releases.tasks.post_summary", pk), robust=True)
     return deployment
 
 

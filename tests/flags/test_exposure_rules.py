@@ -146,5 +146,5 @@ def test_reject__records_who_and_why(make_flag, state_of, operator, release_mana
     services.reject_change_request(change_request=request, actor=release_manager, reason="not this week")
     request.refresh_from_db()
     assert (request.status, request.decided_by, request.message) == ("rejected", release_manager, "not this week")
-    with pytest.raises(ValidationError, match="not pending"):
+    with pytest.raises(ValidationError, match=r"is rejected: it cannot move to applied \(allowed next: none"):
         services.approve_change_request(change_request=request, actor=release_manager, reason="changed my mind")

@@ -72,7 +72,7 @@ def test_rolled_back_release__cannot_be_recorded_live(ci, register, system_user)
     services.transition(release, Release.State.ROLLED_BACK, actor=system_user, reason="test")
     response = ci.post("/api/v1/deployments", {"release": release.pk, "environment": "production"}, format="json")
     assert response.status_code == 409
-    assert "cannot go from rolled_back to live" in response.json()["detail"]
+    assert "is rolled_back: it cannot move to live" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(("body", "status", "fragment"), [

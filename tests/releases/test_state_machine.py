@@ -22,8 +22,8 @@ def test_invalid_transition__is_refused_naming_the_allowed_moves(release, system
     with pytest.raises(services.Conflict) as exc:
         services.transition(release, to, actor=system_user, reason="test")
     message = exc.value.messages[0]
-    assert f"cannot go from {frm} to {to}" in message
-    assert "it may go to:" in message
+    assert f"is {frm}: it cannot move to {to}" in message
+    assert "(allowed next: " in message
 
 
 def test_rolled_back__is_final():

@@ -32,7 +32,7 @@ def test_invalid_state_change__is_400_with_the_reason(api, make_token, backfill)
     response = post(api, make_token, backfill, "resume")
     assert response.status_code == 400
     assert response.json()["errors"]["status"] == [
-        f"Backfill #{backfill.pk} is pending: it cannot become running (only from paused)."
+        f"Backfill #{backfill.pk} is pending: this moves it to running only from paused."
     ]
 
 
@@ -96,7 +96,7 @@ def test_govctl_watch__follows_a_running_backfill_to_completion(live_server, mon
     assert sum(line.startswith("backfill #") for line in lines) >= 2  # it polled while the backfill ran
 
     assert main(["backfill", "pause", str(backfill.pk), "--reason", "too late"]) == 1  # completed: refused
-    assert "cannot become paused" in capsys.readouterr().err
+    assert "cannot move to paused" in capsys.readouterr().err
     assert main(["backfill", "status", str(backfill.pk), "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["progress"]["rows_done"] == 3000
 

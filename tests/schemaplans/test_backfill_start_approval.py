@@ -38,7 +38,7 @@ def test_another_person_approves__the_backfill_runs_with_both_recorded(backfill,
 
 
 def test_approving_a_backfill_nobody_asked_to_start__is_refused(backfill, make_user):
-    with pytest.raises(ValidationError, match="not awaiting approval"):
+    with pytest.raises(ValidationError, match="only from awaiting_approval"):
         services.approve_backfill_start(backfill=backfill, actor=make_user("mo"), reason="x")
 
 
