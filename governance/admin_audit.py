@@ -130,7 +130,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
                    ("at", admin.DateFieldListFilter)]
     search_fields = ["=object_id", "object_repr", "reason"]
     date_hierarchy = "at"
-    list_per_page = 50
+    list_per_page = 100  # a busy day on one screen: rows are one line each, diffs folded
     show_full_result_count = False  # no second COUNT(*) over the whole table on each page
     readonly_fields = ("at", "actor_name", "source", "model", "object_id", "object_repr", "change", "reason",
                        "service", "environment", "diff", "history_id")
