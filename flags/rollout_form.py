@@ -75,7 +75,7 @@ class FlagStateForm(forms.ModelForm):
             return
         rollout = self.rollout
         initial = {
-            "percentage": rollout.percentage, "stickiness": rollout.stickiness, "group_id": rollout.group_id,
+            "percentage": None if rollout.percentage is None else f"{rollout.percentage:g}", "stickiness": rollout.stickiness, "group_id": rollout.group_id,
             "user_ids": ", ".join(rollout.user_ids),
             "constraint_lines": "\n".join(constraint_line(c) for c in rollout.constraints),
             "variant_lines": "\n".join(variant_line(v) for v in rollout.variants),

@@ -125,7 +125,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     """The audit timeline: every change to every governed model, newest first."""
 
     # One compact row per event; the field-by-field diff folds into a <details> (portal.css: .model-auditevent).
-    list_display = ["when", "actor_name", "source", "model", "object_repr", "change", "reason", "diff"]
+    list_display = ["when", "who", "what", "object_repr", "change", "reason", "diff"]
     list_filter = [ActorFilter, ModelFilter, ServiceFilter, EnvironmentFilter, "source", "change",
                    ("at", admin.DateFieldListFilter)]
     search_fields = ["=object_id", "object_repr", "reason"]
@@ -141,6 +141,15 @@ class AuditEventAdmin(ReadOnlyAdmin):
     def when(self, event: AuditEvent) -> str:
         return formatting.when(event.at, seconds=True)
 
+    @admin.display(description="model", ordering="model")
+    def what(self, event: AuditEvent) -> str:
+        app, _, name = event.model.partition(".")
+        return format_html('<span title="{}">{}</span>', event.model, name or app)
+
+    @admin.display(description="who (source)", ordering="actor_name")
+    def who(self, event: AuditEvent) -> str:
+        return f"{event.actor_name} ({event.get_source_display().lower()})"
+
     @admin.display(description="field changes")
     def diff(self, event: AuditEvent) -> str:
         # Every change, every value whole: a clipped diff hides what changed (docs/AUDIT.md). Folded on the list
@@ -150,7 +159,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
             return "—"
         table = format_html('<table class="diff">{}</table>', format_html_join(
             "", "<tr><td>{}</td><td><del><pre>{}</pre></del></td><td><ins><pre>{}</pre></ins></td></tr>", rows))
-        names = ", ".join(r[0] for r in rows[:4]) + (f" +{len(rows) - 4}" if len(rows) > 4 else "")
+        names = ", ".join(r[0] for r in rows[:3]) + (f" +{len(rows) - 3}" if len(rows) > 3 else "")
         return format_html('<details class="audit-diff"><summary>{} field{}: {}</summary>{}</details>',
                            len(rows), "" if len(rows) == 1 else "s", names, table)
 
@@ -159,7 +168,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, context)
 
     def get_urls(self) -> list[URLPattern]:
-        export = path("export/", self.admin_site.admin_view(self.export_view), name="governance_auditevent_export")
+        # The export streams after the view returns: under the site's atomic-POST wrapper its server-side cursor
+        # would close with the transaction ("cursor … does not exist" mid-download on a real server). It writes
+        # only its AuditExport row, atomically, as the file ends; so it gets Django's plain admin_view (login,
+        # staff, CSRF, never cached) without the wrapper.
+        export = path("export/", admin.AdminSite.admin_view(self.admin_site, self.export_view),
+                      name="governance_auditevent_export")
         verify = path("verify/", self.admin_site.admin_view(self.verify_view), name="governance_auditevent_verify")
         return [export, verify, *super().get_urls()]
 
