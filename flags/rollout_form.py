@@ -115,7 +115,7 @@ class FlagStateForm(forms.ModelForm):
         return to_definition(rollout, flag_key=flag.key, payload_type=PAYLOAD_TYPES.get(flag.value_type, "string"))
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data: dict[str, Any] = super().clean() or self.cleaned_data
         if self.errors:
             return data  # e.g. JSON that does not parse: said on its own field, nothing more to check
         state: FlagState = self.instance

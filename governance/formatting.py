@@ -7,6 +7,7 @@ filters (`{% load portal %}`: `|percent`, `|duration`, `|when`, governance/templ
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.utils import timezone
 
@@ -14,7 +15,7 @@ NO_DATA = "no data"
 _UNITS = [("day", 86_400), ("h", 3_600), ("min", 60)]
 
 
-def percent(ratio: float | None, *, digits: int = 3) -> str:
+def percent(ratio: float | Decimal | None, *, digits: int = 3) -> str:
     """A ratio as a percentage with up to `digits` decimals, trailing zeros dropped: 0.999 → "99.9%"."""
     if ratio is None:
         return NO_DATA
