@@ -24,6 +24,7 @@ from flags.models import (
     SdkInstance,
     Segment,
 )
+from flags.rollout_form import ROLLOUT_FIELDS, FlagStateForm
 from governance.admin import ReadOnlyAdmin
 from governance.admin_tools import AuditedAdmin, confirm_with_reason
 from governance.models import Environment
@@ -128,12 +129,16 @@ class FlagAdmin(AuditedAdmin):
 
     _stale_ids: set[int] | None = None  # computed once per changelist page
 
-    @admin.display(description="stale", boolean=True)
-    def stale(self, flag: Flag) -> bool:
+    @admin.display(description="stale")
+    def stale(self, flag: Flag) -> str:
+        # Stale is a warning (amber); not stale is no news, so the cell stays empty (no red cross).
         ids = self._stale_ids
         if ids is None:
             ids = self._stale_ids = queries.stale_flag_ids()
-        return flag.pk in ids
+        if flag.pk not in ids:
+            return ""
+        return format_html('<span class="verdict verdict-stale" title="{}">stale</span>',
+                           "Past its expected lifetime or unchanged for long: see the stale report.")
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         self._stale_ids = None
@@ -186,14 +191,6 @@ class FlagAdmin(AuditedAdmin):
 # --- per-environment states ---------------------------------------------------------------------------
 
 
-class FlagStateForm(forms.ModelForm):
-    seen_revision = forms.IntegerField(widget=forms.HiddenInput, required=False)
-
-    class Meta:
-        model = FlagState
-        fields = ["enabled", "strategies", "variants", "dependencies", "number"]
-
-
 @admin.register(FlagState)
 class FlagStateAdmin(AuditedAdmin):
     form = FlagStateForm
@@ -201,9 +198,18 @@ class FlagStateAdmin(AuditedAdmin):
     list_filter = ["environment", "flag__service", "flag__kind"]
     search_fields = ["flag__key"]
     list_select_related = ["flag", "flag__service", "environment"]
-    fields = ["flag", "environment", "enabled", "strategies", "variants", "dependencies", "number", "revision",
-              "expires_at", "revert_to", "updated_at", "propagation", "seen_revision"]
     readonly_fields = ["flag", "environment", "revision", "expires_at", "revert_to", "updated_at", "propagation"]
+    # The fields edit the common rollout; the JSON stays for the rest (flags/rollout_form.py says which is saved).
+    fieldsets = [
+        (None, {"fields": ["flag", "environment", "enabled", "number", "seen_revision"]}),
+        ("Rollout", {"fields": ROLLOUT_FIELDS,
+                     "description": "The common rollout as fields. Change either these or the advanced JSON in one "
+                                    "save: the one you changed is saved; changing both is refused."}),
+        ("Advanced JSON", {"fields": ["strategies", "variants", "dependencies"], "classes": ["collapse"],
+                           "description": "Unleash JSON for what the fields cannot say (segments, other strategies, "
+                                          "overrides…)."}),
+        ("Revision", {"fields": ["revision", "expires_at", "revert_to", "updated_at", "propagation"]}),
+    ]
 
     @admin.display(description="propagation of this revision")
     def propagation(self, state: FlagState) -> str:
@@ -236,7 +242,7 @@ class FlagStateAdmin(AuditedAdmin):
         seen = data.get("seen_revision")
         outcomes = []
         try:
-            if changed & {"strategies", "variants", "dependencies"}:
+            if form.definition_changed:  # from the fields or the JSON, whichever the form took
                 outcomes.append(services.set_strategies(
                     state=obj, strategies=data["strategies"], variants=data["variants"],
                     dependencies=data["dependencies"], actor=request.user, reason=reason, expected_revision=seen))

@@ -7,20 +7,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 
-from governance import audit_exports
+from governance import audit_exports, formatting
 from governance.admin_tools import ReadOnlyAdmin
 from governance.models import AuditCheckpoint, AuditEvent, AuditExport, AuditSigningKey, Environment, Service, Source
 
@@ -121,36 +124,74 @@ class AuditExportForm(forms.Form):
 class AuditEventAdmin(ReadOnlyAdmin):
     """The audit timeline: every change to every governed model, newest first."""
 
-    list_display = ["at", "actor_name", "source", "model", "object_repr", "change", "reason", "diff"]
+    # One compact row per event; the field-by-field diff folds into a <details> (portal.css: .model-auditevent).
+    list_display = ["when", "who", "what", "object_repr", "change", "reason", "diff"]
     list_filter = [ActorFilter, ModelFilter, ServiceFilter, EnvironmentFilter, "source", "change",
                    ("at", admin.DateFieldListFilter)]
     search_fields = ["=object_id", "object_repr", "reason"]
     date_hierarchy = "at"
-    list_per_page = 50
+    list_per_page = 100  # a busy day on one screen: rows are one line each, diffs folded
     show_full_result_count = False  # no second COUNT(*) over the whole table on each page
     readonly_fields = ("at", "actor_name", "source", "model", "object_id", "object_repr", "change", "reason",
                        "service", "environment", "diff", "history_id")
     fields = readonly_fields
     change_list_template = "admin/governance/auditevent/change_list.html"
 
+    @admin.display(description="when", ordering="at")
+    def when(self, event: AuditEvent) -> str:
+        return formatting.when(event.at, seconds=True)
+
+    @admin.display(description="model", ordering="model")
+    def what(self, event: AuditEvent) -> str:
+        app, _, name = event.model.partition(".")
+        return format_html('<span title="{}">{}</span>', event.model, name or app)
+
+    @admin.display(description="who (source)", ordering="actor_name")
+    def who(self, event: AuditEvent) -> str:
+        return f"{event.actor_name} ({event.get_source_display().lower()})"
+
     @admin.display(description="field changes")
     def diff(self, event: AuditEvent) -> str:
-        # Every change, every value whole: a clipped diff hides what changed (docs/AUDIT.md).
+        # Every change, every value whole: a clipped diff hides what changed (docs/AUDIT.md). Folded on the list
+        # (the summary names the fields), open on the event's own page.
         rows = [(c.get("field", ""), _shown(c, "old"), _shown(c, "new")) for c in event.changes]
         if not rows:
             return "—"
-        return format_html("<table>{}</table>", format_html_join(
+        table = format_html('<table class="diff">{}</table>', format_html_join(
             "", "<tr><td>{}</td><td><del><pre>{}</pre></del></td><td><ins><pre>{}</pre></ins></td></tr>", rows))
+        names = ", ".join(r[0] for r in rows[:3]) + (f" +{len(rows) - 3}" if len(rows) > 3 else "")
+        return format_html('<details class="audit-diff"><summary>{} field{}: {}</summary>{}</details>',
+                           len(rows), "" if len(rows) == 1 else "s", names, table)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        context = {"export_query": _export_query(request.GET), **(extra_context or {})}
+        return super().changelist_view(request, context)
 
     def get_urls(self) -> list[URLPattern]:
-        export = path("export/", self.admin_site.admin_view(self.export_view), name="governance_auditevent_export")
-        return [export, *super().get_urls()]
+        # The export streams after the view returns: under the site's atomic-POST wrapper its server-side cursor
+        # would close with the transaction ("cursor … does not exist" mid-download on a real server). It writes
+        # only its AuditExport row, atomically, as the file ends; so it gets Django's plain admin_view (login,
+        # staff, CSRF, never cached) without the wrapper.
+        export = path("export/", admin.AdminSite.admin_view(self.admin_site, self.export_view),
+                      name="governance_auditevent_export")
+        verify = path("verify/", self.admin_site.admin_view(self.verify_view), name="governance_auditevent_verify")
+        return [export, verify, *super().get_urls()]
+
+    def verify_view(self, request: HttpRequest) -> HttpResponse:
+        """docs/AUDIT.md's verification steps, rendered from the page itself (one text for both)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {**self.admin_site.each_context(request), "title": "Verify an audit export",
+                   "steps": verification_steps(), "opts": self.model._meta}
+        return TemplateResponse(request, "admin/governance/auditevent/verify.html", context)
 
     def export_view(self, request: HttpRequest) -> HttpResponseBase:
         """The auditor's export with their browser session: the API's filters, the same signed file."""
         if not request.user.has_perm(EXPORT_PERMISSION):
             raise PermissionDenied("Exporting the audit trail needs the Auditor or Administrator role.")
-        form = AuditExportForm(request.POST if request.method == "POST" else None)
+        # A GET carries the timeline's filters (its "Export these events" link) as the form's starting values.
+        form = AuditExportForm(request.POST if request.method == "POST" else None,
+                               initial={k: v for k, v in request.GET.items() if k in AuditExportForm.base_fields})
         if request.method == "POST" and form.is_valid():
             try:
                 filters = audit_exports.build_filters(**form.cleaned_data)
@@ -173,6 +214,39 @@ class AuditEventAdmin(ReadOnlyAdmin):
                    "opts": self.model._meta}
         status = 400 if request.method == "POST" else 200
         return TemplateResponse(request, "admin/governance/auditevent/export.html", context, status=status)
+
+
+AUDIT_DOC = Path(settings.BASE_DIR) / "docs" / "AUDIT.md"
+VERIFY_HEADING = "## Verifying offline"
+
+
+def verification_steps() -> str:
+    """The "Verifying offline" section of docs/AUDIT.md as text (the doc is the one home of the steps)."""
+    try:
+        text = AUDIT_DOC.read_text(encoding="utf-8")
+    except OSError:
+        return "See docs/AUDIT.md, section \"Verifying offline\", in the portal's repository."
+    start = text.find(VERIFY_HEADING)
+    if start < 0:
+        return "See docs/AUDIT.md in the portal's repository."
+    end = text.find("\n## ", start + len(VERIFY_HEADING))
+    return text[start:end if end > 0 else None].strip()
+
+
+def _export_query(params: Any) -> str:
+    """The timeline's filters as the export form's fields (the export names services and environments by slug)."""
+    query: dict[str, str] = {}
+    for name in ("actor", "model", "source"):
+        key = "source__exact" if name == "source" else name
+        if params.get(key):
+            query[name] = params[key]
+    for name, model in (("service", Service), ("environment", Environment)):
+        value = params.get(name, "")
+        if value.isdigit():
+            slug = model.objects.filter(pk=int(value)).values_list("slug", flat=True).first()
+            if slug:
+                query[name] = slug
+    return urlencode(query)
 
 
 def _shown(change: dict[str, Any], side: str) -> str:

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from governance import formatting
 from governance.admin import ReadOnlyAdmin, ServiceFilter
 from governance.admin_tools import AuditedAdmin, confirm_with_reason
 from governance.models import Service
@@ -34,7 +35,7 @@ from observability.models import (
 
 
 def _pct(value: float | None, digits: int = 3) -> str:
-    return "—" if value is None else f"{value * 100:.{digits}f}%"
+    return formatting.percent(value, digits=digits)
 
 
 @admin.register(Slo)
@@ -68,7 +69,7 @@ class SloAdmin(AuditedAdmin):
 
     @admin.display(description="objective", ordering="objective")
     def objective_pct(self, slo: Slo) -> str:
-        return f"{slo.objective * 100:g}%"
+        return formatting.percent(slo.objective)
 
     @admin.display(description="window", ordering="window_minutes")
     def window_display(self, slo: Slo) -> str:
@@ -107,7 +108,7 @@ class SloAdmin(AuditedAdmin):
                 "firing_now": firing_now,
                 "slo": status.slo,
                 "definition": d,
-                "objective": f"{d.objective * 100:g}%",
+                "objective": formatting.percent(d.objective),
                 "window": queries.slo_math_window(d.window),
                 "report": report,
                 "compliance": "no data" if no_data or report is None or report.compliance is None

@@ -14,8 +14,8 @@ from django.utils.html import format_html, format_html_join
 
 from governance.admin import ReadOnlyAdmin
 from governance.admin_tools import AuditedAdmin, confirm_with_reason
+from governance.formatting import duration
 from recovery import services
-from recovery.engine.evidence import format_seconds
 from recovery.models import Backup, BackupTarget, Drill
 
 if TYPE_CHECKING:
@@ -167,11 +167,11 @@ class DrillAdmin(ReadOnlyAdmin):
     def took(self, drill: Drill) -> str:
         if drill.total_seconds is None:
             return "—"
-        return f"{format_seconds(drill.total_seconds)} / {format_seconds(drill.objective_seconds)} ({drill.objective})"
+        return f"{duration(drill.total_seconds)} / {duration(drill.objective_seconds)} ({drill.objective})"
 
     @admin.display(description="achieved RPO")
     def rpo(self, drill: Drill) -> str:
-        return "—" if drill.achieved_rpo_seconds is None else f"{drill.achieved_rpo_seconds:.3f} s"
+        return "—" if drill.achieved_rpo_seconds is None else duration(drill.achieved_rpo_seconds)
 
     @admin.display(description="verdicts")
     def verdict_table(self, drill: Drill) -> str:
@@ -194,6 +194,6 @@ class DrillAdmin(ReadOnlyAdmin):
 def _phases(phases: list[dict[str, Any]]) -> str:
     if not phases:
         return "—"
-    rows = [(p["name"], p["started_at"], format_seconds(p["seconds"])) for p in phases]
+    rows = [(p["name"], p["started_at"], duration(p["seconds"])) for p in phases]
     return format_html("<table>{}</table>",
                        format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", rows))

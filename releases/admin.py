@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from governance import formatting
 from governance.admin_tools import AuditedAdmin, HistoryAdmin, ReadOnlyHistoryAdmin, ReasonForm, confirm_with_reason
 from governance.models import Service
 from releases import dora_chart, gates, queries, recurrence, services
@@ -161,7 +162,7 @@ class ReleaseAdmin(HistoryAdmin):
             approval = services.approve_release(release=release, environment=production, actor=request.user,
                                                 reason=reason)
             return f"{release}: approved (evidence {approval.evidence_digest[:12]}…, until " \
-                   f"{approval.expires_at:%Y-%m-%d %H:%M} UTC)"
+                   f"{formatting.when(approval.expires_at)})"
 
         releases = list(queryset.select_related("service").prefetch_related("checks"))
         return confirm_with_reason(self, request, queryset, title="Approve for production", action="approve",
@@ -288,8 +289,7 @@ class RecurringFreezeAdmin(AuditedAdmin):
 
     @admin.display(description="duration")
     def duration(self, rule: RecurringFreeze) -> str:
-        hours, minutes = divmod(rule.duration_minutes, 60)
-        return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+        return formatting.duration(rule.duration_minutes * 60)
 
     @admin.display(description="next occurrences (local, then UTC)")
     def next_occurrences(self, rule: RecurringFreeze) -> str:

@@ -8,19 +8,14 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from governance import formatting
 from releases.queries import DoraReport
 
 WIDTH, HEIGHT, PAD = 720, 220, 32
 
 
 def duration(value: timedelta | None) -> str:
-    if value is None:
-        return "—"
-    minutes = int(value.total_seconds() // 60)
-    if minutes < 120:
-        return f"{minutes} min"
-    hours = minutes / 60
-    return f"{round(hours, 1):g} h" if hours < 48 else f"{round(hours / 24, 1):g} d"
+    return "—" if value is None else formatting.duration(value)
 
 
 def rows(report: DoraReport) -> list[dict[str, Any]]:
@@ -30,7 +25,7 @@ def rows(report: DoraReport) -> list[dict[str, Any]]:
         out.append({
             "start": p.start, "deployments": p.deployments, "bar": round(100 * p.deployments / most),
             "lead_time": duration(p.lead_time_median), "failures": p.failures,
-            "failure_rate": "—" if p.change_failure_rate is None else f"{p.change_failure_rate:.0%}",
+            "failure_rate": "—" if p.change_failure_rate is None else formatting.percent(p.change_failure_rate, digits=1),
             "failure_bar": round(100 * (p.change_failure_rate or 0)),
             "restore": duration(p.time_to_restore_median),
         })
@@ -71,4 +66,4 @@ def svg(report: DoraReport) -> SafeString:
 def totals(report: DoraReport) -> dict[str, str]:
     t = report.total
     return {"lead_time": duration(t.lead_time_median), "restore": duration(t.time_to_restore_median),
-            "failure_rate": "—" if t.change_failure_rate is None else f"{t.change_failure_rate:.0%}"}
+            "failure_rate": "—" if t.change_failure_rate is None else formatting.percent(t.change_failure_rate, digits=1)}

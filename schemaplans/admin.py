@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from django import forms
@@ -12,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from governance import formatting
 from governance.admin_tools import AuditedAdmin, ReasonForm, confirm_with_reason
 from schemaplans import queries, services
 from schemaplans.models import Backfill, BackfillProgress, SchemaPlan
@@ -27,9 +27,7 @@ class TransitionForm(ReasonForm):
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    return str(timedelta(seconds=round(seconds)))
+    return "—" if seconds is None else formatting.duration(seconds)
 
 
 @admin.register(SchemaPlan)
@@ -80,7 +78,7 @@ class SchemaPlanAdmin(AuditedAdmin):
             return "No runs yet."
         rows = format_html_join(
             "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} ms</td><td>{}</td></tr>",
-            ((f"{r.ran_at:%Y-%m-%d %H:%M:%S}", "—" if r.mismatches is None else r.mismatches, r.zero_streak,
+            ((formatting.when(r.ran_at, seconds=True), "—" if r.mismatches is None else r.mismatches, r.zero_streak,
               r.duration_ms, r.error or "") for r in runs),
         )
         return format_html("<table><thead><tr><th>ran at</th><th>mismatching rows</th><th>zero streak</th>"

@@ -189,3 +189,82 @@ def test_auditor_journey__slo_and_drill_pages_say_what_they_know(live_server, br
     page.click("#result_list tbody a >> nth=0")
     assert "says nothing about portal-db's own backups" in page.inner_text("#content")
     _shot(page, "drill-page")
+
+
+def test_operator_edits_a_rollout_through_fields__an_error_keeps_every_input(live_server, browser_context_factory):
+    from flags import services as flag_services
+    from flags.models import Flag, FlagState
+    from governance.services import system_user
+
+    _seed("flags")
+    flag_services.update_flag(flag=Flag.objects.get(key="search-v2"), expected_lifetime_days=0, actor=system_user(),
+                              reason="browser test: a flag past its lifetime")
+    state = FlagState.objects.get(flag__key="new-checkout", environment__slug="preview")
+    page = browser_context_factory().new_page()
+    _login(page, live_server, "olga")
+    page.goto(f"{live_server.url}/{settings.ADMIN_PATH}flags/flag/")
+    assert page.locator("#result_list td.field-stale img").count() == 0  # no red cross for "not stale"
+    assert page.locator("#result_list tr", has_text="search-v2").locator("td.field-stale .verdict-stale").count() == 1
+    assert page.locator("#result_list tr", has_text="new-checkout").locator("td.field-stale").inner_text() == "-"
+    _shot(page, "flags-list")
+
+    page.goto(f"{live_server.url}/{settings.ADMIN_PATH}flags/flagstate/{state.pk}/change/")
+    assert page.input_value("#id_percentage") == "50" and page.input_value("#id_stickiness") == "userId"
+    page.fill("#id_percentage", "25")
+    page.fill("#id_constraint_lines", "country IN NL, BE\nemail REGEX (unclosed")
+    page.fill("#id_variant_lines", "blue 50%\ngreen 50%")
+    page.fill("#id_reason", "a quarter, Benelux only")
+    page.click("input[name=_save]")
+    assert "is not a valid (RE2) regular expression" in page.inner_text(".field-constraint_lines")
+    assert page.input_value("#id_percentage") == "25" and page.input_value("#id_reason") == "a quarter, Benelux only"
+    assert "email REGEX (unclosed" in page.input_value("#id_constraint_lines")
+    assert page.input_value("#id_variant_lines") == "blue 50%\ngreen 50%"
+    _shot(page, "flag-rollout-error")
+
+    page.fill("#id_constraint_lines", "country IN NL, BE")
+    page.click("input[name=_save]")
+    assert "applied (revision" in page.inner_text("ul.messagelist")
+    state.refresh_from_db()
+    assert state.strategies[0]["parameters"]["rollout"] == "25"
+    assert state.strategies[0]["constraints"] == [{"contextName": "country", "operator": "IN", "values": ["NL", "BE"]}]
+    page.goto(f"{live_server.url}/{settings.ADMIN_PATH}flags/flagstate/{state.pk}/change/")
+    _shot(page, "flag-rollout-fields")
+
+
+def test_auditor_filters_the_timeline_and_opens_the_export(live_server, browser_context_factory, capsys):
+    from governance.models import AuditEvent
+
+    _seed("flags", "releases")
+    events = AuditEvent.objects.count()
+    page = browser_context_factory().new_page()
+    _login(page, live_server, "audrey")
+    page.goto(f"{live_server.url}/{settings.ADMIN_PATH}governance/auditevent/")
+    rows = page.locator("#result_list > tbody > tr").count()
+    folded = page.evaluate("document.documentElement.scrollHeight")
+    page.evaluate("document.querySelectorAll('details.audit-diff').forEach(d => d.open = true)")
+    unfolded = page.evaluate("document.documentElement.scrollHeight")
+    with capsys.disabled():
+        print(f"\naudit timeline: {rows} rows of {events} events; {folded} px folded, {unfolded} px with every diff "
+              f"open ({folded / rows:.0f} vs {unfolded / rows:.0f} px per event)")
+    assert rows == min(events, 100) and folded < unfolded / 2
+    page.evaluate("document.querySelectorAll('details.audit-diff').forEach(d => d.open = false)")
+    page.locator("#result_list details.audit-diff summary", has_text="2 fields").first.click()
+    page.evaluate("document.querySelector('#changelist .results').scrollLeft = 0")
+    _shot(page, "audit-timeline", full_page=False)
+
+    page.locator("#changelist-filter a", has_text="olga").first.click()
+    page.locator("#changelist-filter a", has_text="Flag state (flags)").click()
+    page.locator("#changelist-filter a", has_text="shop").first.click()
+    listed = page.inner_text("#result_list")
+    assert "demo: a load test is hammering preview" in listed  # olga engaged a kill switch in preview
+    assert {who.split()[0] for who in page.locator("#result_list td.field-who").all_inner_texts()} == {"olga"}
+    page.click("#audit-export-link")
+    assert page.input_value("#id_actor") == "olga" and page.input_value("#id_model") == "flags.flagstate"
+    assert page.input_value("#id_service") == "shop"
+    _shot(page, "audit-export")
+    with page.expect_download() as download:
+        page.click("input[type=submit][value=Export]")
+    lines = download.value.path().read_text().splitlines()
+    assert len(lines) >= 2 and '"type":"audit-trailer"' in lines[-1]  # streamed whole from the live server
+    page.click("#audit-verify-link")
+    assert "govctl audit verify audit.jsonl --public-key keys.json" in page.inner_text("#verify-steps")

@@ -107,6 +107,6 @@ def test_dora_page__charts_the_metrics(client, release_manager, make, service):
     assert response.status_code == 200
     page = response.content.decode()
     assert "<svg" in page and 'role="img"' in page and "1 deployments, 0 failed" in page
-    assert "DORA metrics: shop" in page and "1 production deployments" in page and "24 h" in page
+    assert "DORA metrics: shop" in page and "1 production deployments" in page and "1 day" in page
     assert "<script" not in page.split('<div id="content"')[-1]
     assert client.get(reverse("admin:releases_release_changelist")).content.decode().count("DORA metrics") >= 1
