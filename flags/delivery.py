@@ -13,8 +13,9 @@ each flag's failure mode). A failed backend is not retried for FLAGS_DB_RETRY_SE
 outage does not cost a connection timeout per request.
 
 Break-glass overrides (`flags.breakglass`) are applied on top of every layer on every request, and
-emergency toggles past their expiry are reverted here too, so both hold without a database or a
-worker. The body is signed after that (govctl.snapshot.sign_snapshot): what is served is signed.
+emergency toggles whose expiry passed since the body was built are served reverted (the values
+`flags.expiry` decided at build time), so both hold without a database or a worker; nothing here
+writes. The body is signed after that (govctl.snapshot.sign_snapshot): what is served is signed.
 """
 
 from __future__ import annotations
@@ -174,19 +175,15 @@ def _snapshot_key(generation: str, service: str, environment: str) -> str:
 
 
 def _build_from_database(service: str, environment: str) -> dict[str, Any]:
-    from flags import services, snapshots
+    from flags import snapshots
     from governance.models import Environment, Service
 
     service_row = Service.objects.filter(slug=service).first()
     environment_row = Environment.objects.filter(slug=environment).first()
     if service_row is None or environment_row is None:
         raise UnknownTarget(f"no service '{service}'" if service_row is None else f"no environment '{environment}'")
-    payload = snapshots.build(service_row, environment_row)
-    if payload["overdue"]:
-        # Read-time expiry: the job has not run (worker down?); revert now and serve the result.
-        services.revert_expired(service_id=service_row.pk, environment_id=environment_row.pk)
-        payload = snapshots.build(service_row, environment_row)
-    return payload
+    # An ended toggle is served reverted (flags.expiry) without writing: the expiry job records it.
+    return snapshots.build(service_row, environment_row)
 
 
 def _write_lkg(base: _Base) -> None:

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from flags import queries, services
+from flags import expiry, queries, services
 from flags.models import FlagState, Kind, ValueType
 from governance.models import Service
 
@@ -50,8 +50,6 @@ def ops_console(model_admin: Any, request: HttpRequest, service: str) -> HttpRes
     if not request.user.has_perm("flags.view_flagstate"):
         raise PermissionDenied
     service_row = get_object_or_404(Service, slug=service)
-    if services.revert_expired(service_id=service_row.pk):
-        messages.info(request, "Expired emergency toggles were reverted.")  # read-time check
     rows: dict[int, dict[str, Any]] = {}
     states = list(queries.operational_states(service=service_row))
     pending = queries.pending_requests_by_state(states)
@@ -69,15 +67,15 @@ def ops_console(model_admin: Any, request: HttpRequest, service: str) -> HttpRes
 def ops_action(model_admin: Any, request: HttpRequest, service: str, state_id: int, action: str) -> HttpResponse:
     if not request.user.has_perm("flags.change_flagstate"):
         raise PermissionDenied
-    state = get_object_or_404(FlagState.objects.select_related("flag", "environment", "flag__service"),
-                              pk=state_id, flag__service__slug=service)
+    state = queries.served([get_object_or_404(FlagState.objects.select_related("flag", "environment", "flag__service"),
+                                              pk=state_id, flag__service__slug=service)])[0]
     if action not in _ops_actions(state):
         messages.error(request, f"'{action}' does not apply to {state}.")
         return HttpResponseRedirect(reverse("admin:flags_ops_console", args=[service]))
     form_class = OpsNumberForm if action == "set_number" else OpsToggleForm
     initial: dict[str, Any] = {"revision": state.revision}
     if action == "engage" and state.flag.key == services.MAINTENANCE:
-        initial["expires_in_minutes"] = int(services.DEFAULT_MAINTENANCE_EXPIRY.total_seconds() // 60)
+        initial["expires_in_minutes"] = int(expiry.DEFAULT_MAINTENANCE.total_seconds() // 60)
     if action == "set_number":
         initial["number"] = state.number
     form = form_class(request.POST or None, initial=initial)
@@ -137,7 +135,7 @@ class OpsToggleForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2, "cols": 60}), max_length=services.HISTORY_REASON_MAX,
                              help_text="Why? Recorded in the audit trail with your name.")
     expires_in_minutes = forms.IntegerField(
-        required=False, min_value=1, max_value=30 * 24 * 60, label="Expires in (minutes)",
+        required=False, min_value=1, max_value=int(expiry.MAX_DURATION.total_seconds() // 60), label="Expires in (minutes)",
         help_text="Engaging only: it reverts on its own after this (empty = until someone turns it off).")
     revision = forms.IntegerField(widget=forms.HiddenInput)
 

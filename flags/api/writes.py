@@ -24,7 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from flags import queries, services
+from flags import expiry, queries, services
 from flags.models import ChangeRequest, FlagState, Operation
 from governance.api.errors import CONTENT_TYPE, problem
 from governance.api.idempotency import idempotent
@@ -49,7 +49,7 @@ OPERATIONS: dict[str, tuple[frozenset[str], bool]] = {
     "enter_maintenance": (frozenset(), True),
     "exit_maintenance": (frozenset(), False),
 }
-MAX_EXPIRY_MINUTES = 30 * 24 * 60  # the services refuse emergency toggles longer than 30 days
+MAX_EXPIRY_MINUTES = int(expiry.MAX_DURATION.total_seconds() // 60)  # flags.expiry's limit
 # require_reason allows 1000 characters; the audited reason is "api (<token name, ≤ 100>): <reason>".
 MAX_REASON = 880
 
@@ -121,7 +121,6 @@ class FlagListApi(APIView):
             environments: list[Environment] | None = [target_environment(request, data.validated_data["environment"])]
         else:
             environments = list(request_token(request).environments.all()) or None
-        services.revert_expired(service_id=service.pk)  # read-time expiry, as the snapshot build and ops console do
         states = queries.states_for_api(service=service, environments=environments)
         return Response(self.Output({"service": service.slug, "flags": states}).data)
 
@@ -211,7 +210,7 @@ def _run(state: FlagState, values: dict[str, Any], *, actor: Any, reason: str) -
                               f"disengage_kill_switch for {state.flag.key}."})
         if operation == "enter_maintenance":
             return services.enter_maintenance(service=state.flag.service, environment=state.environment,
-                                              expires_in=expires_in or services.DEFAULT_MAINTENANCE_EXPIRY, **common)
+                                              expires_in=expires_in or expiry.DEFAULT_MAINTENANCE, **common)
         return services.exit_maintenance(service=state.flag.service, environment=state.environment, **common)
     if operation == "engage_kill_switch":
         return services.engage_kill_switch(state=state, expires_in=expires_in, **common)
@@ -252,14 +251,13 @@ class FlagChangeApi(APIView):
                  .filter(flag__service=target, environment=env, flag__key=key).first())
         if state is None:
             raise exceptions.NotFound(f"{target.slug} has no flag '{key}' in {env.slug}.")
-        services.revert_expired(service_id=target.pk, environment_id=env.pk)  # an overdue toggle has ended
         reason = api_reason(request, data.validated_data["reason"])
         try:
             outcome = _run(state, data.validated_data, actor=request.user, reason=reason)
         except services.StaleRevision as exc:
             body = problem(409, "Conflict", str(exc), code="stale-revision", current_revision=exc.current)
             return Response(body, status=409, content_type=CONTENT_TYPE)
-        current = queries.states_for_api(service=target, environments=[env]).get(pk=state.pk)
+        current = queries.states_for_api(service=target, environments=[env], pk=state.pk)[0]
         context = {"request": request}
         body = {"applied": outcome.applied, "message": outcome.message,
                 "state": FlagStateOutput(current, context=context).data,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.db import connection, transaction
@@ -12,7 +11,6 @@ from govctl.django_middleware import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_
 from flags.models import ChangeRequest, FlagState, Kind, ValueType
 
 # The built-in keys (MAINTENANCE, KILL_API...) are govctl's: the governed services' middleware reads them.
-DEFAULT_MAINTENANCE_EXPIRY = timedelta(minutes=30)
 
 # key, kind, value type, description, enabled, number, bounds (min, max, step)
 BUILTIN_FLAGS: list[dict[str, Any]] = [
