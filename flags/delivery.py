@@ -35,9 +35,9 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
-from govctl.evaluation import ErrorCode, Reason, Result, State, evaluate
+from govctl import degraded
+from govctl.evaluation import Result, State
 from govctl.snapshot import canonical_json, sign_snapshot, write_atomic
-from govctl.variants import DISABLED_VARIANT, DISABLED_VARIANT_FEATURE_ON
 
 from flags import breakglass
 
@@ -359,18 +359,11 @@ def _finish(key: tuple[str, str], base: _Base | None, source: str, degraded: boo
 def resolve(snapshot: Snapshot | None, key: str, context: Any, default: Any = None) -> Result:
     """Evaluate like the SDK does: degraded answers say so (CACHED, STALE or the failure mode)."""
     if snapshot is None:
-        return Result(key, default, False, DISABLED_VARIANT, Reason.ERROR, ErrorCode.GENERAL,
-                      "the portal has no flag data for this service and environment", None)
-    result = evaluate(snapshot.state, key, context, default)
-    if not snapshot.degraded or result.error_code is not None or key in snapshot.overridden:
-        return result
-    if snapshot.source == "memory":
-        return dataclasses.replace(result, reason=Reason.CACHED)
-    mode = snapshot.state.failure_mode(key)
-    if mode == "last_known_good":
-        return dataclasses.replace(result, reason=Reason.STALE)
-    enabled = mode == "fail_open"
-    value = enabled if snapshot.state.value_type(key) == "boolean" else default
-    return Result(key, value, enabled, DISABLED_VARIANT_FEATURE_ON if enabled else DISABLED_VARIANT, Reason.ERROR,
-                  ErrorCode.GENERAL, f"the portal's database is unreachable: answered by failure mode {mode}",
-                  result.revision)
+        return degraded.answer(None, key, context, default, freshness=degraded.FALLBACK,
+                               why="the portal has no flag data for this service and environment")
+    if not snapshot.degraded or key in snapshot.overridden:
+        freshness = degraded.FRESH
+    else:
+        freshness = degraded.CACHED if snapshot.source == "memory" else degraded.FALLBACK
+    return degraded.answer(snapshot.state, key, context, default, freshness=freshness,
+                           why="the portal's database is unreachable")

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from govctl.django_middleware import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER
+from govctl.flag_ops import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER
 
 from flags.models import ChangeRequest, FlagState, Kind, ValueType
 
-# The built-in keys (MAINTENANCE, KILL_API...) are govctl's: the governed services' middleware reads them.
+# The built-in keys (MAINTENANCE, KILL_API...) are govctl.flag_ops': the governed services' middleware reads them.
 
 # key, kind, value type, description, enabled, number, bounds (min, max, step)
 BUILTIN_FLAGS: list[dict[str, Any]] = [

@@ -21,12 +21,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import InterfaceError, OperationalError, connection
+from govctl import flag_ops
 
 from flags import breakglass, delivery, expiry, services
 
 DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-BUILTIN_KILL_SWITCHES = {services.MAINTENANCE, services.KILL_API, services.KILL_DATABASE}
+BUILTIN_KILL_SWITCHES = flag_ops.BUILTIN_KILL_SWITCHES
 
 
 def parse_duration(text: str) -> timedelta:
