@@ -44,7 +44,7 @@ def test_unknown_operation__is_refused_by_the_api_and_by_govctl_naming_the_vocab
     ("rate_limit_multiplier", True, ["set_number"]),
 ])
 def test_console__offers_the_vocabulary_s_operations_for_each_built_in_flag(service, key, enabled, operations):
-    state = FlagState.objects.select_related("flag").filter(flag__service=service, flag__key=key).first()
+    state = FlagState.objects.select_related("flag").filter(flag__service=service, flag__key=key)[0]
     state.enabled = enabled
     assert [op.name for op in ops_console._operations(state)] == operations
 
