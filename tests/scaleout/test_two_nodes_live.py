@@ -23,7 +23,7 @@ import psycopg
 import pytest
 from govctl.streaming import STREAM_PATH, read_events
 
-from tests.flags.live_portal import ROOT, Cluster, Portal, StreamServer, manage
+from tests.flags.live_portal import ROOT, Cluster, Portal, StreamServer, manage, token_maker
 from tests.scaleout.tasks import EFFECTS, TABLE
 
 SECRET = "scaleout-signing-secret"
@@ -79,13 +79,10 @@ def nodes(request):
             conn.execute(TABLE)
             conn.execute(EFFECTS)
 
-        _shell(env, "from governance import services, services_users; services_users.create_service_account("
-                    "username='ci-bot', description='scale-out test', actor=services.system_user(), reason='test')")
+        issue = token_maker(env, "scale-out test")
 
         def token(name, *scopes):
-            args = [a for s in scopes for a in ("--scope", s)]
-            return manage(env, "create_token", "--owner", "ci-bot", "--reason", "scale-out test", "--name", name,
-                          *args).stdout.strip()
+            return issue("--name", name, *[a for s in scopes for a in ("--scope", s)])
 
         tokens = {"reader": token("sdk", "flags:read"), "writer": token("ops", "flags:write", "flags:read"),
                   "throttled": token("busy", "flags:read")}
