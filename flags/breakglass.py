@@ -174,8 +174,8 @@ def _replay_one(entry: dict[str, Any], actor: Any) -> str:
                                                   break_glass=True)
         else:
             outcome = services.disengage_kill_switch(state=state, actor=actor, reason=reason, break_glass=True)
-        # An override that expired while the database was away: record its end as well.
-        services.revert_expired(service_id=service.pk, environment_id=environment.pk)
+        # An override that expired while the database was away is served reverted at once (flags.expiry);
+        # the expiry job records its end.
         return f"recorded as revision {outcome.state.revision}"
 
 

@@ -13,8 +13,9 @@ each flag's failure mode). A failed backend is not retried for FLAGS_DB_RETRY_SE
 outage does not cost a connection timeout per request.
 
 Break-glass overrides (`flags.breakglass`) are applied on top of every layer on every request, and
-emergency toggles past their expiry are reverted here too, so both hold without a database or a
-worker. The body is signed after that (govctl.snapshot.sign_snapshot): what is served is signed.
+emergency toggles whose expiry passed since the body was built are served reverted (the values
+`flags.expiry` decided at build time), so both hold without a database or a worker; nothing here
+writes. The body is signed after that (govctl.snapshot.sign_snapshot): what is served is signed.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
-from govctl.evaluation import ErrorCode, Reason, Result, State, evaluate
+from govctl import degraded
+from govctl.evaluation import Result, State
 from govctl.snapshot import canonical_json, sign_snapshot, write_atomic
-from govctl.variants import DISABLED_VARIANT, DISABLED_VARIANT_FEATURE_ON
 
 from flags import breakglass
 
@@ -174,19 +175,15 @@ def _snapshot_key(generation: str, service: str, environment: str) -> str:
 
 
 def _build_from_database(service: str, environment: str) -> dict[str, Any]:
-    from flags import services, snapshots
+    from flags import snapshots
     from governance.models import Environment, Service
 
     service_row = Service.objects.filter(slug=service).first()
     environment_row = Environment.objects.filter(slug=environment).first()
     if service_row is None or environment_row is None:
         raise UnknownTarget(f"no service '{service}'" if service_row is None else f"no environment '{environment}'")
-    payload = snapshots.build(service_row, environment_row)
-    if payload["overdue"]:
-        # Read-time expiry: the job has not run (worker down?); revert now and serve the result.
-        services.revert_expired(service_id=service_row.pk, environment_id=environment_row.pk)
-        payload = snapshots.build(service_row, environment_row)
-    return payload
+    # An ended toggle is served reverted (flags.expiry) without writing: the expiry job records it.
+    return snapshots.build(service_row, environment_row)
 
 
 def _write_lkg(base: _Base) -> None:
@@ -362,18 +359,11 @@ def _finish(key: tuple[str, str], base: _Base | None, source: str, degraded: boo
 def resolve(snapshot: Snapshot | None, key: str, context: Any, default: Any = None) -> Result:
     """Evaluate like the SDK does: degraded answers say so (CACHED, STALE or the failure mode)."""
     if snapshot is None:
-        return Result(key, default, False, DISABLED_VARIANT, Reason.ERROR, ErrorCode.GENERAL,
-                      "the portal has no flag data for this service and environment", None)
-    result = evaluate(snapshot.state, key, context, default)
-    if not snapshot.degraded or result.error_code is not None or key in snapshot.overridden:
-        return result
-    if snapshot.source == "memory":
-        return dataclasses.replace(result, reason=Reason.CACHED)
-    mode = snapshot.state.failure_mode(key)
-    if mode == "last_known_good":
-        return dataclasses.replace(result, reason=Reason.STALE)
-    enabled = mode == "fail_open"
-    value = enabled if snapshot.state.value_type(key) == "boolean" else default
-    return Result(key, value, enabled, DISABLED_VARIANT_FEATURE_ON if enabled else DISABLED_VARIANT, Reason.ERROR,
-                  ErrorCode.GENERAL, f"the portal's database is unreachable: answered by failure mode {mode}",
-                  result.revision)
+        return degraded.answer(None, key, context, default, freshness=degraded.FALLBACK,
+                               why="the portal has no flag data for this service and environment")
+    if not snapshot.degraded or key in snapshot.overridden:
+        freshness = degraded.FRESH
+    else:
+        freshness = degraded.CACHED if snapshot.source == "memory" else degraded.FALLBACK
+    return degraded.answer(snapshot.state, key, context, default, freshness=freshness,
+                           why="the portal's database is unreachable")

@@ -16,8 +16,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from govctl import flag_ops
 
-from flags import queries, services
+from flags import expiry, operations, queries, services
 from flags.models import FlagState, Kind, ValueType
 from governance.models import Service
 from governance.reasons import ReasonFormField
@@ -51,8 +52,6 @@ def ops_console(model_admin: Any, request: HttpRequest, service: str) -> HttpRes
     if not request.user.has_perm("flags.view_flagstate"):
         raise PermissionDenied
     service_row = get_object_or_404(Service, slug=service)
-    if services.revert_expired(service_id=service_row.pk):
-        messages.info(request, "Expired emergency toggles were reverted.")  # read-time check
     rows: dict[int, dict[str, Any]] = {}
     states = list(queries.operational_states(service=service_row))
     pending = queries.pending_requests_by_state(states)
@@ -70,21 +69,22 @@ def ops_console(model_admin: Any, request: HttpRequest, service: str) -> HttpRes
 def ops_action(model_admin: Any, request: HttpRequest, service: str, state_id: int, action: str) -> HttpResponse:
     if not request.user.has_perm("flags.change_flagstate"):
         raise PermissionDenied
-    state = get_object_or_404(FlagState.objects.select_related("flag", "environment", "flag__service"),
-                              pk=state_id, flag__service__slug=service)
-    if action not in _ops_actions(state):
+    state = queries.served([get_object_or_404(FlagState.objects.select_related("flag", "environment", "flag__service"),
+                                              pk=state_id, flag__service__slug=service)])[0]
+    op = next((o for o in _operations(state) if o.verb == action), None)
+    if op is None:
         messages.error(request, f"'{action}' does not apply to {state}.")
         return HttpResponseRedirect(reverse("admin:flags_ops_console", args=[service]))
-    form_class = OpsNumberForm if action == "set_number" else OpsToggleForm
+    form_class = OpsNumberForm if op.name == flag_ops.SET_NUMBER else OpsToggleForm
     initial: dict[str, Any] = {"revision": state.revision}
-    if action == "engage" and state.flag.key == services.MAINTENANCE:
-        initial["expires_in_minutes"] = int(services.DEFAULT_MAINTENANCE_EXPIRY.total_seconds() // 60)
-    if action == "set_number":
+    if op.name == flag_ops.MAINTENANCE_ON:
+        initial["expires_in_minutes"] = int(expiry.DEFAULT_MAINTENANCE.total_seconds() // 60)
+    if op.name == flag_ops.SET_NUMBER:
         initial["number"] = state.number
     form = form_class(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            outcome = _run_ops_action(state, action, form.cleaned_data, request.user)
+            outcome = _run_ops_action(state, op, form.cleaned_data, request.user)
         except services.StaleRevision as exc:
             messages.error(request, str(exc))
         except ValidationError as exc:
@@ -95,7 +95,7 @@ def ops_action(model_admin: Any, request: HttpRequest, service: str, state_id: i
         if not form.errors:
             return HttpResponseRedirect(reverse("admin:flags_ops_console", args=[service]))
     return TemplateResponse(request, "admin/flags/ops_confirm.html", _context(
-        model_admin, request, f"{_ACTION_TITLES[action]}: {state.flag.key} in {state.environment.slug}", state=state,
+        model_admin, request, f"{op.title}: {state.flag.key} in {state.environment.slug}", state=state,
         action=action, form=form, summary=summary(state), service=state.flag.service,
         widens=state.environment.requires_second_person and action == "disengage"))
 
@@ -107,37 +107,27 @@ def stale_report(model_admin: Any, request: HttpRequest) -> HttpResponse:
                             _context(model_admin, request, "Stale flags", stale=queries.stale_flags()))
 
 
-_ACTION_TITLES = {"engage": "Engage", "disengage": "Disengage", "set_number": "Set value"}
+def _operations(state: FlagState) -> list[flag_ops.FlagOperation]:
+    return flag_ops.console_operations(key=state.flag.key, kill_switch=state.flag.kind == Kind.KILL_SWITCH,
+                                       number=state.flag.value_type == ValueType.NUMBER, enabled=state.enabled)
 
 
 def _ops_actions(state: FlagState) -> list[str]:
-    if state.flag.kind == Kind.KILL_SWITCH:
-        return ["disengage", "engage"] if state.enabled else ["engage"]
-    if state.flag.value_type == ValueType.NUMBER:
-        return ["set_number"]
-    return []
+    return [op.verb for op in _operations(state)]
 
 
-def _run_ops_action(state: FlagState, action: str, data: dict[str, Any], actor: Any) -> services.Outcome:
+def _run_ops_action(state: FlagState, op: flag_ops.FlagOperation, data: dict[str, Any], actor: Any) -> services.Outcome:
     minutes = data.get("expires_in_minutes")
-    expires_in = timedelta(minutes=minutes) if minutes else None
-    common = {"actor": actor, "reason": data["reason"], "expected_revision": data["revision"]}
-    if action == "set_number":
-        return services.set_number(state=state, number=data["number"], **common)
-    if state.flag.key == services.MAINTENANCE:
-        if action == "engage":
-            return services.enter_maintenance(service=state.flag.service, environment=state.environment,
-                                              expires_in=expires_in, **common)
-        return services.exit_maintenance(service=state.flag.service, environment=state.environment, **common)
-    if action == "engage":
-        return services.engage_kill_switch(state=state, expires_in=expires_in, **common)
-    return services.disengage_kill_switch(state=state, **common)
+    payload = {"number": data["number"]} if op.name == flag_ops.SET_NUMBER else {}
+    return operations.perform(state=state, operation=op.name, payload=payload, actor=actor, reason=data["reason"],
+                              expected_revision=data["revision"],
+                              expires_in=timedelta(minutes=minutes) if minutes else None)
 
 
 class OpsToggleForm(forms.Form):
     reason = ReasonFormField()
     expires_in_minutes = forms.IntegerField(
-        required=False, min_value=1, max_value=30 * 24 * 60, label="Expires in (minutes)",
+        required=False, min_value=1, max_value=int(expiry.MAX_DURATION.total_seconds() // 60), label="Expires in (minutes)",
         help_text="Engaging only: it reverts on its own after this (empty = until someone turns it off).")
     revision = forms.IntegerField(widget=forms.HiddenInput)
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
+from flags import expiry
 from flags.models import ChangeRequest, Flag, FlagState, Kind, SdkInstance, SdkReceipt
 from governance.models import Environment, Service
 
@@ -108,12 +110,27 @@ def propagation(state: FlagState, *, now: datetime | None = None) -> Propagation
                        seen=recent.count())
 
 
-def operational_states(*, service: Service) -> QuerySet[FlagState]:
-    """The ops console's rows: kill switches and operational flags in every environment."""
-    return (FlagState.objects.filter(flag__service=service, flag__archived_at__isnull=True,
-                                     flag__kind__in=[Kind.KILL_SWITCH, Kind.OPERATIONAL])
-            .select_related("flag", "environment")
-            .order_by("-environment__is_production", "-environment__order", "flag__key"))  # production first
+def served(states: Iterable[FlagState], *, now: datetime | None = None) -> list[FlagState]:
+    """The states as they are served at `now`: an ended emergency toggle shows what it restored.
+
+    In memory only (reads never write); `flags.expiry` decides, the expiry job records the revert.
+    """
+    now = now or timezone.now()
+    rows = list(states)
+    for state in rows:
+        values = expiry.effective(state, now=now)
+        if values["expires_at"] != state.expires_at:
+            state.enabled, state.number, state.expires_at = values["enabled"], values["number"], None
+            state.revert_to = None
+    return rows
+
+
+def operational_states(*, service: Service) -> list[FlagState]:
+    """The ops console's rows (as served now): kill switches and operational flags in every environment."""
+    return served(FlagState.objects.filter(flag__service=service, flag__archived_at__isnull=True,
+                                           flag__kind__in=[Kind.KILL_SWITCH, Kind.OPERATIONAL])
+                  .select_related("flag", "environment")
+                  .order_by("-environment__is_production", "-environment__order", "flag__key"))  # production first
 
 
 TOGGLE_FIELDS = ("enabled", "number", "strategies", "expires_at")
@@ -143,8 +160,10 @@ def pending_requests_by_state(states: list[FlagState]) -> dict[int, list[ChangeR
     return out
 
 
-def states_for_api(*, service: Service, environments: list[Environment] | None = None) -> QuerySet[FlagState]:
-    """Active flags' states of a service (in `environments`, or all), with their pending change requests."""
+def states_for_api(*, service: Service, environments: list[Environment] | None = None,
+                   pk: int | None = None) -> list[FlagState]:
+    """Active flags' states of a service (in `environments`, or all; one with `pk`), with their pending change
+    requests, as served now."""
     states = (FlagState.objects.filter(flag__service=service, flag__archived_at__isnull=True)
               .select_related("flag", "flag__service", "environment")
               .annotate(pending_change_requests=Count(
@@ -152,7 +171,9 @@ def states_for_api(*, service: Service, environments: list[Environment] | None =
               .order_by("flag__key", "environment__order", "environment__slug"))
     if environments is not None:
         states = states.filter(environment__in=environments)
-    return states
+    if pk is not None:
+        states = states.filter(pk=pk)
+    return served(states)
 
 
 def change_request_diff(change_request: ChangeRequest) -> list[tuple[str, str, str]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from flags import expiry
 from flags.models import Flag, FlagState, Kind, Segment, ValueType
 from governance.models import Environment, Service
 
@@ -65,13 +66,6 @@ def referenced_segment_ids(features: list[dict[str, Any]]) -> set[int]:
     return ids
 
 
-def _reverted(state: FlagState, now: datetime) -> dict[str, Any]:
-    """Overrides for an emergency toggle past its expiry that the job has not reverted yet."""
-    if state.expires_at is None or state.expires_at > now or not state.revert_to:
-        return {}
-    return {k: v for k, v in state.revert_to.items() if k in ("enabled", "number")}
-
-
 def build(service: Service, environment: Environment, *, now: datetime | None = None) -> dict[str, Any]:
     """The unsigned body and the future expiries (so caches know when to look again)."""
     now = now or timezone.now()
@@ -81,16 +75,14 @@ def build(service: Service, environment: Environment, *, now: datetime | None = 
     )
     features = []
     expiries = []
-    overdue = False
     for state in states:
         if state.flag.archived_at is not None:
             continue
-        reverted = _reverted(state, now)
-        overdue = overdue or bool(reverted)
-        features.append(feature(state.flag, state, **reverted))
-        if state.expires_at is not None and state.expires_at > now and state.revert_to:
+        served = expiry.effective(state, now=now)  # an ended toggle serves what it restores, recorded or not
+        features.append(feature(state.flag, state, enabled=served["enabled"], number=served["number"]))
+        if state.expires_at is not None and expiry.pending(state, now=now):
             expiries.append({"feature": state.flag.key, "at": state.expires_at.isoformat(),
-                             "revert_to": state.revert_to})
+                             "revert_to": expiry.restored(state.revert_to)})
     wanted = referenced_segment_ids(features)
     segments = [segment_dict(s) for s in Segment.objects.filter(pk__in=wanted).order_by("pk")] if wanted else []
     revision = max((s.revision for s in states), default=0)  # archived flags' states count: archiving bumps them
@@ -103,5 +95,4 @@ def build(service: Service, environment: Environment, *, now: datetime | None = 
         "features": features,
         "segments": segments,
     }
-    return {"body": body, "expiries": expiries, "service_id": service.pk, "environment_id": environment.pk,
-            "overdue": overdue}
+    return {"body": body, "expiries": expiries, "service_id": service.pk, "environment_id": environment.pk}

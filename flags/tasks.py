@@ -6,7 +6,7 @@ from flags import breakglass, services
 
 
 def revert_expired() -> int:
-    """Emergency toggles past their expiry go back to what they were (also checked at read time)."""
+    """Records the revert of emergency toggles past their expiry (reads already serve them reverted)."""
     return len(services.revert_expired())
 
 

@@ -96,6 +96,8 @@ if REDIS_URL:
 else:
     # Shared between processes (throttles and idempotency must not count per process).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "portal_cache"}}
+# Several portals sharing one Redis (or cache table) keep apart with their own prefix.
+CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="")
 
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
@@ -165,7 +167,7 @@ SPECTACULAR_SETTINGS = {
 
 # django-q2: see docs/ARCHITECTURE.md and ../shared/PITFALLS.md (retry > timeout, bounded attempts, no catch-up).
 Q_CLUSTER = {
-    "name": "portal",
+    "name": env.str("Q_CLUSTER_NAME", default="portal"),  # the Redis queue's key: one per portal on a shared Redis
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": env.int("Q_TIMEOUT", default=600),
     "retry": env.int("Q_RETRY", default=900),

@@ -33,6 +33,7 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from govctl.flag_ops import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER  # the built-in keys
 from govctl.guards import (
     DatabaseWritesDisabled,
     maintenance_html,
@@ -53,10 +54,6 @@ __all__ = [
     "scaled_rate",
 ]
 
-MAINTENANCE = "maintenance_mode"
-KILL_API = "kill_switch_api"
-KILL_DATABASE = "kill_switch_database"
-RATE_MULTIPLIER = "rate_limit_multiplier"
 
 DEFAULTS: dict[str, Any] = {
     "FLAG_SOURCE": None,

@@ -142,8 +142,11 @@ class _Feature:
             if enabled != want_enabled:
                 return False
             if enabled and want_variants:
+                # A parent without variants yields Unleash's "disabled" variant (feature on), and a
+                # dependency may ask for exactly that.
                 picked, _ = parent.pick_variant(context, strategy)
-                if picked is None or picked.name not in want_variants:
+                name = DISABLED_VARIANT_FEATURE_ON.name if picked is None else picked.name
+                if name not in want_variants:
                     return False
         return True
 

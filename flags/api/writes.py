@@ -19,13 +19,14 @@ from typing import Any
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from govctl import flag_ops
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from flags import queries, services
-from flags.models import ChangeRequest, FlagState, Operation
+from flags import expiry, operations, queries, services
+from flags.models import ChangeRequest, FlagState
 from governance.api.idempotency import idempotent
 from governance.api.permissions import (
     api_reason,
@@ -38,18 +39,8 @@ from governance.api.permissions import (
 from governance.models import Environment, Scope
 from governance.reasons import ReasonSerializerField
 
-# operation → (payload fields it accepts, whether it takes expires_in_minutes)
-OPERATIONS: dict[str, tuple[frozenset[str], bool]] = {
-    "enable": (frozenset(), False),
-    "disable": (frozenset(), False),
-    "set_strategies": (frozenset({"strategies", "variants", "dependencies"}), False),
-    "set_number": (frozenset({"number"}), False),
-    "engage_kill_switch": (frozenset(), True),
-    "disengage_kill_switch": (frozenset(), False),
-    "enter_maintenance": (frozenset(), True),
-    "exit_maintenance": (frozenset(), False),
-}
-MAX_EXPIRY_MINUTES = 30 * 24 * 60  # the services refuse emergency toggles longer than 30 days
+OPERATIONS = flag_ops.OPERATIONS  # the one vocabulary (govctl.flag_ops), shared with the console and govctl
+MAX_EXPIRY_MINUTES = int(expiry.MAX_DURATION.total_seconds() // 60)  # flags.expiry's limit
 
 
 class FlagStateOutput(serializers.Serializer):
@@ -119,7 +110,6 @@ class FlagListApi(APIView):
             environments: list[Environment] | None = [target_environment(request, data.validated_data["environment"])]
         else:
             environments = list(request_token(request).environments.all()) or None
-        services.revert_expired(service_id=service.pk)  # read-time expiry, as the snapshot build and ops console do
         states = queries.states_for_api(service=service, environments=environments)
         return Response(self.Output({"service": service.slug, "flags": states}).data)
 
@@ -148,7 +138,7 @@ class FlagChangeInput(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         operation, payload = attrs["operation"], attrs["payload"]
-        accepted, takes_expiry = OPERATIONS[operation]
+        accepted, takes_expiry = OPERATIONS[operation].payload, OPERATIONS[operation].takes_expiry
         if not isinstance(payload, Mapping):
             raise serializers.ValidationError({"payload": "Give a JSON object."})
         unknown = sorted(set(payload) - accepted)
@@ -166,8 +156,9 @@ class FlagChangeInput(serializers.Serializer):
                 raise serializers.ValidationError({"payload": "set_number needs {\"number\": <a number>}."})
         if attrs.get("expires_in_minutes") is not None and not takes_expiry:
             raise serializers.ValidationError(
-                {"expires_in_minutes": f"{operation} does not expire; only engage_kill_switch and "
-                                       "enter_maintenance take an expiry."})
+                {"expires_in_minutes": f"{operation} does not expire; only "
+                                       f"{' and '.join(n for n, o in OPERATIONS.items() if o.takes_expiry)} "
+                                       "take an expiry."})
         return attrs
 
 
@@ -192,28 +183,10 @@ def _locate(view_method: Callable[..., Response]) -> Callable[..., Response]:
 
 
 def _run(state: FlagState, values: dict[str, Any], *, actor: Any, reason: str) -> services.Outcome:
-    operation, payload = values["operation"], values["payload"]
-    common = {"actor": actor, "reason": reason, "expected_revision": values.get("expected_revision")}
     minutes = values.get("expires_in_minutes")
-    expires_in = timedelta(minutes=minutes) if minutes else None
-    if operation in ("enable", "disable"):
-        return services.set_enabled(state=state, enabled=operation == "enable", **common)
-    if operation == "set_strategies":
-        return services.change_state(state=state, operation=Operation.SET_STRATEGIES, payload=payload, **common)
-    if operation == "set_number":
-        return services.set_number(state=state, number=payload["number"], **common)
-    if operation in ("enter_maintenance", "exit_maintenance"):
-        if state.flag.key != services.MAINTENANCE:
-            raise exceptions.ValidationError(
-                {"operation": f"{operation} applies to {services.MAINTENANCE}; use engage_kill_switch or "
-                              f"disengage_kill_switch for {state.flag.key}."})
-        if operation == "enter_maintenance":
-            return services.enter_maintenance(service=state.flag.service, environment=state.environment,
-                                              expires_in=expires_in or services.DEFAULT_MAINTENANCE_EXPIRY, **common)
-        return services.exit_maintenance(service=state.flag.service, environment=state.environment, **common)
-    if operation == "engage_kill_switch":
-        return services.engage_kill_switch(state=state, expires_in=expires_in, **common)
-    return services.disengage_kill_switch(state=state, **common)
+    return operations.perform(state=state, operation=values["operation"], payload=values["payload"], actor=actor,
+                              reason=reason, expected_revision=values.get("expected_revision"),
+                              expires_in=timedelta(minutes=minutes) if minutes else None)
 
 
 class FlagChangeApi(APIView):
@@ -250,10 +223,9 @@ class FlagChangeApi(APIView):
                  .filter(flag__service=target, environment=env, flag__key=key).first())
         if state is None:
             raise exceptions.NotFound(f"{target.slug} has no flag '{key}' in {env.slug}.")
-        services.revert_expired(service_id=target.pk, environment_id=env.pk)  # an overdue toggle has ended
         reason = api_reason(request, data.validated_data["reason"])
         outcome = _run(state, data.validated_data, actor=request.user, reason=reason)  # stale: 409 (errors.py)
-        current = queries.states_for_api(service=target, environments=[env]).get(pk=state.pk)
+        current = queries.states_for_api(service=target, environments=[env], pk=state.pk)[0]
         context = {"request": request}
         body = {"applied": outcome.applied, "message": outcome.message,
                 "state": FlagStateOutput(current, context=context).data,

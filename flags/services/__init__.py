@@ -32,7 +32,6 @@ from flags.services.changes import (
 )
 from flags.services.common import (
     BUILTIN_FLAGS,
-    DEFAULT_MAINTENANCE_EXPIRY,
     KILL_API,
     KILL_DATABASE,
     KNOWN_OPERATORS,
@@ -57,7 +56,7 @@ from flags.services.definitions import (
 )
 
 __all__ = [
-    "BUILTIN_FLAGS", "DEFAULT_MAINTENANCE_EXPIRY", "KILL_API", "KILL_DATABASE",
+    "BUILTIN_FLAGS", "KILL_API", "KILL_DATABASE",
     "KNOWN_OPERATORS", "KNOWN_STRATEGIES", "MAINTENANCE", "RATE_MULTIPLIER", "Outcome", "StaleRevision", "_apply",
     "_lock", "apply_due_scheduled_changes", "approve_change_request", "approve_scheduled_change", "archive_flag",
     "cancel_scheduled_change", "change_state", "create_flag", "disengage_kill_switch", "engage_kill_switch",

@@ -11,10 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from flags import exposure
+from flags import expiry, exposure
 from flags.models import ChangeRequest, FlagState, Kind, Operation
 from flags.services.common import (
-    DEFAULT_MAINTENANCE_EXPIRY,
     MAINTENANCE,
     Outcome,
     StaleRevision,
@@ -113,6 +112,9 @@ def change_state(*, state: FlagState, operation: str, payload: Mapping[str, Any]
         if expected_revision is not None and int(expected_revision) != state.revision:
             raise StaleRevision(f"{state} changed since you loaded it (revision {expected_revision} → "
                                 f"{state.revision}); reload and decide again.", current=state.revision)
+        # A toggle that has ended (and is already served reverted) is recorded as reverted before the change,
+        # so the change is judged against what is served.
+        state = _record_revert(state, now=timezone.now()) or state
         fields = _normalise(state, operation, payload)
         if (not break_glass and state.environment.requires_second_person and widens_exposure(state, fields)):
             request = ChangeRequest(state=state, operation=operation, payload=dict(payload),
@@ -161,13 +163,10 @@ def state_for(*, service: Service, environment: Environment, key: str) -> FlagSt
 
 
 def _expiry(expires_in: timedelta | None) -> datetime | None:
-    if expires_in is None:
-        return None
-    if expires_in <= timedelta(0):
-        raise ValidationError({"expires_in": "The expiry must be in the future."})
-    if expires_in > timedelta(days=30):
-        raise ValidationError({"expires_in": "Emergency toggles expire within 30 days."})
-    return timezone.now() + expires_in
+    try:
+        return expiry.expires_at(expires_in, now=timezone.now())
+    except expiry.ExpiryError as exc:
+        raise ValidationError({"expires_in": str(exc)}) from None
 
 
 def engage_kill_switch(*, state: FlagState, actor: Any, reason: str, expires_in: timedelta | None = None,
@@ -191,7 +190,7 @@ def disengage_kill_switch(*, state: FlagState, actor: Any, reason: str, break_gl
 
 
 def enter_maintenance(*, service: Service, environment: Environment, actor: Any, reason: str,
-                      expires_in: timedelta | None = DEFAULT_MAINTENANCE_EXPIRY, break_glass: bool = False,
+                      expires_in: timedelta | None = expiry.DEFAULT_MAINTENANCE, break_glass: bool = False,
                       expected_revision: int | None = None) -> Outcome:
     """Maintenance mode with an expiry (30 minutes unless told otherwise)."""
     state = state_for(service=service, environment=environment, key=MAINTENANCE)
@@ -206,9 +205,27 @@ def exit_maintenance(*, service: Service, environment: Environment, actor: Any, 
                                  expected_revision=expected_revision)
 
 
+def _record_revert(state: FlagState, *, now: datetime) -> FlagState | None:
+    """Record the revert of a locked state whose toggle has ended at `now` (flags.expiry decides); else None."""
+    from governance.services import system_user
+
+    if not expiry.is_due(state.expires_at, state.revert_to, now=now):
+        return None
+    fields = expiry.restored(state.revert_to)
+    expired_at = state.expires_at
+    assert expired_at is not None  # is_due
+    reverted = _apply(state, fields, actor=system_user(), end_toggle=True,
+                      reason=f"expired: emergency toggle set until {expired_at:%Y-%m-%d %H:%M:%S} UTC")
+    log.info("flags: %s reverted to %s (expired %s)", state, fields, expired_at.isoformat())
+    return reverted
+
+
 def revert_expired(*, now: datetime | None = None, service_id: int | None = None,
                    environment_id: int | None = None) -> list[FlagState]:
-    """Revert every emergency toggle past its expiry (the job, and the snapshot build at read time)."""
+    """Record the revert of every emergency toggle past its expiry (the job; reads already serve it reverted).
+
+    Each revert is its own revision and audit record, so the push plane announces it like any change.
+    """
     from governance.services import system_user
 
     now = now or timezone.now()
@@ -224,10 +241,9 @@ def revert_expired(*, now: datetime | None = None, service_id: int | None = None
                 "flag", "environment").filter(pk=pk, expires_at__lte=now).first()
             if state is None:
                 continue  # reverted (or being reverted) by another worker
-            fields = {k: v for k, v in (state.revert_to or {}).items() if k in ("enabled", "number")}
-            expired_at = state.expires_at
-            assert expired_at is not None  # selected by expires_at__lte
-            reverted.append(_apply(state, fields, actor=system_user(), end_toggle=True,
-                                   reason=f"expired: emergency toggle set until {expired_at:%Y-%m-%d %H:%M:%S} UTC"))
-            log.info("flags: %s reverted to %s (expired %s)", state, fields, expired_at.isoformat())
+            done = _record_revert(state, now=now)
+            if done is None:  # nothing to restore: the toggle simply ends
+                done = _apply(state, {}, actor=system_user(), end_toggle=True,
+                              reason="expired: emergency toggle without anything to restore")
+            reverted.append(done)
     return reverted

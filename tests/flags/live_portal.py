@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -89,6 +90,17 @@ def manage(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Co
     if check and result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def token_maker(env: dict[str, str], reason: str) -> Callable[..., str]:
+    """Issue tokens through `create_token`, owned by a service account (ci-bot) made first: people create theirs
+    in the admin, so the command issues only service accounts' tokens."""
+    manage(env, "create_service_account", "ci-bot", "--description", "live tests", "--reason", "live test set-up")
+
+    def token(*args: str) -> str:
+        return manage(env, "create_token", "--owner", "ci-bot", "--reason", reason, *args).stdout.strip()
+
+    return token
 
 
 class Portal:

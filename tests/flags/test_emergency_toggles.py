@@ -1,4 +1,4 @@
-"""Maintenance mode and kill switches with an expiry revert on their own: by the job, and at read time."""
+"""Maintenance mode and kill switches with an expiry revert on their own: served reverted at once, recorded by the job."""
 
 from datetime import timedelta
 
@@ -36,15 +36,16 @@ def test_expired_toggle__is_reverted_by_the_job(service, production, operator, s
     assert state.history.latest().history_user.username == "system"
 
 
-def test_expired_toggle__is_reverted_at_read_time_without_the_worker(api, reader, service, production, operator,
-                                                                     state_of, monkeypatch):
+def test_expired_toggle__is_served_reverted_without_the_worker_and_the_read_writes_nothing(
+        api, reader, service, production, operator, state_of, monkeypatch):
     outcome = services.enter_maintenance(service=service, environment=production, actor=operator, reason="upgrade")
     state = outcome.state
     services._apply(services._lock(state), {}, actor=operator, reason="test: pretend 31 minutes passed",
                     expires_at=timezone.now() - timedelta(seconds=1), revert_to={"enabled": False})
     body = api(reader).get(URL, {"service": "shop", "environment": "production"}).json()
     assert {f["name"]: f["enabled"] for f in body["features"]}["maintenance_mode"] is False
-    assert state_of(state.flag, "production").enabled is False  # written, not only served
+    assert state_of(state.flag, "production").enabled is True  # served reverted; the job records it
+    assert services.revert_expired() and state_of(state.flag, "production").enabled is False
 
 
 def test_cached_snapshot__reverts_when_its_toggle_expires(api, reader, service, production, operator, settings,

@@ -20,7 +20,7 @@ from govctl.sdk import FlagClient
 from govctl.snapshot import apply_delta, canonical_json, etag_of, verify_snapshot
 from govctl.streaming import STREAM_PATH, read_events
 
-from tests.flags.live_portal import Cluster, Portal, StreamServer, manage
+from tests.flags.live_portal import Cluster, Portal, StreamServer, manage, token_maker
 
 SECRET = "stream-test-signing-secret"
 DEV = {"service": "shop", "environment": "development"}
@@ -42,8 +42,7 @@ def live():
         manage(env, "migrate", "--noinput")
         manage(env, "seed_demo")
 
-        def token(*args):
-            return manage(env, "create_token", "--owner", "ci-bot", "--reason", "stream test", *args).stdout.strip()
+        token = token_maker(env, "stream test")
 
         tokens = {"reader": token("--name", "sdk", "--scope", "flags:read"),
                   "writer": token("--name", "ops", "--scope", "flags:write", "--scope", "flags:read"),

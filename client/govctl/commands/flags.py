@@ -15,14 +15,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from govctl import flag_ops
 from govctl.api import Client, Config, GovctlError
 from govctl.durations import parse_minutes
 from govctl.evaluation import ErrorCode, SnapshotError, State, evaluate
 
 PENDING_APPROVAL = 5  # 3 already means "portal unreachable" for every command
-MAINTENANCE_FLAG = "maintenance_mode"
-OPERATIONS = ("enable", "disable", "set_strategies", "set_number", "engage_kill_switch", "disengage_kill_switch",
-              "enter_maintenance", "exit_maintenance")
+OPERATIONS = tuple(flag_ops.OPERATIONS)  # the portal's vocabulary (govctl.flag_ops)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -70,11 +69,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     _target_arguments(kill)
     kill.add_argument("--expires-in", type=parse_minutes, metavar="DURATION",
                       help="disengage on its own after this long (e.g. 30m, 2h); default: until unkill")
-    kill.set_defaults(func=run_set, operation="engage_kill_switch", payload=None)
+    kill.set_defaults(func=run_set, operation=flag_ops.ENGAGE, payload=None)
 
     unkill = flags_sub.add_parser("unkill", help="disengage a kill switch (may need a second person's approval)")
     _target_arguments(unkill)
-    unkill.set_defaults(func=run_set, operation="disengage_kill_switch", payload=None, expires_in=None)
+    unkill.set_defaults(func=run_set, operation=flag_ops.DISENGAGE, payload=None, expires_in=None)
 
     maintenance = flags_sub.add_parser("maintenance", help="maintenance mode on (applies at once) or off")
     maintenance.add_argument("state", choices=("on", "off"))
@@ -234,4 +233,5 @@ def run_set(args: argparse.Namespace) -> int:
 def run_maintenance(args: argparse.Namespace) -> int:
     if args.state == "off" and args.expires_in is not None:
         raise GovctlError("--expires-in applies to `maintenance on` only", exit_code=2)
-    return _change(args, MAINTENANCE_FLAG, "enter_maintenance" if args.state == "on" else "exit_maintenance")
+    operation = flag_ops.MAINTENANCE_ON if args.state == "on" else flag_ops.MAINTENANCE_OFF
+    return _change(args, flag_ops.MAINTENANCE, operation)

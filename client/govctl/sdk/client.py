@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
-from govctl import __version__, streaming
-from govctl.evaluation import ErrorCode, Reason, Result, SnapshotError, State, evaluate
+from govctl import __version__, degraded, streaming
+from govctl.evaluation import Result, SnapshotError, State
 from govctl.sdk.readers import (
     DEFAULT_POLL_INTERVAL,
     HEARTBEAT_PATH,
@@ -27,7 +27,6 @@ from govctl.sdk.readers import (
     _Loaded,
 )
 from govctl.snapshot import apply_delta, canonical_json, etag_of, verify_snapshot, write_atomic
-from govctl.variants import DISABLED_VARIANT, Variant
 
 ChangeListener = Callable[[Any, Any, "frozenset[str]"], None]  # (old revision, new revision, changed flag keys)
 
@@ -413,41 +412,20 @@ class FlagClient(_FlagReader):
         self._ensure()
         loaded = self._loaded
         if loaded is None:
-            return self._failure(
-                key, default, None, None, "no snapshot: the portal is unreachable and no last-known-good file"
-            )
-        if loaded.source == "lkg":
-            mode = loaded.state.failure_mode(key)
-            if mode == "last_known_good":
-                result = evaluate(loaded.state, key, context, default)
-                return result if result.error_code else dataclasses.replace(result, reason=Reason.STALE)
-            message = (
-                "portal unreachable; flag not in the last-known-good file"
-                if mode is None
-                else (f"portal unreachable; flag declares failure mode {mode}")
-            )
-            return self._failure(key, default, mode, loaded.state, message)
-        result = evaluate(loaded.state, key, context, default)
-        if result.error_code is None and time.monotonic() - loaded.confirmed_at > self.poll_interval + self.timeout:
-            return dataclasses.replace(result, reason=Reason.CACHED)
-        return result
+            freshness = degraded.FALLBACK
+        elif loaded.source == "lkg":
+            freshness = degraded.FALLBACK
+        elif time.monotonic() - loaded.confirmed_at > self.poll_interval + self.timeout:
+            freshness = degraded.CACHED
+        else:
+            freshness = degraded.FRESH
+        why = ("no snapshot: the portal is unreachable and no last-known-good file" if loaded is None
+               else "portal unreachable")
+        return degraded.answer(None if loaded is None else loaded.state, key, context, default,
+                               freshness=freshness, why=why, fallback_mode=self.failure_modes.get(key))
 
     def _failure(self, key: str, default: Any, mode: str | None, state: State | None, message: str) -> Result:
-        mode = mode or self.failure_modes.get(key)
-        value_type = state.value_type(key) if state is not None else None
-        if mode == "fail_open":
-            enabled = True
-        elif mode in ("fail_closed", "last_known_good"):
-            enabled = False
-        else:
-            enabled = bool(default)
-        if value_type in (None, "boolean") and (default is None or isinstance(default, bool)):
-            value: Any = enabled if mode else default
-        else:
-            value = default
-        variant = Variant("disabled", False, enabled) if enabled else DISABLED_VARIANT
-        revision = None if state is None else state.revision
-        return Result(key, value, enabled, variant, Reason.ERROR, ErrorCode.GENERAL, message, revision)
+        return degraded.failure_answer(key, default, mode or self.failure_modes.get(key), state, message)
 
     @property
     def revision(self) -> Any:

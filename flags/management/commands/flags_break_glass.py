@@ -21,12 +21,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import InterfaceError, OperationalError, connection
+from govctl import flag_ops
 
-from flags import breakglass, delivery, services
+from flags import breakglass, delivery, expiry, services
 
 DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-BUILTIN_KILL_SWITCHES = {services.MAINTENANCE, services.KILL_API, services.KILL_DATABASE}
+BUILTIN_KILL_SWITCHES = flag_ops.BUILTIN_KILL_SWITCHES
 
 
 def parse_duration(text: str) -> timedelta:
@@ -34,9 +35,10 @@ def parse_duration(text: str) -> timedelta:
     if not match:
         raise CommandError(f"--expires-in takes a number and a unit (s, m, h, d), e.g. 30m; got {text!r}")
     duration = timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
-    if not timedelta(0) < duration <= timedelta(days=30):
-        raise CommandError("--expires-in must be between 1 second and 30 days")
-    return duration
+    try:
+        return expiry.check_duration(duration)
+    except expiry.ExpiryError as exc:
+        raise CommandError(f"--expires-in: {exc}") from None
 
 
 def _database_up() -> bool:
@@ -89,7 +91,7 @@ class Command(BaseCommand):
         if action == "disengage" and expires_in:
             raise CommandError("--expires-in applies to engage only")
         if action == "engage" and flag == services.MAINTENANCE and expires_in is None:
-            expires_in = services.DEFAULT_MAINTENANCE_EXPIRY
+            expires_in = expiry.DEFAULT_MAINTENANCE
         database_up = _database_up()
         self._check_flag(flag, service, environment, database_up)
         if database_up:
