@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "schemaplans",
     "recovery",
     "observability",
+    "status",
 ]
 
 MIDDLEWARE = [

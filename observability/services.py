@@ -20,6 +20,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from governance import hooks
 from governance import services as core
 from governance.audit_base import history_recorded_by_caller
 from governance.models import Environment, Service
@@ -265,6 +266,8 @@ def _open_alert(*, actor: Any, reason: str, now: datetime, **fields: Any) -> Slo
     alert.stamp(actor=actor, reason=reason)
     alert.save()
     _notify_on_commit(alert, "opened")
+    for hook in hooks.ALERT_OPENED:
+        hook(alert_id=alert.pk, service_id=alert.service_id, action=alert.action, summary=alert.summary)
     return alert
 
 
