@@ -18,6 +18,8 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/v1/", include(api_v1)),
+    path("api/v2/", include("status.api.urls")),  # Statuspage-compatible public read API (no login)
+    path("status/", include("status.urls")),  # the public status page (no login)
     path("api/client/", include("flags.api.unleash_urls")),  # Unleash SDKs (base URL <portal>/api)
     path("ofrep/v1/", include("flags.api.ofrep_urls")),  # OpenFeature Remote Evaluation Protocol
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

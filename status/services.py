@@ -365,3 +365,17 @@ def remind_overdue(*, now: datetime | None = None, send: Any = None) -> list[Inc
             transaction.on_commit(lambda pk=incident_id: send(pk))  # type: ignore[misc]  # bound default
             reminded.append(incident)
     return reminded
+
+
+@transaction.atomic
+def save_incident(*, incident: Incident, actor: Any, reason: str, update_fields: Iterable[str]) -> Incident:
+    """Edit an incident's descriptive fields (name, impact, visibility, commander, internal notes)."""
+    allowed = {"name", "impact", "public", "commander", "internal_notes"}
+    fields = [f for f in update_fields if f in allowed]
+    if incident.kind == Incident.Kind.INCIDENT and incident.impact == Incident.Impact.MAINTENANCE:
+        raise ValidationError({"impact": "Maintenance impact belongs to scheduled maintenance."})
+    incident.stamp(actor=actor, reason=require_reason(reason))
+    incident.full_clean()
+    incident.updated_at = timezone.now()
+    incident.save(update_fields=[*fields, "updated_at"])
+    return incident

@@ -1,0 +1,180 @@
+"""Admin: component groups, components (status actions), incidents and maintenance (updates, publish), updates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from governance.admin import ReadOnlyAdmin, ServiceFilter
+from governance.admin_tools import AuditedAdmin, ReasonForm, confirm_with_reason
+from status import services
+from status.models import CLOSED, Component, ComponentGroup, ComponentStatus, Incident, IncidentUpdate
+
+
+@admin.register(ComponentGroup)
+class ComponentGroupAdmin(AuditedAdmin):
+    list_display = ["name", "service", "position"]
+    list_select_related = ["service"]
+    list_filter = [ServiceFilter]
+    fields = ["service", "name", "description", "position"]
+
+    def save_via_service(self, request: HttpRequest, obj: Any, form: Any, change: bool, reason: str) -> None:
+        services.save_group(group=obj, actor=request.user, reason=reason)
+
+
+class StatusForm(ReasonForm):
+    status = forms.ChoiceField(choices=ComponentStatus.choices,
+                               help_text="Set by hand: wins over SLO alerts and maintenance until released.")
+
+
+@admin.register(Component)
+class ComponentAdmin(AuditedAdmin):
+    list_display = ["name", "service", "group", "status_badge", "source", "proposal", "public"]
+    list_select_related = ["service", "group"]
+    list_filter = [ServiceFilter, "status", "source", "public"]
+    fields = ["service", "group", "name", "description", "position", "public"]
+    readonly_fields = ["status", "source", "proposed_status", "proposed_reason"]
+    actions = ["set_status", "release_manual", "accept_proposal", "dismiss_proposal"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*self.fields, *(self.readonly_fields if obj else [])]
+
+    def save_via_service(self, request: HttpRequest, obj: Any, form: Any, change: bool, reason: str) -> None:
+        fields = [f for f in form.changed_data if f != "reason"] if change else None
+        services.save_component(component=obj, actor=request.user, reason=reason, update_fields=fields)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, component: Component) -> str:
+        return format_html('<span class="component-status status-{}">{}</span>', component.status,
+                           component.get_status_display())
+
+    @admin.display(description="proposed by an SLO alert")
+    def proposal(self, component: Component) -> str:
+        if not component.proposed_status:
+            return "—"
+        return f"{component.get_proposed_status_display()}: {component.proposed_reason}"
+
+    @admin.action(description="Set status by hand (wins over automatic sources)", permissions=["change"])
+    def set_status(self, request: HttpRequest, queryset: QuerySet[Component]) -> HttpResponse | None:
+        def apply(component: Component, reason: str) -> None:
+            status = request._confirm_form.cleaned_data["status"]  # type: ignore[attr-defined]  # confirm form
+            services.set_component_status(component=component, status=status, actor=request.user, reason=reason)
+
+        return confirm_with_reason(self, request, queryset, title="Set component status", action="set_status",
+                                   apply=apply, extra_form=StatusForm)
+
+    @admin.action(description="Release the manual status (back to automatic)", permissions=["change"])
+    def release_manual(self, request: HttpRequest, queryset: QuerySet[Component]) -> HttpResponse | None:
+        def apply(component: Component, reason: str) -> None:
+            services.release_manual_status(component=component, actor=request.user, reason=reason)
+
+        return confirm_with_reason(self, request, queryset, title="Release manual status", action="release_manual",
+                                   apply=apply)
+
+    @admin.action(description="Accept the status an SLO alert proposed", permissions=["change"])
+    def accept_proposal(self, request: HttpRequest, queryset: QuerySet[Component]) -> HttpResponse | None:
+        def apply(component: Component, reason: str) -> None:
+            services.accept_proposal(component=component, actor=request.user, reason=reason)
+
+        return confirm_with_reason(self, request, queryset, title="Accept proposed status", action="accept_proposal",
+                                   apply=apply)
+
+    @admin.action(description="Dismiss the proposed status", permissions=["change"])
+    def dismiss_proposal(self, request: HttpRequest, queryset: QuerySet[Component]) -> HttpResponse | None:
+        def apply(component: Component, reason: str) -> None:
+            services.dismiss_proposal(component=component, actor=request.user, reason=reason)
+
+        return confirm_with_reason(self, request, queryset, title="Dismiss proposed status",
+                                   action="dismiss_proposal", apply=apply)
+
+
+class IncidentAddForm(forms.ModelForm):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), max_length=10000,
+                           help_text="The first public update.")
+    next_update_by = forms.DateTimeField(required=False, help_text="When the next update is promised (UTC).")
+    component_status = forms.ChoiceField(choices=[("", "leave as they are"), *ComponentStatus.choices],
+                                         required=False, help_text="Set the affected components to this status.")
+
+    class Meta:
+        model = Incident
+        fields = ["service", "name", "impact", "components", "commander", "public", "internal_notes"]
+
+
+class UpdateForm(ReasonForm):
+    status = forms.ChoiceField(choices=Incident.Status.choices)
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4, "cols": 80}), max_length=10000)
+    next_update_by = forms.DateTimeField(required=False, help_text="Promise the next update (UTC); empty: none.")
+
+
+@admin.register(Incident)
+class IncidentAdmin(AuditedAdmin):
+    list_display = ["name", "kind", "service", "status", "impact", "published", "commander", "next_update_by",
+                    "stale"]
+    list_select_related = ["service", "commander"]
+    list_filter = [ServiceFilter, "kind", "status", "impact", "published"]
+    add_form = IncidentAddForm
+    actions = ["post_update", "publish"]
+    readonly_fields = ["kind", "status", "published", "next_update_by", "reminded_at", "started_at", "monitoring_at",
+                       "resolved_at", "source_alert_id"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return [(None, {"fields": ["service", "name", "impact", "components", "component_status", "commander",
+                                       "public", "body", "next_update_by", "internal_notes"]}),
+                    ("Audit", {"fields": ["reason"]})]
+        return [(None, {"fields": ["name", "impact", "public", "commander", "internal_notes"]}),
+                ("State", {"fields": self.readonly_fields}), ("Audit", {"fields": ["reason"]})]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return list(self.readonly_fields) if obj else []
+
+    def save_via_service(self, request: HttpRequest, obj: Any, form: Any, change: bool, reason: str) -> None:
+        if change:
+            fields = [f for f in form.changed_data if f in {"name", "impact", "public", "commander", "internal_notes"}]
+            obj.updated_at = timezone.now()
+            services.save_incident(incident=obj, actor=request.user, reason=reason, update_fields=fields)
+            return
+        data = form.cleaned_data
+        incident = services.open_incident(
+            service=data["service"], name=data["name"], body=data["body"], impact=data["impact"],
+            components=data["components"], component_status=data.get("component_status") or None,
+            commander=data.get("commander"), next_update_by=data.get("next_update_by"), public=data["public"],
+            internal_notes=data.get("internal_notes", ""), actor=request.user, reason=reason)
+        obj.pk = incident.pk
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """The service sets the affected components; the form's many-to-many save would bypass it."""
+
+    @admin.display(description="stale", boolean=True)
+    def stale(self, incident: Incident) -> bool:
+        return incident.is_stale()
+
+    @admin.action(description="Post an update (new state, body, next update)", permissions=["change"])
+    def post_update(self, request: HttpRequest, queryset: QuerySet[Incident]) -> HttpResponse | None:
+        def apply(incident: Incident, reason: str) -> None:
+            data = request._confirm_form.cleaned_data  # type: ignore[attr-defined]  # set by confirm_with_reason
+            services.post_update(incident=incident, status=data["status"], body=data["body"],
+                                 next_update_by=data.get("next_update_by"), actor=request.user, reason=reason)
+
+        return confirm_with_reason(self, request, queryset.exclude(status__in=CLOSED - {"resolved"}),
+                                   title="Post an update", action="post_update", apply=apply, extra_form=UpdateForm)
+
+    @admin.action(description="Publish (drafts become visible on the status page)", permissions=["change"])
+    def publish(self, request: HttpRequest, queryset: QuerySet[Incident]) -> HttpResponse | None:
+        def apply(incident: Incident, reason: str) -> None:
+            services.publish_incident(incident=incident, actor=request.user, reason=reason)
+
+        return confirm_with_reason(self, request, queryset, title="Publish incidents", action="publish", apply=apply)
+
+
+@admin.register(IncidentUpdate)
+class IncidentUpdateAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "status", "display_at", "author", "next_update_by"]
+    list_select_related = ["incident"]
+    list_filter = ["status"]
