@@ -353,7 +353,7 @@ def remind_overdue(*, now: datetime | None = None, send: Any = None) -> list[Inc
     reminded = []
     for candidate in overdue_incidents(now):
         with transaction.atomic():
-            incident = Incident.objects.select_for_update(skip_locked=True).select_related(
+            incident = Incident.objects.select_for_update(skip_locked=True, of=("self",)).select_related(
                 "service", "commander").filter(pk=candidate.pk, reminded_at__isnull=True).first()
             if incident is None or not incident.is_stale(now):
                 continue
