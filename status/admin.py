@@ -5,15 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from governance.admin import ReadOnlyAdmin, ServiceFilter
 from governance.admin_tools import AuditedAdmin, ReasonForm, confirm_with_reason
-from status import services
+from observability.models import SloAlert
+from status import drafts, services
 from status.models import CLOSED, Component, ComponentGroup, ComponentStatus, Incident, IncidentUpdate
 
 
@@ -132,7 +135,43 @@ class IncidentAdmin(AuditedAdmin):
                 ("State", {"fields": self.readonly_fields}), ("Audit", {"fields": ["reason"]})]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return list(self.readonly_fields) if obj else []
+        return [*self.readonly_fields, "suggested_texts"] if obj else []
+
+    @admin.display(description="suggested update texts (filled from the portal's data; edit before posting)")
+    def suggested_texts(self, incident: Incident) -> str:
+        flow = services.INCIDENT_FLOW if incident.kind == Incident.Kind.INCIDENT else services.MAINTENANCE_FLOW
+        states = sorted(flow.get(incident.status, set()))
+        return format_html_join("", "<p><strong>{}</strong>: {}</p>",
+                                ((state, drafts.suggested_update(incident, state)) for state in states)) or "—"
+
+    def get_urls(self) -> list[Any]:
+        return [path("draft-from-alert/<int:alert_id>/", self.admin_site.admin_view(self.draft_from_alert_view),
+                     name="status_incident_draft_from_alert"), *super().get_urls()]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        alerts = []
+        if self.has_add_permission(request):
+            alerts = list(SloAlert.objects.filter(resolved_at__isnull=True, action="page", service__isnull=False)
+                          .select_related("service").order_by("-opened_at")[:20])
+        return super().changelist_view(request, {**(extra_context or {}), "paging_alerts": alerts})
+
+    def draft_from_alert_view(self, request: HttpRequest, alert_id: int) -> HttpResponse:
+        """POST: one click on an open paging alert drafts an unpublished incident and opens it."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        alert = SloAlert.objects.select_related("service", "slo").filter(pk=alert_id).first()
+        if alert is None:
+            raise Http404("No such alert.")
+        try:
+            incident = drafts.draft_from_alert(alert=alert, actor=request.user,
+                                               reason=f"drafted from SLO alert {alert.pk} (one click)")
+        except ValidationError as exc:
+            self.message_user(request, "; ".join(exc.messages), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:status_incident_changelist"))
+        self.message_user(request, "Draft incident created: check the text, then publish it.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:status_incident_change", args=[incident.pk]))
 
     def save_via_service(self, request: HttpRequest, obj: Any, form: Any, change: bool, reason: str) -> None:
         if change:

@@ -133,6 +133,8 @@ class Incident(Audited):
                 condition=Q(kind="incident") | (Q(scheduled_for__isnull=False) & Q(scheduled_until__isnull=False)
                                                 & Q(scheduled_until__gt=models.F("scheduled_for"))),
                 name="status_maintenance_has_window"),
+            models.UniqueConstraint(fields=["source_alert_id"], condition=Q(source_alert_id__isnull=False),
+                                    name="status_one_draft_per_alert"),
         ]
         indexes = [models.Index(fields=["kind", "status"])]
 
