@@ -45,7 +45,7 @@ def test_maintenance_mode_in_production__puts_components_under_maintenance_and_b
     # Leaving maintenance widens exposure in production: a second person approves it, and then it applies.
     outcome = flag_services.exit_maintenance(service=service, environment=production, actor=operator,
                                              reason="upgrade done")
-    assert _reload(api_component).status == "under_maintenance"
+    assert _reload(api_component).status == "under_maintenance" and outcome.change_request is not None
     flag_services.approve_change_request(change_request=outcome.change_request, actor=release_manager,
                                          reason="checked the upgrade")
     assert (_reload(api_component).status, api_component.source) == ("operational", "")

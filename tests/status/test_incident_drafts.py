@@ -17,7 +17,7 @@ def _paging_alert(service, production, write_points) -> SloAlert:
     now = timezone.now().replace(second=30, microsecond=0)
     write_points(service, production, _fast_burn(slo_math.window_end(now)))
     slo_services.run_slo_check(kind="hourly", now=now)
-    return SloAlert.objects.filter(action="page", resolved_at__isnull=True, service=service).first()
+    return SloAlert.objects.filter(action="page", resolved_at__isnull=True, service=service).earliest("opened_at")
 
 
 def test_one_click_in_the_admin__drafts_an_unpublished_incident_with_the_impact(

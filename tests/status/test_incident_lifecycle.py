@@ -127,7 +127,7 @@ def test_missed_next_update__commander_reminded_once_through_the_channel_and_by_
 def test_new_update_after_a_reminder__clears_it_and_the_next_miss_reminds_again(service, operator):
     incident = services.open_incident(service=service, name="x", body="y", commander=operator, actor=operator,
                                       reason="r", next_update_by=timezone.now() + timedelta(minutes=1))
-    sent = []
+    sent: list[int] = []
     services.remind_overdue(now=timezone.now() + timedelta(minutes=2), send=sent.append)
     services.post_update(incident=incident, status="identified", body="Found it.", actor=operator, reason="r",
                          next_update_by=timezone.now() + timedelta(minutes=30))
