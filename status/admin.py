@@ -126,6 +126,12 @@ class IncidentAdmin(AuditedAdmin):
     readonly_fields = ["kind", "status", "published", "next_update_by", "reminded_at", "started_at", "monitoring_at",
                        "resolved_at", "source_alert_id"]
 
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False,
+                 **kwargs: Any) -> type[forms.ModelForm[Any]]:
+        if obj is None:  # the add form's own fields: the model's "next_update_by" is set by the service only
+            kwargs["fields"] = IncidentAddForm.Meta.fields
+        return super().get_form(request, obj, change=change, **kwargs)
+
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
             return [(None, {"fields": ["service", "name", "impact", "components", "component_status", "commander",
