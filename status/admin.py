@@ -17,7 +17,7 @@ from governance.admin import ReadOnlyAdmin, ServiceFilter
 from governance.admin_tools import AuditedAdmin, ReasonForm, confirm_with_reason
 from observability.models import SloAlert
 from status import drafts, services
-from status.models import CLOSED, Component, ComponentGroup, ComponentStatus, Incident, IncidentUpdate
+from status.models import CLOSED, Component, ComponentGroup, ComponentStatus, Incident, IncidentUpdate, Subscriber
 
 
 @admin.register(ComponentGroup)
@@ -223,3 +223,12 @@ class IncidentUpdateAdmin(ReadOnlyAdmin):
     list_display = ["incident", "status", "display_at", "author", "next_update_by"]
     list_select_related = ["incident"]
     list_filter = ["status"]
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(ReadOnlyAdmin):
+    """Self-service rows of the public (double opt-in, one-click unsubscribe): shown, never edited here."""
+
+    list_display = ["email", "created_at", "confirmed_at", "unsubscribed_at"]
+    list_filter = ["confirmed_at", "unsubscribed_at"]
+    search_fields = ["email"]

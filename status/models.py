@@ -174,3 +174,29 @@ class IncidentUpdate(Audited):
 
     def audit_service_id(self) -> int:
         return self.incident.service_id
+
+
+class Subscriber(models.Model):
+    """An email subscription to the public page (self-service by the public: not Audited, no actor).
+
+    Double opt-in: `confirmed_at` is set by the link in the confirmation email. Links carry a token signed with
+    SECRET_KEY (`status.subscribers`), so nothing secret is stored. Empty `components`: every public component.
+    """
+
+    email = models.EmailField(max_length=254)
+    components = models.ManyToManyField(Component, blank=True, related_name="subscribers")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [models.UniqueConstraint(fields=["email"], condition=Q(unsubscribed_at__isnull=True),
+                                               name="status_one_live_subscription_per_email")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def active(self) -> bool:
+        return self.confirmed_at is not None and self.unsubscribed_at is None

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from governance.models import Environment, Service
 from governance.services import require_reason, system_user
+from status import subscribers
 from status.models import (
     CLOSED,
     Component,
@@ -226,6 +227,7 @@ def _record_update(incident: Incident, *, status: str, body: str, next_update_by
     update.stamp(actor=actor, reason=reason)
     update.full_clean()
     update.save()
+    subscribers.queue_notification(update)
     return update
 
 
@@ -325,6 +327,9 @@ def publish_incident(*, incident: Incident, actor: Any, reason: str) -> Incident
     incident.published, incident.updated_at = True, timezone.now()
     incident.stamp(actor=actor, reason=require_reason(reason))
     incident.save(update_fields=["published", "updated_at"])
+    latest = incident.updates.order_by("-display_at", "-id").first()
+    if latest is not None:
+        subscribers.queue_notification(latest)
     return incident
 
 

@@ -7,3 +7,9 @@ from status import services
 
 def remind_overdue_incidents() -> int:
     return len(services.remind_overdue())
+
+
+def email_subscribers(update_id: int) -> int:
+    from status import subscribers
+
+    return subscribers.email_update(update_id)

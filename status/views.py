@@ -5,14 +5,16 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotModified
 from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from governance.models import Service
-from status import public
-from status.models import Incident
+from status import public, subscribers
+from status.models import Component, Incident
 
 MAX_AGE = 30
 STATUS_LABEL = {"operational": "Operational", "degraded_performance": "Degraded performance",
@@ -59,3 +61,41 @@ def service_page(request: HttpRequest, slug: str) -> HttpResponse:
     if service is None:
         raise Http404("No such service.")
     return _render(request, service)
+
+
+# --- subscribers (public, no login; no session, so no CSRF to protect) ----------------------------------
+
+
+def _message(title: str, text: str, status: int = 200, form: str = "") -> HttpResponse:
+    html = render_to_string("status/message.html", {"title": title, "text": text, "form": form})
+    return HttpResponse(html, status=status)
+
+
+@csrf_exempt
+@require_POST
+def subscribe(request: HttpRequest) -> HttpResponse:
+    ids = [i for i in request.POST.getlist("component") if i.isdigit() and len(i) < 19]
+    chosen = list(Component.objects.filter(pk__in=ids, public=True))
+    try:
+        subscribers.subscribe(email=request.POST.get("email", "")[:254], components=chosen)
+    except ValidationError as exc:
+        return _message("Not subscribed", "; ".join(exc.messages), status=400)
+    return _message("Check your inbox", "We sent a confirmation link; nothing is sent before you confirm.")
+
+
+@require_safe
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    if subscribers.confirm(token=token) is None:
+        return _message("Link not valid", "The link is wrong, expired or already used to unsubscribe.", status=404)
+    return _message("Subscribed", "You will receive an email for each incident update.")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners follow links); POST unsubscribes: the RFC 8058 one-click request."""
+    if request.method != "POST":
+        return _message("Unsubscribe", "Stop the status emails?", form=request.path)
+    if subscribers.unsubscribe(token=token) is None:
+        return _message("Link not valid", "This subscription does not exist any more.", status=404)
+    return _message("Unsubscribed", "You will not receive status emails any more.")
