@@ -40,11 +40,14 @@ EXTRA: dict[str, set[str]] = {
                     "auth.view_group"},
 }
 # Tokens and the audit timeline are read-only or admin-only whatever the app-wide grant says.
+# Where the portal POSTs to (status webhook subscribers) is for Administrators to decide.
+_STATUS_WEBHOOKS = {"status.add_webhooksubscriber", "status.change_webhooksubscriber"}
 EXCLUDE: dict[str, set[str]] = {
-    OPERATOR: {"governance.view_apitoken"},
+    OPERATOR: {"governance.view_apitoken", *_STATUS_WEBHOOKS},
     # Release managers work through the gate; they do not set its rules (Administrators own gate policies).
-    RELEASE_MANAGER: {"governance.view_apitoken", "releases.add_gatepolicy", "releases.change_gatepolicy"},
-    MAINTENANCE_ADMIN: {"governance.view_apitoken"},
+    RELEASE_MANAGER: {"governance.view_apitoken", "releases.add_gatepolicy", "releases.change_gatepolicy",
+                      *_STATUS_WEBHOOKS},
+    MAINTENANCE_ADMIN: {"governance.view_apitoken", *_STATUS_WEBHOOKS},
     ADMINISTRATOR: {"governance.add_auditevent", "governance.change_auditevent", "governance.delete_auditevent",
                     "governance.add_auditexport", "governance.change_auditexport", "governance.delete_auditexport",
                     "governance.add_auditcheckpoint", "governance.change_auditcheckpoint",

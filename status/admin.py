@@ -17,7 +17,16 @@ from governance.admin import ReadOnlyAdmin, ServiceFilter
 from governance.admin_tools import AuditedAdmin, ReasonForm, confirm_with_reason
 from observability.models import SloAlert
 from status import drafts, services
-from status.models import CLOSED, Component, ComponentGroup, ComponentStatus, Incident, IncidentUpdate, Subscriber
+from status.models import (
+    CLOSED,
+    Component,
+    ComponentGroup,
+    ComponentStatus,
+    Incident,
+    IncidentUpdate,
+    Subscriber,
+    WebhookSubscriber,
+)
 
 
 @admin.register(ComponentGroup)
@@ -232,3 +241,20 @@ class SubscriberAdmin(ReadOnlyAdmin):
     list_display = ["email", "created_at", "confirmed_at", "unsubscribed_at"]
     list_filter = ["confirmed_at", "unsubscribed_at"]
     search_fields = ["email"]
+
+
+@admin.register(WebhookSubscriber)
+class WebhookSubscriberAdmin(AuditedAdmin):
+    """Staff set webhooks up (the portal never POSTs to an address the public chose); the secret stays in the
+    environment variable named here."""
+
+    list_display = ["name", "url", "secret_env", "enabled"]
+    fields = ["name", "url", "secret_env", "components", "enabled"]
+
+    def save_via_service(self, request: HttpRequest, obj: Any, form: Any, change: bool, reason: str) -> None:
+        fields = [f for f in form.changed_data if f not in ("reason", "components")] if change else None
+        services.save_webhook_subscriber(subscriber=obj, actor=request.user, reason=reason, update_fields=fields)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        services.set_webhook_components(subscriber=form.instance, components=form.cleaned_data["components"],
+                                        actor=request.user)

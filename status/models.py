@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -15,6 +16,8 @@ from django.utils import timezone
 from governance.audit_base import Audited
 from governance.models import Service
 from status import indicator
+
+ENV_VAR_NAME = RegexValidator(r"^[A-Z_][A-Z0-9_]{0,99}$", "An environment variable name: A-Z, 0-9 and _.")
 
 
 class ComponentStatus(models.TextChoices):
@@ -200,3 +203,26 @@ class Subscriber(models.Model):
     @property
     def active(self) -> bool:
         return self.confirmed_at is not None and self.unsubscribed_at is None
+
+
+class WebhookSubscriber(Audited):
+    """A signed webhook that receives each published update (Statuspage's webhook body), set up by staff.
+
+    Staff only (a reason, audited): the portal must not POST to addresses the public chooses. The secret is
+    never stored: `secret_env` names the environment variable holding it (as for notification channels).
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    url = models.URLField(max_length=500)
+    secret_env = models.CharField(max_length=100, validators=[ENV_VAR_NAME],
+                                  help_text="Name of the environment variable with the signing secret.")
+    components = models.ManyToManyField(Component, blank=True, related_name="webhook_subscribers",
+                                        help_text="Empty: every public component.")
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

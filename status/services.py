@@ -25,6 +25,7 @@ from status.models import (
     ComponentStatus,
     Incident,
     IncidentUpdate,
+    WebhookSubscriber,
 )
 
 S = Incident.Status
@@ -384,3 +385,20 @@ def save_incident(*, incident: Incident, actor: Any, reason: str, update_fields:
     incident.updated_at = timezone.now()
     incident.save(update_fields=[*fields, "updated_at"])
     return incident
+
+
+@transaction.atomic
+def save_webhook_subscriber(*, subscriber: WebhookSubscriber, actor: Any, reason: str,
+                            update_fields: Iterable[str] | None = None) -> WebhookSubscriber:
+    subscriber.stamp(actor=actor, reason=require_reason(reason))
+    subscriber.full_clean()
+    fields = list(update_fields) if update_fields is not None and subscriber.pk else None
+    if fields == []:
+        return subscriber
+    subscriber.save(update_fields=fields)
+    return subscriber
+
+
+def set_webhook_components(*, subscriber: WebhookSubscriber, components: Iterable[Component], actor: Any) -> None:
+    """The components a webhook follows (public ones only); the admin saves them with the row."""
+    subscriber.components.set([c for c in components if c.public])

@@ -95,13 +95,15 @@ def recipients(incident: Incident) -> list[Subscriber]:
 
 
 def queue_notification(update: IncidentUpdate) -> None:
-    """After commit, email the update to its subscribers (public, published incidents only)."""
+    """After commit, email the update to its subscribers and POST it to the webhook subscribers (public,
+    published incidents only)."""
     from django_q.tasks import async_task
 
     incident = update.incident
     if incident.public and incident.published:
         update_id = update.pk
         transaction.on_commit(lambda: async_task("status.tasks.email_subscribers", update_id))
+        transaction.on_commit(lambda: async_task("status.tasks.deliver_webhooks", update_id))
 
 
 def email_update(update_id: int) -> int:

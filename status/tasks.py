@@ -13,3 +13,9 @@ def email_subscribers(update_id: int) -> int:
     from status import subscribers
 
     return subscribers.email_update(update_id)
+
+
+def deliver_webhooks(update_id: int) -> dict[str, int | None]:
+    from status import webhooks
+
+    return webhooks.deliver(update_id)

@@ -3,13 +3,17 @@ phone, and the subscribe form works. Saves docs/screenshots/status-page*.png (do
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from tests.browser.test_journeys import CHROMIUM, _seed, _shot, browser_context_factory  # noqa: F401  (fixture)
+from tests.browser import test_journeys as journeys
+from tests.browser.test_journeys import CHROMIUM, _seed, _shot
+
+browser_context_factory = journeys.browser_context_factory  # the journeys' browser fixture (shared, not copied)
 
 pytestmark = [
-    pytest.mark.skipif(not __import__("pathlib").Path(CHROMIUM).exists(),
-                       reason="Debian's chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 

@@ -91,9 +91,10 @@ def world(service, system_user, make_user, make_token, production, tmp_path) -> 
 
 
 def _status_rows(service: Any, operator: Any, system_user: Any) -> None:
-    """A group, a component, an open incident with a commander and a scheduled maintenance (status admins)."""
+    """A group, a component, an open incident with a commander, a webhook subscriber and a scheduled maintenance
+    (the status admins)."""
     from status import services as status_services
-    from status.models import Component, ComponentGroup
+    from status.models import Component, ComponentGroup, WebhookSubscriber
 
     group = status_services.save_group(group=ComponentGroup(service=service, name="Backend"), actor=system_user,
                                        reason="fixture")
@@ -102,6 +103,9 @@ def _status_rows(service: Any, operator: Any, system_user: Any) -> None:
     status_services.open_incident(service=service, name="Checkout errors", body="Investigating.",
                                   components=[component], commander=operator, actor=system_user, reason="fixture",
                                   next_update_by=timezone.now() + timedelta(minutes=30))
+    status_services.save_webhook_subscriber(
+        subscriber=WebhookSubscriber(name="partner", url="https://partner.example/status", secret_env="PARTNER_SECRET"),
+        actor=system_user, reason="fixture")
     start = timezone.now() + timedelta(days=1)
     status_services.schedule_maintenance(service=service, name="Database upgrade", body="PostgreSQL 17.",
                                          scheduled_for=start, scheduled_until=start + timedelta(hours=1),
