@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from governance.admin import ReadOnlyAdmin, ServiceFilter
-from governance.admin_tools import AuditedAdmin, ReasonForm, confirm_with_reason
+from governance.admin_tools import AuditedAdmin, ReadOnlyHistoryAdmin, ReasonForm, confirm_with_reason
 from observability.models import SloAlert
 from status import drafts, services
 from status.models import (
@@ -228,7 +228,7 @@ class IncidentAdmin(AuditedAdmin):
 
 
 @admin.register(IncidentUpdate)
-class IncidentUpdateAdmin(ReadOnlyAdmin):
+class IncidentUpdateAdmin(ReadOnlyHistoryAdmin):
     list_display = ["incident", "status", "display_at", "author", "next_update_by"]
     list_select_related = ["incident"]
     list_filter = ["status"]
