@@ -10,7 +10,9 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "governance.settings")
@@ -29,7 +31,8 @@ def main(n: int) -> None:
         client.get(path)  # warm up
         queries: list[str] = []
 
-        def count(execute, sql, params, many, context, queries=queries):  # noqa: ANN001 - execute_wrapper
+        def count(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any],
+                  queries: list[str] = queries) -> Any:
             queries.append(sql)
             return execute(sql, params, many, context)
 
