@@ -191,4 +191,35 @@ def schema_plan(service: Service, actor: Any) -> list[str]:
 def load(service: Service, actor: Any) -> list[str]:
     """Everything but the users; returns what was added, one line each."""
     return [*flags(service, actor), *releases(service, actor), *sli(service), *recovery(actor),
-            *schema_plan(service, actor)]
+            *schema_plan(service, actor), *status_page(service, actor)]
+
+
+def status_page(service: Service, actor: Any) -> list[str]:
+    """Status components (one group), a resolved incident in the history and a scheduled maintenance."""
+    from status import services as status_services
+    from status.models import Component, ComponentGroup, Incident
+
+    if Component.objects.filter(service=service).exists():
+        return []  # idempotent: the status page was seeded before
+    group = status_services.save_group(group=ComponentGroup(service=service, name="Backend", position=3),
+                                       actor=actor, reason=REASON)
+    api = status_services.save_component(component=Component(service=service, name="API", position=1),
+                                         actor=actor, reason=REASON)
+    status_services.save_component(component=Component(service=service, name="Web shop", position=2),
+                                   actor=actor, reason=REASON)
+    status_services.save_component(component=Component(service=service, name="Order processing", group=group),
+                                   actor=actor, reason=REASON)
+    status_services.save_component(component=Component(service=service, name="Internal tools", public=False),
+                                   actor=actor, reason=REASON)
+    if not Incident.objects.filter(service=service).exists():
+        past = status_services.open_incident(service=service, name="Slow checkout", impact="minor",
+                                             body="We are investigating slow checkouts.", components=[api],
+                                             actor=actor, reason=REASON)
+        status_services.post_update(incident=past, status="resolved", body="Checkout is fast again.", actor=actor,
+                                    reason=REASON)
+        start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=2)
+        status_services.schedule_maintenance(service=service, name="Database upgrade", components=[api],
+                                             body="PostgreSQL upgrade; the API may be read-only for a few minutes.",
+                                             scheduled_for=start, scheduled_until=start + timedelta(hours=1),
+                                             actor=actor, reason=REASON)
+    return ["status page: 4 components (1 private, 1 grouped), a resolved incident, a scheduled maintenance"]

@@ -10,6 +10,11 @@ Apps register callables in their AppConfig.ready():
   (observability takes the SLO snapshots before/after a production deployment).
 - SUMMARY_SECTIONS: f(*, release, deployments) -> str, Markdown appended to a release's deploy summary
   (observability adds the SLO snapshots taken around its production deployments).
+- MAINTENANCE_CHANGED: f(*, service, environment, engaged, actor, reason) -> None, run inside the flag change's
+  transaction whenever a service's `maintenance_mode` turns on or off (the status app puts components under
+  maintenance).
+- ALERT_OPENED: f(*, alert_id, service_id, action, summary) -> None, run inside the checker's transaction when
+  a burn-rate alert opens (the status app proposes a component status for paging alerts).
 """
 
 from __future__ import annotations
@@ -36,3 +41,5 @@ SERVICE_CREATED: list[Callable[..., None]] = []
 GATE_INPUTS: dict[str, Callable[..., GateInput]] = {}
 DEPLOYMENT_RECORDED: list[Callable[..., None]] = []
 SUMMARY_SECTIONS: list[Callable[..., str]] = []
+MAINTENANCE_CHANGED: list[Callable[..., None]] = []
+ALERT_OPENED: list[Callable[..., None]] = []

@@ -16,19 +16,19 @@ MAINTENANCE_ADMIN = "Maintenance admin"
 ADMINISTRATOR = "Administrator"
 ROLES = [OPERATOR, RELEASE_MANAGER, AUDITOR, MAINTENANCE_ADMIN, ADMINISTRATOR]
 
-GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability"]
+GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability", "status"]
 VIEW = {"view"}
 EDIT = {"view", "add", "change"}
 ALL = {"view", "add", "change", "delete"}
 
 MATRIX: dict[str, dict[str, set[str]]] = {
     OPERATOR: {"governance": VIEW, "flags": EDIT, "releases": VIEW, "schemaplans": VIEW, "recovery": VIEW,
-               "observability": VIEW},
+               "observability": VIEW, "status": EDIT},  # on call: incidents and component statuses
     RELEASE_MANAGER: {"governance": VIEW, "flags": VIEW, "releases": EDIT, "schemaplans": EDIT, "recovery": VIEW,
-                      "observability": EDIT},
+                      "observability": EDIT, "status": EDIT},
     AUDITOR: {app: VIEW for app in GOVERNED_APPS},
     MAINTENANCE_ADMIN: {"governance": VIEW, "flags": VIEW, "releases": VIEW, "schemaplans": EDIT, "recovery": EDIT,
-                        "observability": VIEW},
+                        "observability": VIEW, "status": EDIT},  # maintenance windows
     ADMINISTRATOR: {app: ALL for app in GOVERNED_APPS},
 }
 # Per-model exceptions, as "app_label.codename".
@@ -40,11 +40,14 @@ EXTRA: dict[str, set[str]] = {
                     "auth.view_group"},
 }
 # Tokens and the audit timeline are read-only or admin-only whatever the app-wide grant says.
+# Where the portal POSTs to (status webhook subscribers) is for Administrators to decide.
+_STATUS_WEBHOOKS = {"status.add_webhooksubscriber", "status.change_webhooksubscriber"}
 EXCLUDE: dict[str, set[str]] = {
-    OPERATOR: {"governance.view_apitoken"},
+    OPERATOR: {"governance.view_apitoken", *_STATUS_WEBHOOKS},
     # Release managers work through the gate; they do not set its rules (Administrators own gate policies).
-    RELEASE_MANAGER: {"governance.view_apitoken", "releases.add_gatepolicy", "releases.change_gatepolicy"},
-    MAINTENANCE_ADMIN: {"governance.view_apitoken"},
+    RELEASE_MANAGER: {"governance.view_apitoken", "releases.add_gatepolicy", "releases.change_gatepolicy",
+                      *_STATUS_WEBHOOKS},
+    MAINTENANCE_ADMIN: {"governance.view_apitoken", *_STATUS_WEBHOOKS},
     ADMINISTRATOR: {"governance.add_auditevent", "governance.change_auditevent", "governance.delete_auditevent",
                     "governance.add_auditexport", "governance.change_auditexport", "governance.delete_auditexport",
                     "governance.add_auditcheckpoint", "governance.change_auditcheckpoint",

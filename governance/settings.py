@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "schemaplans",
     "recovery",
     "observability",
+    "status",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +235,9 @@ SLO_SELF_ENVIRONMENT = env.str("SLO_SELF_ENVIRONMENT", default="production")
 SLO_SELF_FLUSH_SECONDS = env.int("SLO_SELF_FLUSH_SECONDS", default=30)
 PROMETHEUS_URL = env.str("PROMETHEUS_URL", default="")
 PORTAL_URL = env.str("PORTAL_URL", default="")
+# Who may scrape GET /metrics without a token (observability/metrics.py); a valid API token works from anywhere.
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
+STATUS_PAGE_NAME = env.str("STATUS_PAGE_NAME", default="Service status")  # the public status page's title
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=4)
 if SLO_CHECK_INTERVAL_MINUTES < 1 or SLO_SELF_FLUSH_SECONDS < 1 or SLI_RETENTION_DAYS < 8:
     raise ImproperlyConfigured("SLO_CHECK_INTERVAL_MINUTES and SLO_SELF_FLUSH_SECONDS must be >= 1, "

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from governance import admin_users, health
+from observability.metrics import metrics_view
 
 api_v1 = [
     path("", include("governance.api.urls")),
@@ -17,7 +18,10 @@ api_v1 = [
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus text format (loopback or a valid API token)
     path("api/v1/", include(api_v1)),
+    path("api/v2/", include("status.api.urls")),  # Statuspage-compatible public read API (no login)
+    path("status/", include("status.urls")),  # the public status page (no login)
     path("api/client/", include("flags.api.unleash_urls")),  # Unleash SDKs (base URL <portal>/api)
     path("ofrep/v1/", include("flags.api.ofrep_urls")),  # OpenFeature Remote Evaluation Protocol
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

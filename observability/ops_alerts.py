@@ -16,12 +16,16 @@ logger = logging.getLogger(__name__)
 SOURCE = "governance-portal/worker"
 
 
-def portal_channels() -> list[notify.ChannelConfig]:
-    """The usable configs of the enabled channels that take every service's alerts (reads the database)."""
+def portal_channels(service_id: int | None = None) -> list[notify.ChannelConfig]:
+    """The usable configs of the enabled channels that take every service's alerts (reads the database);
+    with `service_id`, also the channels of that service (the status app's incident reminders)."""
+    from django.db.models import Q
+
     from observability.services import _channel_config
 
     configs = []
-    for channel in NotificationChannel.objects.filter(enabled=True, service__isnull=True).order_by("name"):
+    scope = Q(service__isnull=True) | Q(service_id=service_id) if service_id is not None else Q(service__isnull=True)
+    for channel in NotificationChannel.objects.filter(scope, enabled=True).order_by("name"):
         config, problem = _channel_config(channel)
         if config is None:
             logger.warning("notification channel %s unusable for portal alerts: %s", channel.name, problem)

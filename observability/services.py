@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from governance import hooks
 from governance import services as core
 from governance.audit_base import history_recorded_by_caller
 from governance.locks import advisory_lock
@@ -251,6 +252,8 @@ def _open_alert(*, actor: Any, reason: str, now: datetime, **fields: Any) -> Slo
     alert.stamp(actor=actor, reason=reason)
     alert.save()
     _notify_on_commit(alert, "opened")
+    for hook in hooks.ALERT_OPENED:
+        hook(alert_id=alert.pk, service_id=alert.service_id, action=alert.action, summary=alert.summary)
     return alert
 
 

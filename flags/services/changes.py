@@ -21,6 +21,7 @@ from flags.services.common import (
     next_revision,
 )
 from flags.services.definitions import _check_bounds, validate_definition
+from governance import hooks
 from governance.models import Environment, Service
 from governance.services import require_reason
 
@@ -97,6 +98,10 @@ def _apply(state: FlagState, fields: Mapping[str, Any], *, actor: Any, reason: s
     state.stamp(actor=actor, reason=reason)
     state.save(update_fields=[*dict.fromkeys(changed), "revision", "updated_at"])
     _invalidate()
+    if state.flag.key == MAINTENANCE and "enabled" in fields:
+        for hook in hooks.MAINTENANCE_CHANGED:
+            hook(service=state.flag.service, environment=state.environment, engaged=bool(state.enabled),
+                 actor=actor, reason=reason)
     return state
 
 

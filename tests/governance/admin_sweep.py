@@ -31,6 +31,8 @@ CUSTOM_WRITES = {
     "flags_ops_action": "flags.change_flagstate",
     # a signed export records itself (AuditExport) and the public key that signed it
     "governance_auditevent_export": "governance.export_auditevent",
+    # one click on a paging alert drafts an (unpublished) incident
+    "status_incident_draft_from_alert": "status.add_incident",
 }
 REASON = "admin write sweep"
 

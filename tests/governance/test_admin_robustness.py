@@ -30,7 +30,7 @@ BAD_QUERIES: list[dict[str, str]] = [
     {"q": "a\x00b"}, {"q": "x" * 10_000}, {"o": "abc.-99"}, {"p": "-1"}, {"p": "abc"}, {"all": "\x00"},
     {"e": "1"}, {"_changelist_filters": "a\x00b"},
 ]
-PROJECT_APPS = {"governance", "flags", "releases", "schemaplans", "recovery", "observability"}
+PROJECT_APPS = {"governance", "flags", "releases", "schemaplans", "recovery", "observability", "status"}
 STANDARD_VIEWS = ("_changelist", "_add", "_history", "_delete", "_change", "_simple_history", "_autocomplete")
 
 
@@ -85,8 +85,31 @@ def world(service, system_user, make_user, make_token, production, tmp_path) -> 
         rule=RecurringFreeze(title="Weekend", environment=production, cron="0 16 * * 5", time_zone="Europe/Paris",
                              duration_minutes=3840), actor=system_user, reason="fixture")
     make_token("flags:read")
+    _status_rows(service, operator, system_user)
     kill_switch = FlagState.objects.get(flag__service=service, flag__key="kill_switch_api", environment=production)
     return {"service": service.slug, "service_id": service.pk, "state_id": kill_switch.pk, "action": "engage"}
+
+
+def _status_rows(service: Any, operator: Any, system_user: Any) -> None:
+    """A group, a component, an open incident with a commander, a webhook subscriber and a scheduled maintenance
+    (the status admins)."""
+    from status import services as status_services
+    from status.models import Component, ComponentGroup, WebhookSubscriber
+
+    group = status_services.save_group(group=ComponentGroup(service=service, name="Backend"), actor=system_user,
+                                       reason="fixture")
+    component = status_services.save_component(component=Component(service=service, name="API", group=group),
+                                               actor=system_user, reason="fixture")
+    status_services.open_incident(service=service, name="Checkout errors", body="Investigating.",
+                                  components=[component], commander=operator, actor=system_user, reason="fixture",
+                                  next_update_by=timezone.now() + timedelta(minutes=30))
+    status_services.save_webhook_subscriber(
+        subscriber=WebhookSubscriber(name="partner", url="https://partner.example/status", secret_env="PARTNER_SECRET"),
+        actor=system_user, reason="fixture")
+    start = timezone.now() + timedelta(days=1)
+    status_services.schedule_maintenance(service=service, name="Database upgrade", body="PostgreSQL 17.",
+                                         scheduled_for=start, scheduled_until=start + timedelta(hours=1),
+                                         components=[component], actor=system_user, reason="fixture")
 
 
 @pytest.fixture

@@ -1,0 +1,224 @@
+"""The public, Statuspage v2-compatible read API (no login): /api/v2/*.json.
+
+One APIView per document. No authentication, no token throttle: answers are small, read-only and cacheable
+(`Cache-Control: public, max-age=30`, a weak ETag, 304 on `If-None-Match`) and carry CORS headers as
+Statuspage's do, so widgets on other sites can read them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from status import public
+
+MAX_AGE = 30
+
+
+class PageOutput(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    url = serializers.CharField()
+    time_zone = serializers.CharField()
+    updated_at = serializers.CharField()
+
+
+class StatusOutput(serializers.Serializer):
+    indicator = serializers.ChoiceField(choices=["none", "minor", "major", "critical", "maintenance"])
+    description = serializers.CharField()
+
+
+class ComponentOutput(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.CharField()
+    updated_at = serializers.CharField()
+    position = serializers.IntegerField()
+    description = serializers.CharField(allow_null=True)
+    showcase = serializers.BooleanField()
+    start_date = serializers.CharField(allow_null=True)
+    group_id = serializers.CharField(allow_null=True)
+    page_id = serializers.CharField()
+    group = serializers.BooleanField()
+    only_show_if_degraded = serializers.BooleanField()
+    components = serializers.ListField(child=serializers.CharField(), required=False,
+                                       help_text="Groups only: their components' ids.")
+
+
+class AffectedComponentOutput(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    old_status = serializers.CharField()
+    new_status = serializers.CharField()
+
+
+class IncidentUpdateOutput(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.CharField()
+    body = serializers.CharField()
+    incident_id = serializers.CharField()
+    created_at = serializers.CharField()
+    updated_at = serializers.CharField()
+    display_at = serializers.CharField()
+    affected_components = AffectedComponentOutput(many=True, allow_null=True)
+    deliver_notifications = serializers.BooleanField()
+    custom_tweet = serializers.CharField(allow_null=True)
+    tweet_id = serializers.CharField(allow_null=True)
+
+
+class IncidentOutput(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.CharField()
+    updated_at = serializers.CharField()
+    monitoring_at = serializers.CharField(allow_null=True)
+    resolved_at = serializers.CharField(allow_null=True)
+    impact = serializers.CharField()
+    shortlink = serializers.CharField()
+    started_at = serializers.CharField()
+    page_id = serializers.CharField()
+    incident_updates = IncidentUpdateOutput(many=True)
+    components = ComponentOutput(many=True)
+
+
+class MaintenanceOutput(IncidentOutput):
+    scheduled_for = serializers.CharField()
+    scheduled_until = serializers.CharField()
+
+
+class _PublicApi(APIView):
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes: list[Any] = []
+
+    def build(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def get(self, request: Request) -> Response:
+        body = self.build()
+        etag = 'W/"' + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32] + '"'
+        headers = {"ETag": etag, "Cache-Control": f"public, max-age={MAX_AGE}",
+                   "Access-Control-Allow-Origin": "*", "Vary": "Accept-Encoding"}
+        if etag in request.headers.get("If-None-Match", ""):
+            return Response(status=304, headers=headers)
+        return Response(body, headers=headers)
+
+
+class StatusSummaryApi(_PublicApi):
+    class Output(serializers.Serializer):
+        page = PageOutput()
+        components = ComponentOutput(many=True)
+        incidents = IncidentOutput(many=True)
+        scheduled_maintenances = MaintenanceOutput(many=True)
+        status = StatusOutput()
+
+    @extend_schema(responses={200: Output}, summary="Statuspage-compatible summary (public)", auth=[])
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self) -> dict[str, Any]:
+        return public.summary()
+
+
+class StatusIndicatorApi(_PublicApi):
+    class Output(serializers.Serializer):
+        page = PageOutput()
+        status = StatusOutput()
+
+    @extend_schema(responses={200: Output}, summary="Statuspage-compatible overall status (public)", auth=[])
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self) -> dict[str, Any]:
+        return {"page": public.page(), "status": public.status()}
+
+
+class StatusComponentsApi(_PublicApi):
+    class Output(serializers.Serializer):
+        page = PageOutput()
+        components = ComponentOutput(many=True)
+
+    @extend_schema(responses={200: Output}, summary="Statuspage-compatible components (public)", auth=[])
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self) -> dict[str, Any]:
+        return {"page": public.page(), "components": public.components()}
+
+
+class StatusIncidentsApi(_PublicApi):
+    unresolved = False
+
+    class Output(serializers.Serializer):
+        page = PageOutput()
+        incidents = IncidentOutput(many=True)
+
+    @extend_schema(responses={200: Output}, summary="Statuspage-compatible incidents, 50 most recent (public)",
+                   auth=[])
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self) -> dict[str, Any]:
+        return {"page": public.page(), "incidents": public.incidents(unresolved=self.unresolved)}
+
+
+class StatusUnresolvedIncidentsApi(StatusIncidentsApi):
+    unresolved = True
+
+    class Output(serializers.Serializer):
+        page = PageOutput()
+        incidents = IncidentOutput(many=True)
+
+    @extend_schema(responses={200: Output}, summary="Statuspage-compatible unresolved incidents (public)", auth=[])
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class StatusMaintenancesApi(_PublicApi):
+    which = "all"
+
+    class Output(serializers.Serializer):
+        page = PageOutput()
+        scheduled_maintenances = MaintenanceOutput(many=True)
+
+    @extend_schema(responses={200: Output}, summary="Statuspage-compatible scheduled maintenances (public)", auth=[])
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+    def build(self) -> dict[str, Any]:
+        return {"page": public.page(), "scheduled_maintenances": public.maintenances(which=self.which)}
+
+
+class StatusUpcomingMaintenancesApi(StatusMaintenancesApi):
+    which = "upcoming"
+
+    class Output(serializers.Serializer):
+        page = PageOutput()
+        scheduled_maintenances = MaintenanceOutput(many=True)
+
+    @extend_schema(responses={200: Output}, summary="Statuspage-compatible upcoming maintenances (public)", auth=[])
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class StatusActiveMaintenancesApi(StatusMaintenancesApi):
+    which = "active"
+
+    class Output(serializers.Serializer):
+        page = PageOutput()
+        scheduled_maintenances = MaintenanceOutput(many=True)
+
+    @extend_schema(responses={200: Output}, summary="Statuspage-compatible maintenances in progress (public)",
+                   auth=[])
+    def get(self, request: Request) -> Response:
+        return super().get(request)

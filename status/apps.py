@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+
+REMINDER_SCHEDULE = "status: remind commanders of overdue incident updates"
+
+
+class StatusConfig(AppConfig):
+    name = "status"
+    verbose_name = "Status page"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from governance import hooks
+        from governance.schedules import SCHEDULES
+        from status import services
+
+        if services.on_maintenance_changed not in hooks.MAINTENANCE_CHANGED:
+            hooks.MAINTENANCE_CHANGED.append(services.on_maintenance_changed)
+        if services.on_alert_opened not in hooks.ALERT_OPENED:
+            hooks.ALERT_OPENED.append(services.on_alert_opened)
+        if REMINDER_SCHEDULE not in {entry["name"] for entry in SCHEDULES}:
+            SCHEDULES.append({"name": REMINDER_SCHEDULE, "func": "status.tasks.remind_overdue_incidents",
+                              "schedule_type": "I", "minutes": 1})

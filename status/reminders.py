@@ -1,0 +1,43 @@
+"""The reminder a commander gets when an incident's promised update is overdue.
+
+It goes the portal's one notification path (NotificationChannel rows through `observability.notify.Router`,
+portal-wide channels and the incident's service's), and by email to the commander when they have an address.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+
+from observability import notify, ops_alerts
+from status.models import Incident
+
+logger = logging.getLogger(__name__)
+
+
+def reminder_message(incident: Incident) -> notify.Message:
+    commander = incident.commander.get_username() if incident.commander else "nobody assigned"
+    due = f"{incident.next_update_by:%Y-%m-%d %H:%M} UTC" if incident.next_update_by else "—"
+    base = settings.PORTAL_URL.rstrip("/")
+    url = f"{base}/{settings.ADMIN_PATH}status/incident/{incident.pk}/change/" if base else None
+    return notify.Message(
+        severity=notify.Severity.WARNING, title=f"Incident update overdue: {incident.name}",
+        text=f"The next update of '{incident.name}' ({incident.service.slug}) was promised by {due}. "
+             f"Commander: {commander}. Post an update (docs/STATUS.md, 'Incidents').",
+        fields={"Incident": str(incident.pk), "Status": incident.status, "Commander": commander,
+                "Next update by": due}, url=url, source="governance-portal/status")
+
+
+def send_reminder(incident_id: int) -> list[notify.DeliveryResult]:
+    incident = Incident.objects.select_related("service", "commander").get(pk=incident_id)
+    message = reminder_message(incident)
+    results = ops_alerts.send(message, ops_alerts.portal_channels(service_id=incident.service_id))
+    email = getattr(incident.commander, "email", "")
+    if email:
+        try:
+            send_mail(message.title, f"{message.text}\n{message.url or ''}", None, [email])
+        except OSError:  # an unreachable mail server must not hide the channel deliveries
+            logger.exception("incident reminder email to %s failed", email)
+    return results
