@@ -76,3 +76,21 @@ def test_drill_run_with_a_zero_wait_option__is_a_usage_error(option, capsys):
     """nan, inf and negatives are refused by argparse (tests/governance/test_govctl_durations.py); zero parses."""
     assert main(["drill", "run", "--target", "shop-db", "--reason", "x", "--wait", *option]) == 2
     assert "--timeout and --interval must be positive numbers of seconds" in capsys.readouterr().err
+
+
+def test_pitr_summary__names_the_self_test_not_the_target_as_proven():
+    from govctl.commands.drill import summary
+
+    text = summary({
+        "id": 9, "kind": "pitr", "target": "portal-db", "status": "passed", "total_seconds": 12.5,
+        "objective": "rpo", "objective_seconds": 300, "verdicts": [],
+        "scope": "PITR mechanism self-test in throwaway clusters (not portal-db's backups or WAL)",
+        "proves": "that this portal's base backup + WAL replay to a target time works, on a database the drill "
+                  "creates and throws away; it says nothing about portal-db's own backups or WAL archive",
+    })
+
+    first, second = text.splitlines()[:2]
+    assert first.startswith("drill #9: PITR mechanism self-test in throwaway clusters (not portal-db's backups or WAL)"
+                            " PASSED")
+    assert "pitr drill of portal-db PASSED" not in text
+    assert second.startswith("a pass proves") and "says nothing about portal-db's own backups" in second

@@ -98,10 +98,16 @@ def summary(drill: dict[str, Any]) -> str:
     """A drill as a few lines of text: outcome, timings, every verdict, then the failing ones in full."""
     status = drill["status"]
     took = f" in {drill['total_seconds']:.2f} s" if drill.get("total_seconds") is not None else ""
+    # A PITR drill is a self-test of the mechanism in throwaway clusters: its line says so (the portal's `scope`),
+    # so a pass never reads as evidence about the target's own backups or WAL.
+    what = drill.get("scope") if drill["kind"] == "pitr" and drill.get("scope") else \
+        f"{drill['kind']} drill of {drill['target']}"
     lines = [
-        f"drill #{drill['id']}: {drill['kind']} drill of {drill['target']} {status.upper()}{took} "
+        f"drill #{drill['id']}: {what} {status.upper()}{took} "
         f"(objective {drill['objective']}: {drill['objective_seconds']:.0f} s)"
     ]
+    if drill.get("proves"):
+        lines.append(f"a pass proves {drill['proves']}")
     if drill.get("achieved_rpo_seconds") is not None:
         lines.append(f"achieved RPO: {drill['achieved_rpo_seconds']:.3f} s")
     if drill.get("backup"):
