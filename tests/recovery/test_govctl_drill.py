@@ -83,7 +83,7 @@ def test_pitr_summary__names_the_self_test_not_the_target_as_proven():
 
     text = summary({
         "id": 9, "kind": "pitr", "target": "portal-db", "status": "passed", "total_seconds": 12.5,
-        "objective": "rpo", "objective_seconds": 300, "verdicts": [],
+        "objective": "rpo", "objective_seconds": 300, "verdicts": [], "report_url": "/api/v1/drills/9/report.md",
         "scope": "PITR mechanism self-test in throwaway clusters (not portal-db's backups or WAL)",
         "proves": "that this portal's base backup + WAL replay to a target time works, on a database the drill "
                   "creates and throws away; it says nothing about portal-db's own backups or WAL archive",
