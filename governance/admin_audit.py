@@ -6,7 +6,6 @@ Kept apart from governance/admin.py: the export view, checkpoints and signing ke
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -17,7 +16,7 @@ from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
@@ -199,17 +198,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
                 for field, errors in exc.message_dict.items():
                     form.add_error(field if field in form.fields else None, errors)
             else:
-                lines = audit_exports.export_audit(actor=request.user, filters=filters)
-                first = next(lines)  # loads the key before the response starts
-
-                def stream() -> Iterator[str]:
-                    yield first
-                    yield from lines
-
-                response = StreamingHttpResponse(stream(), content_type="application/x-ndjson")
-                response["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
-                response["Cache-Control"] = "no-store"
-                return response
+                return audit_exports.export_response(actor=request.user, filters=filters)
         context = {**self.admin_site.each_context(request), "title": "Export the audit trail", "form": form,
                    "opts": self.model._meta}
         status = 400 if request.method == "POST" else 200

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import StreamingHttpResponse
 from django.utils import timezone
 from govctl import audit_chain, audit_proof
 
@@ -169,6 +170,21 @@ def _close_export(*, actor: Any, filters: AuditFilters, check: audit_chain.Chain
     export.key_id, export.trailer = trailer["key_id"], trailer
     export.save(update_fields=["key_id", "trailer"])
     return trailer
+
+
+def export_response(*, actor: Any, filters: AuditFilters) -> StreamingHttpResponse:
+    """The export as a download (admin and API alike): streamed, never cached (`no-store`: it holds the trail)."""
+    lines = export_audit(actor=actor, filters=filters)
+    first = next(lines)  # loads the signing key before the response starts: a broken key is an error, not half a file
+
+    def stream() -> Iterator[str]:
+        yield first
+        yield from lines
+
+    response = StreamingHttpResponse(stream(), content_type="application/x-ndjson")
+    response["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _end(entry: dict[str, Any] | None) -> dict[str, Any] | None:

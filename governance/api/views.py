@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -73,17 +71,7 @@ class AuditExportApi(APIView):
         if data.validated_data.get("service") and restricted:
             target_service(request, data.validated_data["service"])  # 403 for a service outside the token's
         filters = audit_exports.build_filters(restricted_to=restricted, **data.validated_data)
-        lines = audit_exports.export_audit(actor=request.user, filters=filters)
-        first = next(lines)  # load the key before the response starts streaming
-
-        def stream() -> Iterator[str]:
-            yield first
-            yield from lines
-
-        response = StreamingHttpResponse(stream(), content_type="application/x-ndjson")
-        response["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return audit_exports.export_response(actor=request.user, filters=filters)
 
 
 class AuditPublicKeyApi(APIView):
