@@ -125,7 +125,8 @@ def run(outages: int, bound: float, seed: int) -> dict[str, Any]:
         cluster.start()
         cluster.create_database("portal")
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "governance.settings", "DEBUG": "false",
-               "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),  # production needs a signing key "REDIS_URL": "",
+               "AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),  # production needs a signing key
+               "REDIS_URL": "",
                "DATABASE_URL": cluster.url("portal"), "DATABASE_CONNECT_TIMEOUT": "2", "CONN_MAX_AGE": "0",
                "Q_WORKERS": "2", "HEARTBEAT_MAX_AGE_SECONDS": str(MAX_AGE), "LOG_LEVEL": "INFO",
                "PYTHONPATH": f"{ROOT / 'client'}:{ROOT}", "SECRET_KEY": secrets.token_urlsafe(50)}
