@@ -89,6 +89,17 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+# Opt-in read replica for flag delivery (governance/db_router.py, docs/ARCHITECTURE.md "Scale-out path").
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+DATABASE_REPLICA_MAX_LAG_SECONDS = env.float("DATABASE_REPLICA_MAX_LAG_SECONDS", default=5.0)
+DATABASE_REPLICA_LAG_CHECK_SECONDS = env.float("DATABASE_REPLICA_LAG_CHECK_SECONDS", default=1.0)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    DATABASES["replica"].update(CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"], CONN_HEALTH_CHECKS=True)
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_REPLICA_CONNECT_TIMEOUT",
+                                                                                 default=2)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["governance.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -257,7 +268,7 @@ if not DEBUG and not AUDIT_SIGNING_KEY:
 AUDIT_CHECKPOINT_MARGIN_SECONDS = env.int("AUDIT_CHECKPOINT_MARGIN_SECONDS", default=300)
 FLAGS_LKG_DIR = env.path("FLAGS_LKG_DIR", default=str(BASE_DIR / "var" / "flags"))
 FLAGS_MEMORY_TTL_SECONDS = env.float("FLAGS_MEMORY_TTL_SECONDS", default=2.0)
-FLAGS_CACHE_TIMEOUT = 24 * 3600
+FLAGS_CACHE_TIMEOUT = env.int("FLAGS_CACHE_TIMEOUT", default=24 * 3600)
 FLAGS_DB_RETRY_SECONDS = env.int("FLAGS_DB_RETRY_SECONDS", default=5)
 FLAGS_TOKEN_CACHE_SECONDS = env.int("FLAGS_TOKEN_CACHE_SECONDS", default=10)
 # The flag stream (flags/stream.py, served by uvicorn): comment heartbeat, periodic resync, client retry hint
