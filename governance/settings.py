@@ -268,7 +268,7 @@ if not DEBUG and not AUDIT_SIGNING_KEY:
 AUDIT_CHECKPOINT_MARGIN_SECONDS = env.int("AUDIT_CHECKPOINT_MARGIN_SECONDS", default=300)
 FLAGS_LKG_DIR = env.path("FLAGS_LKG_DIR", default=str(BASE_DIR / "var" / "flags"))
 FLAGS_MEMORY_TTL_SECONDS = env.float("FLAGS_MEMORY_TTL_SECONDS", default=2.0)
-FLAGS_CACHE_TIMEOUT = env.int("FLAGS_CACHE_TIMEOUT", default=24 * 3600)
+FLAGS_CACHE_TIMEOUT = 24 * 3600
 FLAGS_DB_RETRY_SECONDS = env.int("FLAGS_DB_RETRY_SECONDS", default=5)
 FLAGS_TOKEN_CACHE_SECONDS = env.int("FLAGS_TOKEN_CACHE_SECONDS", default=10)
 # The flag stream (flags/stream.py, served by uvicorn): comment heartbeat, periodic resync, client retry hint

@@ -64,8 +64,7 @@ def setup():
         tokens = {"reader": issue("--name", "sdk", "--scope", "flags:read"),
                   "admin": issue("--name", "ops", "--scope", "flags:write", "--scope", "flags:read")}
         env.update(DATABASE_REPLICA_URL=standby.url("portal"), DATABASE_REPLICA_MAX_LAG_SECONDS=str(MAX_LAG),
-                   DATABASE_REPLICA_LAG_CHECK_SECONDS=str(CHECK), FLAGS_MEMORY_TTL_SECONDS="0.2",
-                   FLAGS_CACHE_TIMEOUT="1")  # short caches: every second read builds again
+                   DATABASE_REPLICA_LAG_CHECK_SECONDS=str(CHECK), FLAGS_MEMORY_TTL_SECONDS="0.2")
         portal = Portal(env, workers=1, threads=4)
         yield {"primary": primary, "standby": standby, "portal": portal, "tokens": tokens}
     finally:
@@ -82,6 +81,14 @@ def _replica_reads(standby: Cluster) -> int:
     rows = standby.query("portal", "SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_user_tables "
                                    "WHERE relname = 'flags_flagstate'")
     return int(rows[0][0]) if rows else 0
+
+
+def _evict(setup) -> None:
+    """Drop the shared snapshot generation (as a cache restart or eviction does, not a flag change): the next read
+    builds the snapshot again, from the replica when the router allows it."""
+    setup["primary"].query("portal", "DELETE FROM portal_cache WHERE cache_key LIKE %s RETURNING cache_key",
+                           ("%flags:generation",))
+    time.sleep(0.3)  # past FLAGS_MEMORY_TTL_SECONDS: the process asks the shared cache again
 
 
 def _read(setup, token: str) -> tuple[int, bool]:
@@ -121,8 +128,8 @@ def test_flag_reads_with_a_caught_up_replica__are_served_from_the_replica(setup)
     before = _replica_reads(setup["standby"])
 
     def served_from_replica() -> bool:
+        _evict(setup)
         _read(setup, setup["tokens"]["reader"])
-        time.sleep(0.3)  # let the short caches expire so the next read builds again
         return _replica_reads(setup["standby"]) > before
 
     assert _wait(served_from_replica, WINDOW + 10), "no flag read reached the standby"
@@ -147,8 +154,8 @@ def test_paused_replay_beyond_the_lag_bound__reads_go_to_the_primary_and_are_nev
         served = []
         deadline = time.monotonic() + WINDOW + MAX_LAG + 2  # past the read-your-writes window: only the lag decides
         while time.monotonic() < deadline:
+            _evict(setup)  # every read builds: from the replica, if the router let it
             served.append(_read(setup, setup["tokens"]["reader"]))
-            time.sleep(0.3)
         assert len(served) > 10
         assert all(read == (revision, state) for read in served), served  # never older than the change
         assert _replica_reads(standby) == on_replica  # the lagging replica served nothing
@@ -158,8 +165,8 @@ def test_paused_replay_beyond_the_lag_bound__reads_go_to_the_primary_and_are_nev
     back = _replica_reads(standby)
 
     def replica_serves_the_change() -> bool:
+        _evict(setup)
         assert _read(setup, setup["tokens"]["reader"]) == (revision, state)
-        time.sleep(0.3)
         return _replica_reads(standby) > back
 
     assert _wait(replica_serves_the_change, WINDOW + 10), "reads did not return to the replica after resume"
