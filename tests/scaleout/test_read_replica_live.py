@@ -170,3 +170,22 @@ def test_paused_replay_beyond_the_lag_bound__reads_go_to_the_primary_and_are_nev
         return _replica_reads(standby) > back
 
     assert _wait(replica_serves_the_change, WINDOW + 10), "reads did not return to the replica after resume"
+
+
+def test_a_stopped_replica__sends_reads_to_the_primary_with_the_current_state(setup):
+    revision, state = _change(setup)
+    time.sleep(WINDOW)  # past read-your-writes: only the replica's health decides
+    setup["standby"].stop()
+    try:
+        served = []
+        for _ in range(5):
+            _evict(setup)  # every read builds; the lag check fails fast (connection refused): primary
+            response = httpx.get(f"{setup['portal'].url}/api/v1/flags/snapshot", params=TARGET, timeout=10,
+                                 headers={"Authorization": f"Bearer {setup['tokens']['reader']}"})
+            body = response.json()
+            served.append((response.headers["X-Flags-Source"], int(body["revision"]),
+                           {f["name"]: f["enabled"] for f in body["features"]}[KEY]))
+        # built afresh from the primary, not a degraded in-process copy
+        assert served == [("database", revision, state)] * 5
+    finally:
+        setup["standby"].start()
