@@ -40,6 +40,7 @@ from govctl.evaluation import Result, State
 from govctl.snapshot import canonical_json, sign_snapshot, write_atomic
 
 from flags import breakglass
+from governance import db_router
 
 log = logging.getLogger("flags.delivery")
 
@@ -131,6 +132,7 @@ def invalidate() -> None:
         _memory.clear()
         _final.clear()
         _missing.clear()
+    db_router.note_change()  # builds read the primary for a while (read-your-writes; no-op without a replica)
     try:
         cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
     except Exception as exc:  # the cache may be down with the database; other processes catch up by TTL
@@ -175,6 +177,18 @@ def _snapshot_key(generation: str, service: str, environment: str) -> str:
 
 
 def _build_from_database(service: str, environment: str) -> dict[str, Any]:
+    """Built from the read replica when governance.db_router allows it, else (or when it fails) the primary."""
+    if db_router.use_replica():
+        try:
+            with db_router.delivery_reads(True):
+                return _build(service, environment)
+        except DB_ERRORS as exc:
+            log.warning("flags: the read replica failed (%s); building from the primary", exc)
+            db_router.mark_failed()
+    return _build(service, environment)
+
+
+def _build(service: str, environment: str) -> dict[str, Any]:
     from flags import snapshots
     from governance.models import Environment, Service
 
