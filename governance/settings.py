@@ -249,6 +249,15 @@ PORTAL_URL = env.str("PORTAL_URL", default="")
 # Who may scrape GET /metrics without a token (observability/metrics.py); a valid API token works from anywhere.
 METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"])
 STATUS_PAGE_NAME = env.str("STATUS_PAGE_NAME", default="Service status")  # the public status page's title
+# E-mail (status-page subscribers, reminders to incident commanders): EMAIL_URL, e.g.
+# smtp+tls://user:password@mail.example.com:587. Unset in development, mails go to the worker's log (console backend)
+# instead of failing against localhost:25; unset in production, Django's default (an MTA on localhost:25).
+_EMAIL_URL = env.str("EMAIL_URL", default="")
+if _EMAIL_URL:
+    globals().update(env.email_url_config(_EMAIL_URL))
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="status@localhost")
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=4)
 if SLO_CHECK_INTERVAL_MINUTES < 1 or SLO_SELF_FLUSH_SECONDS < 1 or SLI_RETENTION_DAYS < 8:
     raise ImproperlyConfigured("SLO_CHECK_INTERVAL_MINUTES and SLO_SELF_FLUSH_SECONDS must be >= 1, "
