@@ -132,7 +132,7 @@ def run(outages: int, bound: float, seed: int) -> dict[str, Any]:
                "PYTHONPATH": f"{ROOT / 'client'}:{ROOT}", "SECRET_KEY": secrets.token_urlsafe(50)}
         manage(env, "migrate", "--noinput")
         os.environ.update({k: env[k] for k in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DATABASE_CONNECT_TIMEOUT",
-                                              "CONN_MAX_AGE", "REDIS_URL", "DEBUG", "SECRET_KEY")})
+                                              "CONN_MAX_AGE", "REDIS_URL", "DEBUG", "SECRET_KEY", "AUDIT_SIGNING_KEY")})
         os.environ["LOG_LEVEL"] = "WARNING"  # this process queues hundreds of tasks: no line per task
         import django
         django.setup()
