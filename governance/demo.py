@@ -14,10 +14,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from governance import roles
+from governance import roles, services, services_users
 from governance.models import Environment, Service
 
 REASON = "demo data (manage.py seed_demo)"
@@ -40,8 +39,9 @@ def users() -> list[tuple[str, str, str]]:
         if User.objects.filter(username=username).exists():
             continue
         password = secrets.token_urlsafe(12)
-        user = User.objects.create_user(username=username, password=password, is_staff=True)
-        user.groups.add(Group.objects.get(name=role))
+        # Through the accounts service, so each demo account is in the audit trail like any other.
+        services_users.create_user(username=username, password=password, is_staff=True, groups=[role],
+                                   actor=services.system_user(), reason="seed_demo: demo account")
         created.append((username, role, password))
     return created
 

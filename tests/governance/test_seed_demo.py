@@ -1,6 +1,7 @@
 """seed_demo: idempotent, prints the admin password once, and that password logs in."""
 
 import re
+from io import StringIO
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -61,3 +62,12 @@ def test_seed_demo__gives_every_screen_data_and_adds_nothing_the_second_time(db,
     second = capsys.readouterr().out
     assert "Demo logins" not in second
     assert counts() == before
+
+
+def test_seed_demo_accounts__are_in_the_audit_trail(db):
+    from governance.models import AuditEvent
+
+    call_command("seed_demo", stdout=StringIO())
+
+    created = set(AuditEvent.objects.filter(model="auth.user", change="+").values_list("object_repr", flat=True))
+    assert {"admin", "olga", "audrey"} <= created

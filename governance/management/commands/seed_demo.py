@@ -51,8 +51,9 @@ class Command(BaseCommand):
                               f"(reset it with `manage.py changepassword {admin_username}`)")
         else:
             password = secrets.token_urlsafe(15)
-            user = User.objects.create_superuser(username=admin_username, email="", password=password)
-            user.groups.add(Group.objects.get(name=roles.ADMINISTRATOR))
+            # Through the accounts service (the system user may grant superuser): the account is in the audit trail.
+            services_users.create_user(username=admin_username, password=password, is_staff=True, is_superuser=True,
+                                       groups=[roles.ADMINISTRATOR], actor=actor, reason="seed_demo: the first admin")
             # Printed once, to the terminal only (never logged); it is not stored anywhere in clear.
             self.stdout.write(self.style.SUCCESS(
                 f"\n  Admin login (shown once): username '{admin_username}', password '{password}'\n"))
