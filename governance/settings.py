@@ -193,6 +193,8 @@ Q_CLUSTER = {
 }
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
+    # django-q2's own Redis broker loses the task of a killed worker; this one leases and acknowledges
+    Q_CLUSTER["broker_class"] = "governance.redis_broker.ReliableRedis"
 else:
     Q_CLUSTER["orm"] = "default"
 if Q_CLUSTER["retry"] <= Q_CLUSTER["timeout"]:

@@ -173,13 +173,8 @@ def test_each_scheduled_job__runs_exactly_once_per_slot_with_both_clusters_up(no
     assert all(worker.alive() for worker in nodes["workers"])
 
 
-def test_a_task_whose_worker_is_killed_mid_run__is_retried_once_and_applied_once(nodes, request):
-    if nodes["backend"] == "redis":
-        # Found here: django-q2's Redis broker pops a task without an acknowledgement, so the task of a worker
-        # killed mid-run is lost (1 attempt, no effect); the ORM broker redelivers it after Q_RETRY. Strict: this
-        # fails the day the Redis broker retries.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="django-q2's Redis broker does not redeliver "
-                                                                  "the task of a killed worker"))
+def test_a_task_whose_worker_is_killed_mid_run__is_retried_once_and_applied_once(nodes):
+    # on Redis this needs governance.redis_broker (django-q2's own Redis broker lost the task: found here)
     key = f"crash-{uuid.uuid4().hex[:6]}"
     _shell(nodes["env"], f"from django_q.tasks import async_task; async_task('tests.scaleout.tasks.crash_once', '{key}')")
 
