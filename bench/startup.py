@@ -1,5 +1,8 @@
 """Start-up time of `govctl` per process (issue 13: goal <= 0.05 s for `--version` and a one-file lint).
 
+The one-file lint is timed twice: with the result cache off (every call parses, importing pglast) and with a
+cache that already holds the file's result (what a pre-commit hook or an editor sees for unchanged files).
+
 Each command runs --runs times as a fresh process, interleaved with a bare `python -c pass` (the interpreter's
 own start-up, measured in the same run as the baseline). Reports the median and p90 wall time of each, and the
 ratio to the baseline, so figures from different machines or loads can be compared.
@@ -41,8 +44,10 @@ def main() -> int:
     args = parser.parse_args()
     env = dict(os.environ)
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "client")
+    env["GOVCTL_CACHE_DIR"] = "off"
     before_env = dict(env, PYTHONPATH=str(args.before.resolve())) if args.before else None
     with tempfile.TemporaryDirectory() as tmp:
+        cached_env = dict(env, GOVCTL_CACHE_DIR=str(Path(tmp) / "cache"))
         sql = Path(tmp) / "0001_note.sql"
         sql.write_text(SQL, encoding="utf-8")
         cases = {
@@ -51,6 +56,10 @@ def main() -> int:
             "govctl migrations lint FILE": [sys.executable, "-m", "govctl.cli", "migrations", "lint", str(sql)],
         }
         runs = [(name, argv, env) for name, argv in cases.items()]
+        # the same file again with the result cache (migration_lint/cache.py): filled once before timing
+        lint_argv = cases["govctl migrations lint FILE"]
+        subprocess.run(lint_argv, env=cached_env, check=True, stdout=subprocess.DEVNULL)
+        runs.append(("govctl migrations lint FILE (cached)", lint_argv, cached_env))
         if before_env is not None:
             runs += [(f"{name} [before]", argv, before_env) for name, argv in cases.items() if "baseline" not in name]
         times: dict[str, list[float]] = {name: [] for name, _, _ in runs}

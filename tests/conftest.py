@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,9 @@ from governance import roles, services
 from governance.models import Environment, Service
 
 ROOT = Path(__file__).resolve().parent.parent
+# govctl's lint cache stays off in tests (a patched engine must never be answered from a cached result);
+# tests/releases/test_lint_cache.py turns it on where it is the subject
+os.environ["GOVCTL_CACHE_DIR"] = "off"
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from govctl import migration_lint
 from govctl.errors import GovctlError
 from govctl.migration_lint import RULES, LintResult, Phase, read_emc
 from govctl.migration_lint.annotations import PLAN_ID  # by name: the package's `annotations` is the __future__ one
+from govctl.migration_lint.cache import cache_dir as result_cache_dir
 
 if TYPE_CHECKING:  # the portal client (httpx) is imported only by `migrations check`, not by `lint`
     import httpx
@@ -60,6 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     lint.add_argument("--disable", action="append", default=[], metavar="RULE", help="rule id to skip (repeatable)")
     lint.add_argument("--strict", action="store_true", help="warnings fail too")
+    lint.add_argument("--no-cache", action="store_true",
+                      help="do not read or keep results in the lint cache (GOVCTL_CACHE_DIR, ~/.cache/govctl/lint)")
     lint.set_defaults(func=run_lint)
 
     check = commands.add_parser(
@@ -106,6 +109,7 @@ def run_lint(args: argparse.Namespace) -> int:
         raise GovctlError(f"--validated-not-null expects TABLE.COLUMN, got {', '.join(bad_columns)}", exit_code=2)
     sources = [(str(path), _read(path)) for path in args.files]
     results: list[LintResult] = []
+    cache = None if args.no_cache else result_cache_dir()
     try:
         for name, sql in sources:
             results.append(
@@ -118,6 +122,7 @@ def run_lint(args: argparse.Namespace) -> int:
                     new_tables=args.new_table,
                     validated_not_null=args.validated_not_null,
                     disabled=args.disable,
+                    cache=cache,
                 )
             )
     except migration_lint.LintUnavailable as exc:

@@ -9,6 +9,7 @@ The same entry point serves plain SQL files (`govctl migrations lint`) and Djang
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from types import ModuleType
 
 from govctl.migration_lint.annotations import EmcDeclaration, read_emc
@@ -68,8 +69,13 @@ def lint_sql(
     lock_timeout_set: bool = False,
     pg_version: int = 15,
     disabled: Iterable[str] = (),
+    cache: Path | None = None,
 ) -> LintResult:
-    """Lint one migration's SQL; see LintOptions for what each keyword tells the linter."""
+    """Lint one migration's SQL; see LintOptions for what each keyword tells the linter.
+
+    With `cache` (a directory, see migration_lint.cache), a result computed before for the same SQL, options and
+    linter is read back without parsing (nor importing pglast), and a new result is kept there.
+    """
     unknown = set(disabled) - set(RULES)
     if unknown:
         raise ValueError(f"unknown rule id(s): {', '.join(sorted(unknown))}")
@@ -83,7 +89,17 @@ def lint_sql(
         pg_version=pg_version,
         disabled=frozenset(disabled),
     )
-    return _engine().lint(sql, name, options)
+    if cache is None:
+        return _engine().lint(sql, name, options)
+    from govctl.migration_lint import cache as result_cache
+
+    cache_key = result_cache.key(sql, options)
+    cached = result_cache.load(cache, cache_key, name)
+    if cached is not None:
+        return cached
+    result = _engine().lint(sql, name, options)
+    result_cache.store(cache, cache_key, result)
+    return result
 
 
 def infer_phase(sql: str) -> Phase:
