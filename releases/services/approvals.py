@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from governance.models import Environment
 from governance.services import require_reason
-from releases import queries, states
+from releases import gates, queries, states
 from releases.models import Approval, FreezeOverride, Release
 
 
@@ -28,6 +28,11 @@ def approve_release(*, release: Release, environment: Environment, actor: Any, r
     if release.state not in states.PRE_PRODUCTION:
         raise ValidationError(f"{release} is {release.get_state_display()}; only releases that have not gone "
                               "live can be approved")
+    # What an approval signs must not be blocked (required checks, schema plans, vulnerabilities …); inputs about
+    # when the release ships (freeze, budget, soak) may block and the promotion waits for them (gates.NOT_SIGNED).
+    why = gates.blockers(gates.evaluate(release, environment), approving=True)
+    if why:
+        raise ValidationError(f"the gate blocks: {'; '.join(why)}", code="gate-blocks")
     now = timezone.now()
     standing = Approval.objects.filter(release=release, environment=environment, approver=actor,
                                        evidence_digest=release.evidence_digest, voided_at__isnull=True).first()

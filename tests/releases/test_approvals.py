@@ -181,3 +181,16 @@ def test_approval_status__words_for_standing_expired_stale_and_voided(release, p
     assert queries.approval_status(approval, release) == "signed earlier evidence"
     approval.voided_at, approval.void_reason = approval.created_at, "evidence amended"
     assert queries.approval_status(approval, release) == "voided: evidence amended"
+
+
+def test_a_failing_required_check__refuses_the_approval_in_the_service_itself(release, production, release_manager,
+                                                                              gate_policy, system_user):
+    # the API and govctl reach approve_release without the admin page: the rule lives in the service
+    gate_policy(required_checks=["security-scan"], approvals_required=1)
+    services.report_check(release=release, name="security-scan", status="failure", actor=system_user, reason="ci")
+    with pytest.raises(ValidationError, match="the gate blocks: required-checks"):
+        services.approve_release(release=release, environment=production, actor=release_manager, reason="ship it")
+    assert not Approval.objects.filter(release=release).exists()
+    services.report_check(release=release, name="security-scan", status="success", actor=system_user, reason="fixed")
+    services.approve_release(release=release, environment=production, actor=release_manager, reason="ship it")
+    assert Approval.objects.filter(release=release).count() == 1
