@@ -25,7 +25,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from govctl.evaluation import State, evaluate
+from govctl.flags.evaluation import State, evaluate
 from govctl.sdk import FlagClient
 
 
@@ -167,9 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pure-python", action="store_true", help="hash with govctl's pure-Python murmur3, not mmh3")
     args = parser.parse_args(argv)
     if args.pure_python:
-        import govctl.murmur
+        import govctl.flags.murmur
 
-        govctl.murmur.hash32 = govctl.murmur._pure_hash32  # as installed without the "fast" extra
+        govctl.flags.murmur.hash32 = govctl.flags.murmur._pure_hash32  # as installed without the "fast" extra
     logging.disable(logging.WARNING)
     warnings.simplefilter("ignore")
 

@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from govctl.snapshot import write_atomic
+from govctl.flags.snapshot import write_atomic
 
 log = logging.getLogger("flags.breakglass")
 

@@ -15,7 +15,7 @@ outage does not cost a connection timeout per request.
 Break-glass overrides (`flags.breakglass`) are applied on top of every layer on every request, and
 emergency toggles whose expiry passed since the body was built are served reverted (the values
 `flags.expiry` decided at build time), so both hold without a database or a worker; nothing here
-writes. The body is signed after that (govctl.snapshot.sign_snapshot): what is served is signed.
+writes. The body is signed after that (govctl.flags.snapshot.sign_snapshot): what is served is signed.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
-from govctl import degraded
-from govctl.evaluation import Result, State
-from govctl.snapshot import canonical_json, sign_snapshot, write_atomic
+from govctl.flags import degraded
+from govctl.flags.evaluation import Result, State
+from govctl.flags.snapshot import canonical_json, sign_snapshot, write_atomic
 
 from flags import breakglass
 from governance import db_router

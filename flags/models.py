@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
-from govctl.flag_ops import MAINTENANCE
+from govctl.flags.flag_ops import MAINTENANCE
 
 from governance.audit_base import Audited
 from governance.models import Environment, Service

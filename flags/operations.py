@@ -1,4 +1,4 @@
-"""One dispatcher from the vocabulary of flag operations (govctl.flag_ops) to the services.
+"""One dispatcher from the vocabulary of flag operations (govctl.flags.flag_ops) to the services.
 
 The ops console and `POST /api/v1/flags/.../changes` both call `perform`; govctl sends the same names.
 """
@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from govctl import flag_ops
+from govctl.flags import flag_ops
 
 from flags import expiry, services
 from flags.models import FlagState, Kind, Operation

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from govctl import flag_ops
+from govctl.flags import flag_ops
 
 from flags import expiry, operations, queries, services
 from flags.models import FlagState, Kind, ValueType

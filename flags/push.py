@@ -25,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from govctl.streaming import backoff
+from govctl.flags.streaming import backoff
 
 log = logging.getLogger("flags.push")
 

@@ -11,7 +11,7 @@ honoured, like the snapshot). The answer is `text/event-stream`:
   last change, that change as a delta;
 - then an event for every change of what the snapshot endpoint serves: `event: delta` (data: `base`, the
   ETag it applies to, and `set`/`unset` top-level members and changed `features` by name, signature
-  included; govctl.snapshot.apply_delta), or `event: snapshot` when a flag was added or removed;
+  included; govctl.flags.snapshot.apply_delta), or `event: snapshot` when a flag was added or removed;
 - a comment line (`: heartbeat <revision>`) every FLAGS_STREAM_HEARTBEAT_SECONDS, so clients and
   proxies know the connection is alive.
 
@@ -41,7 +41,7 @@ django.setup()
 
 from django.conf import settings  # noqa: E402  (after django.setup())
 from django.db import close_old_connections  # noqa: E402
-from govctl.snapshot import canonical_json, snapshot_delta  # noqa: E402
+from govctl.flags.snapshot import canonical_json, snapshot_delta  # noqa: E402
 
 from flags import delivery, push  # noqa: E402
 from flags.api.auth import FlagReadThrottle, Unavailable, verified_token  # noqa: E402

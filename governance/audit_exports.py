@@ -1,7 +1,7 @@
 """Audit exports and checkpoints: the filters, the records, the signed trailer, the signed chain checkpoints.
 
 One home for the export rules the admin view, the API view, the command and the schedule share. The file
-format and its verification live in `govctl.audit_proof` (no Django) so an auditor checks files offline.
+format and its verification live in `govctl.audit.audit_proof` (no Django) so an auditor checks files offline.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from govctl import audit_chain, audit_proof
+from govctl.audit import audit_chain, audit_proof
 
 from governance import audit_signing
 from governance.locks import advisory_lock

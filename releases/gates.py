@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
-from govctl import semver
+from govctl.releases import semver
 
 from governance import hooks
 from governance.hooks import GateInput

@@ -1,8 +1,8 @@
 """The release plan, computed once: latest release, policy, next version, explanation and changelog.
 
-The plan API and registration both call `plan_for`; the pure part (`govctl.release_plan`) is the one the CLI's
+The plan API and registration both call `plan_for`; the pure part (`govctl.releases.release_plan`) is the one the CLI's
 offline `release plan --from-git` uses, so the portal and a pipeline agree. Errors keep one vocabulary:
-`govctl.release_plan.PlanError.field` becomes the field of the ValidationError.
+`govctl.releases.release_plan.PlanError.field` becomes the field of the ValidationError.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from govctl.changelog import is_web_url
-from govctl.release_plan import PlanError, ReleasePlan, parse_policy, plan_release
-from govctl.versioning import BumpPolicy
+from govctl.releases.changelog import is_web_url
+from govctl.releases.release_plan import PlanError, ReleasePlan, parse_policy, plan_release
+from govctl.releases.versioning import BumpPolicy
 
 from governance.models import Service
 from releases import queries

@@ -12,9 +12,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from govctl import semver
-from govctl.conventional import SourceCommit, classify
-from govctl.versioning import BumpPolicy, VersioningError
+from govctl.releases import semver
+from govctl.releases.conventional import SourceCommit, classify
+from govctl.releases.versioning import BumpPolicy, VersioningError
 
 from governance import queries as governance_queries
 from governance.models import Environment, Service

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from govctl import semver
+from govctl.releases import semver
 
 from schemaplans.models import SchemaPlan
 

@@ -18,7 +18,7 @@ from governance.models import Environment, Service
 
 ROOT = Path(__file__).resolve().parent.parent
 # govctl's lint cache stays off in tests (a patched engine must never be answered from a cached result);
-# tests/releases/test_lint_cache.py turns it on where it is the subject
+# tests/govctl/migration_lint/test_lint_cache.py turns it on where it is the subject
 os.environ["GOVCTL_CACHE_DIR"] = "off"
 
 
@@ -180,3 +180,11 @@ def _flags_isolated(settings, tmp_path_factory):
     yield
     delivery.reset()
     auth.forget_tokens()
+
+
+@pytest.fixture
+def git_repo(tmp_path):
+    """(repo path, environment) of an empty git repository with a fixed author."""
+    from tests.releases.gitrepo import make_repo
+
+    return make_repo(tmp_path)

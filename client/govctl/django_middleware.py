@@ -33,8 +33,8 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from govctl.flag_ops import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER  # the built-in keys
-from govctl.guards import (
+from govctl.flags.flag_ops import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER  # the built-in keys
+from govctl.flags.guards import (
     DatabaseWritesDisabled,
     maintenance_html,
     problem_body,

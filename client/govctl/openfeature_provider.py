@@ -23,10 +23,10 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the optional package
     raise ImportError(
         "govctl.openfeature_provider needs the openfeature-sdk package (pip install openfeature-sdk); "
-        "govctl.provider.GovernanceProvider works without it"
+        "govctl.flags.provider.GovernanceProvider works without it"
     ) from exc
 
-from govctl.provider import GovernanceProvider, ResolutionDetails
+from govctl.flags.provider import GovernanceProvider, ResolutionDetails
 
 __all__ = ["GovernanceOpenFeatureProvider"]
 

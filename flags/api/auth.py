@@ -20,7 +20,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from govctl.django_middleware import rate_limit_multiplier
-from govctl.guards import scaled_rate
+from govctl.flags.guards import scaled_rate
 from rest_framework import authentication, exceptions, throttling
 from rest_framework.request import Request
 from rest_framework.settings import api_settings

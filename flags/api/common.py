@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from govctl.provider import unleash_context
+from govctl.flags.provider import unleash_context
 from rest_framework import exceptions
 from rest_framework.request import Request
 

@@ -19,8 +19,8 @@ from typing import Any
 from django.http import HttpResponse, JsonResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from govctl.evaluation import ErrorCode, Result
-from govctl.snapshot import canonical_json
+from govctl.flags.evaluation import ErrorCode, Result
+from govctl.flags.snapshot import canonical_json
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from govctl import flag_ops
+from govctl.flags import flag_ops
 from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -39,7 +39,7 @@ from governance.api.permissions import (
 from governance.models import Environment, Scope
 from governance.reasons import ReasonSerializerField
 
-OPERATIONS = flag_ops.OPERATIONS  # the one vocabulary (govctl.flag_ops), shared with the console and govctl
+OPERATIONS = flag_ops.OPERATIONS  # the one vocabulary (govctl.flags.flag_ops), shared with the console and govctl
 MAX_EXPIRY_MINUTES = int(expiry.MAX_DURATION.total_seconds() // 60)  # flags.expiry's limit
 
 

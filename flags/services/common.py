@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from govctl.flag_ops import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER
+from govctl.flags.flag_ops import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER
 
 from flags.models import ChangeRequest, FlagState, Kind, ValueType
 from governance.conflicts import Conflict
 from governance.reasons import fit_reason as fit_reason  # re-exported for flags' services
 
-# The built-in keys (MAINTENANCE, KILL_API...) are govctl.flag_ops': the governed services' middleware reads them.
+# The built-in keys (MAINTENANCE, KILL_API...) are govctl.flags.flag_ops': the governed services' middleware reads them.
 
 # key, kind, value type, description, enabled, number, bounds (min, max, step)
 BUILTIN_FLAGS: list[dict[str, Any]] = [

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from govctl.constraints import regex_compile
-from govctl.evaluation import SnapshotError, State, evaluate
+from govctl.flags.constraints import regex_compile
+from govctl.flags.evaluation import SnapshotError, State, evaluate
 
 from flags import snapshots
 from flags.models import FailureMode, Flag, FlagState, Kind, SdkInstance, SdkReceipt, Segment, ValueType

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from govctl import semver
+from govctl.releases import semver
 
 from governance.models import Service
 from governance.services import require_reason

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from govctl.snapshot import canonical_json, sign_snapshot
+from govctl.flags.snapshot import canonical_json, sign_snapshot
 
 TOKEN = "test-token"
 SECRET = "snapshot-signing-secret"

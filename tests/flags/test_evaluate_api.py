@@ -1,7 +1,7 @@
 """POST /api/v1/flags/evaluate: server-side answers from the same evaluator as the SDK."""
 
 import pytest
-from govctl.evaluation import State, evaluate
+from govctl.flags.evaluation import State, evaluate
 
 from flags import services
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from govctl.flags.snapshot import apply_delta, canonical_json, etag_of, verify_snapshot
+from govctl.flags.streaming import STREAM_PATH, read_events
 from govctl.sdk import FlagClient
-from govctl.snapshot import apply_delta, canonical_json, etag_of, verify_snapshot
-from govctl.streaming import STREAM_PATH, read_events
 
 from tests.flags.live_portal import Cluster, Portal, StreamServer, manage, token_maker
 

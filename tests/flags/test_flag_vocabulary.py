@@ -1,10 +1,10 @@
-"""One vocabulary of flag operations (govctl.flag_ops) for the API, the ops console and govctl; one degraded
-answer (govctl.degraded) for the portal and the SDK."""
+"""One vocabulary of flag operations (govctl.flags.flag_ops) for the API, the ops console and govctl; one degraded
+answer (govctl.flags.degraded) for the portal and the SDK."""
 
 import pytest
-from govctl import degraded, flag_ops
 from govctl.cli import build_parser
-from govctl.evaluation import ErrorCode, Reason, State
+from govctl.flags import degraded, flag_ops
+from govctl.flags.evaluation import ErrorCode, Reason, State
 
 from flags import ops_console
 from flags.api.writes import FlagChangeInput

@@ -1,7 +1,7 @@
 """govctl's own SDK against a live portal: signed snapshots verify, answers match, heartbeats count."""
 
 import pytest
-from govctl.evaluation import State, evaluate
+from govctl.flags.evaluation import State, evaluate
 from govctl.sdk import FlagClient
 
 from flags import queries, services

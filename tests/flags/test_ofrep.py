@@ -1,7 +1,7 @@
 """OFREP v1 endpoints, through the API client and through the real openfeature-provider-ofrep."""
 
 import pytest
-from govctl.evaluation import State, evaluate
+from govctl.flags.evaluation import State, evaluate
 from openfeature import api as openfeature
 from openfeature.contrib.provider.ofrep import OFREPProvider
 from openfeature.evaluation_context import EvaluationContext

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from govctl.flags.streaming import read_events
 from govctl.openfeature_provider import GovernanceOpenFeatureProvider
-from govctl.streaming import read_events
 from openfeature import api
 from openfeature.event import ProviderEvent
 

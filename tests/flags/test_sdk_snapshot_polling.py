@@ -16,7 +16,7 @@ OFF = {**ON, "enabled": False}
 
 
 def test_import__starts_no_thread() -> None:
-    code = "import threading, govctl.sdk, govctl.django_middleware, govctl.provider; print(threading.active_count())"
+    code = "import threading, govctl.sdk, govctl.django_middleware, govctl.flags.provider; print(threading.active_count())"
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
     assert output.strip() == "1"

@@ -3,8 +3,8 @@
 import dataclasses
 
 import pytest
-from govctl.evaluation import State, evaluate
-from govctl.snapshot import verify_snapshot
+from govctl.flags.evaluation import State, evaluate
+from govctl.flags.snapshot import verify_snapshot
 
 from flags import delivery, services
 from flags.models import FlagState

@@ -3,7 +3,7 @@
 import time
 
 import pytest
-from govctl.evaluation import State, evaluate
+from govctl.flags.evaluation import State, evaluate
 from UnleashClient import UnleashClient
 
 from flags import services

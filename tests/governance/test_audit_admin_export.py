@@ -4,7 +4,7 @@ import json
 
 import pytest
 from django.urls import reverse
-from govctl import audit_proof
+from govctl.audit import audit_proof
 
 from governance import audit_exports, services
 from governance.models import AuditExport

@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 import pytest
-from govctl import audit_proof
+from govctl.audit import audit_proof
 
 from governance import audit_exports, audit_signing, services
 

@@ -73,7 +73,7 @@ def test_drill_run_for_an_unknown_target__is_a_clear_error(govctl_env, target, c
 
 @pytest.mark.parametrize("option", [["--interval", "0s"], ["--timeout", "0s"]])
 def test_drill_run_with_a_zero_wait_option__is_a_usage_error(option, capsys):
-    """nan, inf and negatives are refused by argparse (tests/governance/test_govctl_durations.py); zero parses."""
+    """nan, inf and negatives are refused by argparse (tests/govctl/test_durations.py); zero parses."""
     assert main(["drill", "run", "--target", "shop-db", "--reason", "x", "--wait", *option]) == 2
     assert "--timeout and --interval must be positive numbers of seconds" in capsys.readouterr().err
 

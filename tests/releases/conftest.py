@@ -147,13 +147,5 @@ def recurring_freeze(system_user, production):
 
 
 @pytest.fixture
-def git_repo(tmp_path):
-    """(repo path, environment) of an empty git repository with a fixed author."""
-    from tests.releases.gitrepo import make_repo
-
-    return make_repo(tmp_path)
-
-
-@pytest.fixture
 def ci_writer(api, make_token, service):
     return api(make_token("releases:write", "checks:write"))

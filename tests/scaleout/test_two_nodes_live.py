@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
-from govctl.streaming import STREAM_PATH, read_events
+from govctl.flags.streaming import STREAM_PATH, read_events
 
 from tests.flags.live_portal import ROOT, Cluster, Portal, StreamServer, manage, token_maker
 from tests.scaleout.tasks import EFFECTS, TABLE

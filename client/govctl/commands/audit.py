@@ -48,7 +48,7 @@ def _read(path: str, what: str) -> str:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from govctl import audit_proof  # needs `cryptography`: imported only by the commands that verify
+    from govctl.audit import audit_proof  # needs `cryptography`: imported only by the commands that verify
 
     if not args.public_key and not args.key_id:
         raise GovctlError("give a key you trust: --public-key FILE or --key-id ID (an export cannot vouch "

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from govctl import conventional
 from govctl.errors import GovctlError
+from govctl.releases import conventional
 
 SPEC_URL = "https://www.conventionalcommits.org/en/v1.0.0/"
 

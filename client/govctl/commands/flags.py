@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from govctl import flag_ops
 from govctl.api import Client, Config, GovctlError
 from govctl.durations import parse_minutes
-from govctl.evaluation import ErrorCode, SnapshotError, State, evaluate
+from govctl.flags import flag_ops
+from govctl.flags.evaluation import ErrorCode, SnapshotError, State, evaluate
 
 PENDING_APPROVAL = 5  # 3 already means "portal unreachable" for every command
-OPERATIONS = tuple(flag_ops.OPERATIONS)  # the portal's vocabulary (govctl.flag_ops)
+OPERATIONS = tuple(flag_ops.OPERATIONS)  # the portal's vocabulary (govctl.flags.flag_ops)
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from govctl import release_plan, semver
 from govctl.api import Client, Config, GovctlError
 from govctl.commands.commits import read_text
 from govctl.commands.semver import load_policy, report_plan
-from govctl.conventional import SourceCommit
+from govctl.releases import release_plan, semver
+from govctl.releases.conventional import SourceCommit
 
 GIT_FORMAT = "%H%n%an <%ae>%n%aI%n%B"
 

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from govctl import release_plan, semver, versioning
 from govctl.commands.commits import read_text
-from govctl.conventional import SourceCommit
 from govctl.errors import GovctlError
+from govctl.releases import release_plan, semver, versioning
+from govctl.releases.conventional import SourceCommit
 
 
 def register(sub: argparse._SubParsersAction) -> None:

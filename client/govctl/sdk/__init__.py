@@ -5,7 +5,7 @@ and starts a daemon thread; a forked child notices its new pid and starts its ow
 clients and instance id (sockets and threads do not survive ``fork``), keeping the inherited
 snapshot so that workers of a preforking server answer at once.
 
-The thread follows the portal's stream (Server-Sent Events, ``govctl.streaming``): a change applies
+The thread follows the portal's stream (Server-Sent Events, ``govctl.flags.streaming``): a change applies
 within a second. When the stream is not there (no stream route, a proxy that buffers or strips it,
 the stream server down) it polls with ETags every ``poll_interval`` instead: at once when an open
 stream drops, then after each failed attempt with backoff and jitter; after ``stream_max_failures``

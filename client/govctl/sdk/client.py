@@ -15,8 +15,10 @@ from typing import Any
 
 import httpx
 
-from govctl import __version__, degraded, streaming
-from govctl.evaluation import Result, SnapshotError, State
+from govctl import __version__
+from govctl.flags import degraded, streaming
+from govctl.flags.evaluation import Result, SnapshotError, State
+from govctl.flags.snapshot import apply_delta, canonical_json, etag_of, verify_snapshot, write_atomic
 from govctl.sdk.readers import (
     DEFAULT_POLL_INTERVAL,
     HEARTBEAT_PATH,
@@ -26,7 +28,6 @@ from govctl.sdk.readers import (
     _FlagReader,
     _Loaded,
 )
-from govctl.snapshot import apply_delta, canonical_json, etag_of, verify_snapshot, write_atomic
 
 ChangeListener = Callable[[Any, Any, "frozenset[str]"], None]  # (old revision, new revision, changed flag keys)
 

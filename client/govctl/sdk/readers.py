@@ -9,8 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from govctl.evaluation import ErrorCode, Result, State, evaluate
-from govctl.variants import Variant
+from govctl.flags.evaluation import ErrorCode, Result, State, evaluate
+from govctl.flags.variants import Variant
 
 SNAPSHOT_PATH = "/api/v1/flags/snapshot"
 HEARTBEAT_PATH = "/api/v1/flags/heartbeat"

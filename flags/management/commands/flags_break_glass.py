@@ -21,7 +21,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import InterfaceError, OperationalError, connection
-from govctl import flag_ops
+from govctl.flags import flag_ops
 
 from flags import breakglass, delivery, expiry, services
 

@@ -4,7 +4,7 @@ import json
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from govctl import audit_proof
+from govctl.audit import audit_proof
 
 from governance import audit_exports
 
