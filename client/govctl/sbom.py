@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -61,7 +62,7 @@ class Unpinned:
 # --- the installed environment -------------------------------------------------------------------------------
 
 _PROBE = r"""
-import json, sys
+import hashlib, json, sys
 from importlib import metadata
 seen, out = set(), []
 for dist in metadata.distributions():
@@ -74,9 +75,16 @@ for dist in metadata.distributions():
         continue
     seen.add(key)
     classifiers = [c for c in (meta.get_all("Classifier") or []) if c.startswith("License ::")]
+    record = None
+    for path in dist.files or []:
+        if path.name == "RECORD" and path.parent.name.endswith(".dist-info"):
+            try:
+                record = hashlib.sha256(path.locate().read_bytes()).hexdigest()
+            except OSError:
+                pass
     out.append({"name": name, "version": dist.version, "license_expression": meta.get("License-Expression"),
-                "license": meta.get("License"), "classifiers": classifiers,
-                "record": dist.read_text("RECORD"), "direct_url": dist.read_text("direct_url.json")})
+                "license": meta.get("License"), "classifiers": classifiers, "record_sha256": record,
+                "direct_url": dist.read_text("direct_url.json")})
 json.dump(out, sys.stdout)
 """
 
@@ -121,8 +129,8 @@ def from_environment(python: str | None = None) -> list[Package]:
         package = Package(item["name"], item["version"], hashes=_archive_hashes(item.get("direct_url")),
                           licences=_licences(item.get("license_expression"), item.get("license"),
                                              item.get("classifiers") or []))
-        if item.get("record"):
-            package.properties[RECORD_PROPERTY] = hashlib.sha256(item["record"].encode("utf-8")).hexdigest()
+        if item.get("record_sha256"):
+            package.properties[RECORD_PROPERTY] = item["record_sha256"]
         packages.append(package)
     return sorted(packages, key=lambda p: normalise(p.name))
 
@@ -184,7 +192,7 @@ def from_requirements(paths: list[str]) -> tuple[list[Package], list[Unpinned]]:
             where = f"{path}:{number}"
             option = re.match(r"^(-r|--requirement)(\s+|=)(?P<file>\S+)$", line)
             if option:
-                read(path.parent / option["file"], (*chain, resolved))
+                read(Path(os.path.normpath(path.parent / option["file"])), (*chain, resolved))
                 continue
             if re.match(r"^(-c|--constraint)\b", line):
                 continue  # constraints limit versions; they install nothing

@@ -73,7 +73,8 @@ def run_validate(args: argparse.Namespace) -> int:
         raise GovctlError(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}", exit_code=2) from None
     result = sbom.validate_json(text)
     if result.valid:
-        print(f"{args.file}: valid CycloneDX {result.spec_version} SBOM, {result.components} components")
+        noun = "component" if result.components == 1 else "components"
+        print(f"{args.file}: valid CycloneDX {result.spec_version} SBOM, {result.components} {noun}")
         return 0
     for error in result.errors:
         print(f"{args.file}: invalid: {error}", file=sys.stderr)
