@@ -40,6 +40,9 @@ def run_scan(args: argparse.Namespace) -> int:
     repo = secrets_scan.repo_root(Path(args.repo))
     files = (secrets_scan.given_files(repo, args.paths) if args.paths
              else secrets_scan.changed_files(repo, args.base))
+    if args.baseline:  # the baseline lists hashes: not itself a finding
+        baseline_file = Path(args.baseline).resolve()
+        files = [name for name in files if (repo / name).resolve() != baseline_file]
     findings = secrets_scan.scan_files(repo, files, baseline=args.baseline)
     if args.history:
         findings = sorted(set(findings) | set(secrets_scan.scan_history(repo, base=args.base,
