@@ -16,7 +16,6 @@ cyclonedx-python-lib is imported inside the functions that need it: `govctl --ve
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
