@@ -60,3 +60,13 @@ def test_refuse__passes_clean_payloads_and_deep_ones_without_recursion():
         node["a"] = {}
         node = node["a"]
     refuse_secrets({"artifacts": deep, "summary": "ok"})
+
+
+def test_govctl_secret_scan_summaries__are_not_themselves_refused():
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from govctl.secrets_scan import Finding as ScanFinding
+    from govctl.secrets_scan import summary
+
+    findings = [ScanFinding(f"config/secrets/{i}.py", i, kind, "965fe3b8fc39fcc0aa121bbc736ed90d4a6e0d04")
+                for i, kind in enumerate(sorted(get_mapping_from_secret_type_to_class()))]
+    assert scan({"summary": summary(findings), "name": "secret-scan"}) == []
