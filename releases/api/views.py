@@ -273,6 +273,7 @@ class DeploymentRecordApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        refuse_secrets(values)  # the URL and provider reference are shown with the release's evidence
         if values.get("release") is not None:
             release = _release(request, values["release"])
         else:

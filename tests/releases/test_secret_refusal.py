@@ -85,3 +85,14 @@ def test_secret_in_a_check_summary_or_url__is_refused_and_the_check_not_stored(c
     assert response.status_code == 400 and response.json()["secrets"][0]["field"] == "url"
     assert not Check.objects.filter(name="smoke").exists()
     assert _tables_holding(SLACK) == [] and "hunter2secret" not in logs.text
+
+
+def test_secret_in_a_deployment_url__is_refused_and_no_deployment_recorded(ci, release, preview):
+    from releases.models import Deployment
+
+    response = ci.post("/api/v1/deployments", {"release": release.pk, "environment": "preview",
+                                               "url": "https://deploy:" + "hunter2secret@preview.example.com/"},
+                       format="json")
+    assert response.status_code == 400
+    assert response.json()["secrets"] == [{"field": "url", "kind": "Basic Auth Credentials", "line": None}]
+    assert not Deployment.objects.exists() and _tables_holding("hunter2secret") == []
