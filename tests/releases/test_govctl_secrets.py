@@ -13,7 +13,7 @@ from govctl.cli import main
 
 from releases.models import Check
 from tests.releases.gitrepo import git
-from tests.releases.test_secret_refusal import _tables_holding
+from tests.releases.stored_text import tables_holding as _tables_holding
 
 GITHUB = "ghp_" + "Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6J7k8"  # made up; assembled so this file holds none whole
 AWS = "AKIA" + "Z7QW3RTY5UIO9PLK"

@@ -4,23 +4,12 @@ neither answered, stored (in any table) nor logged."""
 import logging
 
 import pytest
-from django.db import connection
 
 from releases.models import Check, Release
+from tests.releases.stored_text import tables_holding as _tables_holding
 
 GITHUB = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"  # made up; assembled so this file holds none whole
 SLACK = "xoxb-" + "123456789012-1234567890123-abcdefghijklmnopqrstuvwx"
-
-
-def _tables_holding(text: str) -> list[str]:
-    """Every table of the database in which some row's text contains `text`."""
-    found = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names():
-            cursor.execute(f'SELECT 1 FROM "{table}" t WHERE t::text LIKE %s LIMIT 1', [f"%{text}%"])
-            if cursor.fetchone():
-                found.append(table)
-    return found
 
 
 @pytest.fixture
