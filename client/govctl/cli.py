@@ -23,6 +23,7 @@ COMMAND_MODULES = {
     "migrations": "govctl.commands.migrations", "schema": "govctl.commands.schema", "flags": "govctl.commands.flags",
     "drill": "govctl.commands.drill", "release": "govctl.commands.release", "check": "govctl.commands.check",
     "gate": "govctl.commands.gate", "deploy": "govctl.commands.deploy", "backfill": "govctl.commands.backfill",
+    "sbom": "govctl.commands.sbom", "secrets": "govctl.commands.secrets",
 }  # fmt: skip
 
 

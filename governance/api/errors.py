@@ -67,7 +67,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             f"{field}: {msgs[0] if isinstance(msgs, list) and msgs and isinstance(msgs[0], str) else msgs}"
             for field, msgs in errors.items()
         )
-        body = problem(400, "Invalid request", summary, code="validation-error", errors=errors)
+        # a ValidationError may name its own problem code and extra members (governance.secret_scan does)
+        body = problem(400, "Invalid request", summary, code=getattr(exc, "problem_code", "validation-error"),
+                       errors=errors, **getattr(exc, "problem_extra", {}))
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
         code = exc.get_codes() if isinstance(exc, exceptions.APIException) else "error"

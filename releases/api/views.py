@@ -19,6 +19,7 @@ from governance.api.permissions import api_reason, check_token_target, target_en
 from governance.api.renderers import MarkdownRenderer
 from governance.models import Scope, Service
 from governance.reasons import ReasonSerializerField
+from governance.secret_scan import refuse_secrets
 from releases import gates, planning, services, summary
 from releases.models import CHECK_NAME, Check, Deployment, Release
 
@@ -182,6 +183,7 @@ class ReleaseCreateApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        refuse_secrets(values)  # artifacts, changelog, commits, URLs …: a 400 naming the field, nothing stored
         service = target_service(request, values.pop("service"))
         reason = api_reason(request, values.pop("reason"))
         result = services.register_release(service=service, actor=request.user, reason=reason, **values)
@@ -220,6 +222,7 @@ class CheckReportApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        refuse_secrets(values)  # the summary and URL are evidence too
         reason = api_reason(request, values.pop("reason"))
         check, created = services.report_check(release=release, actor=request.user, reason=reason, **values)
         return Response(self.Output(check).data, status=201 if created else 200)
@@ -270,6 +273,7 @@ class DeploymentRecordApi(APIView):
         data = self.Input(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
+        refuse_secrets(values)  # the URL and provider reference are shown with the release's evidence
         if values.get("release") is not None:
             release = _release(request, values["release"])
         else:

@@ -23,15 +23,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     report.set_defaults(func=run_report)
 
 
-def run_report(args: argparse.Namespace) -> int:
+def report(args: argparse.Namespace, *, name: str, status: str, url: str = "", summary: str = "") -> dict:
+    """Report one check on the release args select (--release, or --service and --version); the portal's answer.
+    Other commands that produce a check (`govctl secrets scan`) report through here."""
     client = Client(Config.from_env())
     try:
         release = resolve_release(client, args)
         check = client.post(f"/api/v1/releases/{release}/checks",
-                            {"name": args.name, "status": args.status, "url": args.url, "summary": args.summary})
+                            {"name": name, "status": status, "url": url, "summary": summary})
     except GovctlError as exc:
-        raise GovctlError(f"cannot report check {args.name!r}: {exc}", exit_code=exc.exit_code) from None
+        raise GovctlError(f"cannot report check {name!r}: {exc}", exit_code=exc.exit_code) from None
     finally:
         client.close()
     print(f"check {check['name']} on release {check['release']}: {check['status']}", file=sys.stderr)
+    return check
+
+
+def run_report(args: argparse.Namespace) -> int:
+    report(args, name=args.name, status=args.status, url=args.url, summary=args.summary)
     return 0
