@@ -1,6 +1,7 @@
 """Evidence packs: one archive from real data, verified offline; every kind of tampering fails and says what."""
 
 import base64
+import hashlib
 import io
 import json
 import zipfile
@@ -112,9 +113,7 @@ def test_tampering__each_way_fails_and_names_the_file(activity, tmp_path, capsys
     code, out = _verify(capsys, tmp_path, missing, "--public-key", keys)
     assert code == 1 and "FAILED (missing) slo/snapshots.json: is in the signed manifest but not in the archive" in out
 
-    extra = _rewrite(data, lambda n, b: b) + b""
-    extra = _rewrite(data, lambda n, b: b)
-    with zipfile.ZipFile(buffer := io.BytesIO(extra), "a") as archive:
+    with zipfile.ZipFile(buffer := io.BytesIO(data), "a") as archive:
         archive.writestr("releases/shop/9.9.9.json", b"{}")
     code, out = _verify(capsys, tmp_path, buffer.getvalue(), "--public-key", keys)
     assert code == 1 and "FAILED (extra) releases/shop/9.9.9.json: is in the archive but not in the signed" in out
@@ -131,7 +130,6 @@ def test_tampering__each_way_fails_and_names_the_file(activity, tmp_path, capsys
         manifest = json.loads(content)
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             fixed = drop_record("audit/audit.jsonl", archive.read("audit/audit.jsonl"))
-        import hashlib
         manifest["files"]["audit/audit.jsonl"] = {"sha256": hashlib.sha256(fixed).hexdigest(), "size": len(fixed)}
         return json.dumps(manifest).encode()
 
@@ -154,7 +152,8 @@ def test_pack__a_section_that_writes_fails_the_pack_and_records_nothing(activity
     start, end = activity
 
     def writer(*, start, end, service):
-        services.save_audited(instance=BackupTarget(name="sneaky", dsn_env="X", directory="/tmp/x"), actor=system_user, reason="no")
+        sneaky = BackupTarget(name="sneaky", dsn_env="X", directory="/var/backups/sneaky")
+        services.save_audited(instance=sneaky, actor=system_user, reason="a section must not write")
         return {}
 
     hooks.EVIDENCE_SECTIONS["zz-writer"] = writer
@@ -176,3 +175,30 @@ def test_command__refuses_bad_input_without_writing(args, problem, tmp_path, sys
     with pytest.raises(CommandError, match=problem):
         call_command("evidence_pack", *args, "--output", str(tmp_path / "p.zip"))
     assert not AuditExport.objects.exists() and not (tmp_path / "p.zip").exists()
+
+
+PACK = "admin:governance_auditevent_evidence_pack"
+
+
+def test_admin__an_auditor_downloads_a_pack_that_verifies_and_an_operator_cannot(activity, client, auditor, operator):
+    from django.urls import reverse
+    from govctl import audit_proof, evidence_pack
+
+    from governance import audit_exports
+
+    start, end = activity
+    client.force_login(operator)
+    assert client.get(reverse(PACK)).status_code == 403
+    client.force_login(auditor)
+    assert reverse(PACK).encode() in client.get(reverse("admin:governance_auditevent_changelist")).content
+    bad = client.post(reverse(PACK), {"start": end.isoformat(), "end": start.isoformat()})
+    assert bad.status_code == 400 and b"must be after its start" in bad.content
+    response = client.post(reverse(PACK), {"start": start.strftime("%Y-%m-%d %H:%M:%S"),
+                                           "end": end.strftime("%Y-%m-%d %H:%M:%S"), "service": "shop"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/zip"
+    assert "evidence-shop-" in response["Content-Disposition"] and "no-store" in response["Cache-Control"]
+    keys = {k["key_id"]: audit_proof.load_public_key(k["public_key"]) for k in audit_exports.published_keys()}
+    result = evidence_pack.verify_pack(b"".join(response.streaming_content), keys=keys)
+    assert result.ok, result.summary()
+    assert result.manifest["generated_by"] == "audrey" and result.manifest["service"] == "shop"
+    assert AuditExport.objects.get().actor_name == "audrey"
