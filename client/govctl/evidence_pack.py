@@ -98,7 +98,8 @@ def verify_pack(data: bytes, *, keys: Mapping[str, Ed25519PublicKey] | None = No
         trusted = audit_proof.trusted_keyring(manifest, keys or {}, pinned_key_id)
         problem = trusted if isinstance(trusted, str) else audit_proof.check_signature(manifest, trusted)
         if problem:
-            result.problems.append(Problem("signature", MANIFEST, f"the manifest is {problem}"))
+            result.problems.append(Problem("signature", MANIFEST,
+                                           f"the manifest's signature does not hold: {problem}"))
         listed: Mapping[str, Any] = manifest.get("files") or {}
         for name in sorted(listed):
             _check_file(archive, names, name, listed[name], result)

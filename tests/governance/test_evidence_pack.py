@@ -134,7 +134,7 @@ def test_tampering__each_way_fails_and_names_the_file(activity, tmp_path, capsys
         return json.dumps(manifest).encode()
 
     code, out = _verify(capsys, tmp_path, _rewrite(data, rehash), "--public-key", keys)
-    assert code == 3 and "FAILED (signature) manifest.json: the manifest is bad signature" in out, out
+    assert code == 3 and "FAILED (signature) manifest.json: the manifest's signature does not hold: bad" in out, out
     assert "FAILED (audit-chain) audit/audit.jsonl" in out
 
     other = tmp_path / "other.pub"
