@@ -1,19 +1,20 @@
 """The evidence pack in the admin: an auditor picks a range (and a service) and downloads the signed archive.
 
 Same permission as the audit export (governance.export_auditevent: Auditor, Administrator): the pack holds the
-audit export. Built while the request waits, into a temporary file (spooled to disk past 8 MB), then sent;
-`manage.py evidence_pack` does the same for ranges too long for a browser request (docs/COMPLIANCE.md).
+audit export. Streamed while it is built (the browser's download shows the progress; the sections are read
+before the first byte, so a failing section is an error page, not a broken file). `manage.py evidence_pack`
+writes the same archive to a file (docs/COMPLIANCE.md).
 """
 
 from __future__ import annotations
 
-import tempfile
+import itertools
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 
@@ -21,7 +22,6 @@ from governance import evidence_pack
 from governance.models import Service
 
 EXPORT_PERMISSION = "governance.export_auditevent"
-SPOOL_BYTES = 8 * 1024 * 1024
 
 
 class EvidencePackForm(forms.Form):
@@ -46,16 +46,14 @@ def evidence_pack_view(model_admin: Any, request: HttpRequest) -> HttpResponseBa
     form = EvidencePackForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         start, end, service = form.cleaned_data["start"], form.cleaned_data["end"], form.cleaned_data["service"]
-        out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - FileResponse closes it
+        chunks = evidence_pack.stream_pack(actor=request.user, start=start, end=end, service=service)
         try:
-            evidence_pack.build_pack(actor=request.user, start=start, end=end, service=service, out=out)
+            first = next(chunks)  # the sections run here: a failing one is a message, not half a download
         except evidence_pack.SectionFailed as exc:
-            out.close()
             messages.error(request, f"The evidence pack could not be built: {exc}")
         else:
-            out.seek(0)
-            response = FileResponse(out, as_attachment=True, filename=evidence_pack.pack_name(start, end, service),
-                                    content_type="application/zip")
+            response = StreamingHttpResponse(itertools.chain([first], chunks), content_type="application/zip")
+            response["Content-Disposition"] = f'attachment; filename="{evidence_pack.pack_name(start, end, service)}"'
             response["Cache-Control"] = "no-store"
             return response
     context = {**model_admin.admin_site.each_context(request), "title": "Evidence pack for auditors", "form": form,

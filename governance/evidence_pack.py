@@ -12,6 +12,7 @@ the service, the portal version, the generation time) is signed with the audit s
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import zipfile
 from collections.abc import Callable, Iterator
@@ -85,6 +86,50 @@ def build_pack(*, actor: Any, start: datetime, end: datetime, service: Service |
                progress: Progress | None = None) -> dict[str, Any]:
     """Write the pack (a zip archive) to `out`; return its signed manifest. Raises ValidationError for a bad
     range, SectionFailed when a section fails (nothing is recorded then)."""
+    result: dict[str, Any] = {}
+    for _ in _write(out, result, actor=actor, start=start, end=end, service=service, progress=progress):
+        pass
+    return result["manifest"]
+
+
+def stream_pack(*, actor: Any, start: datetime, end: datetime, service: Service | None) -> Iterator[bytes]:
+    """The pack as chunks of bytes while it is built (a download shows its progress from the first section on;
+    a long range never leaves the connection idle). The sections run at the first chunk, so a failing
+    section raises before anything is sent."""
+    sink = _Sink()
+    for _ in _write(sink, {}, actor=actor, start=start, end=end, service=service, progress=None):
+        chunk = sink.take()
+        if chunk:
+            yield chunk
+    yield sink.take()
+
+
+class _Sink(io.RawIOBase):
+    """A write-only, unseekable file: zipfile then writes each member's sizes after its data (streamable)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return data
+
+
+AUDIT_CHUNK_LINES = 500  # the streamed download is handed this many audit records at a time
+
+
+def _write(out: IO[bytes], result: dict[str, Any], *, actor: Any, start: datetime, end: datetime,
+           service: Service | None, progress: Progress | None) -> Iterator[None]:
+    """Write the pack to `out`, pausing (yield) after each file and every AUDIT_CHUNK_LINES audit records."""
     validate_range(start, end)
     report = progress or (lambda _message: None)
     key = audit_signing.private_key()  # a missing or broken key fails before anything is read
@@ -94,15 +139,19 @@ def build_pack(*, actor: Any, start: datetime, end: datetime, service: Service |
         for path, data in _sections(start, end, service, report):
             archive.writestr(path, data)
             files[path] = pack_format.file_entry(data)
+            yield
         filters = audit_exports.AuditFilters(since=start, until=end, service=service)
         digest, size, trailer = hashlib.sha256(), 0, ""
         with archive.open(pack_format.AUDIT_EXPORT, "w") as audit_file:
-            for line in audit_exports.export_audit(actor=actor, filters=filters, purpose="evidence-pack"):
+            lines = audit_exports.export_audit(actor=actor, filters=filters, purpose="evidence-pack")
+            for number, line in enumerate(lines, start=1):
                 data = line.encode("utf-8")
                 audit_file.write(data)
                 digest.update(data)
                 size += len(data)
                 trailer = line
+                if number % AUDIT_CHUNK_LINES == 0:
+                    yield
         files[pack_format.AUDIT_EXPORT] = {"sha256": digest.hexdigest(), "size": size}
         export = json.loads(trailer)
         report(f"audit: {export['record_count']} records, export {export['export_id']}")
@@ -120,7 +169,8 @@ def build_pack(*, actor: Any, start: datetime, end: datetime, service: Service |
         }, key)
         archive.writestr(pack_format.MANIFEST, pack_format.manifest_file(manifest))
     report(f"manifest: {len(files)} files, signed by key {manifest['key_id']}")
-    return manifest
+    result["manifest"] = manifest
+    yield
 
 
 def pack_name(start: datetime, end: datetime, service: Service | None) -> str:

@@ -12,7 +12,9 @@ import shutil
 import signal
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -69,6 +71,12 @@ class _Problems(logging.Handler):
         self.messages.append(f"{record.name}: {record.getMessage()}")
 
 
+def _raw(client: FlagClient) -> Mapping[str, Any]:
+    loaded = client._loaded
+    assert loaded is not None
+    return loaded.state.raw
+
+
 def _sdk(portal, token, keys, lkg: Path) -> FlagClient:
     client = FlagClient(url=portal.url, token=token, service="shop", environment="production", poll_interval=0.2,
                         stream=False, signing_secret=keys, lkg_path=lkg, heartbeat=False, timeout=TIMEOUT)
@@ -118,7 +126,7 @@ def test_rotation__portal_switches_keys_under_a_polling_sdk_without_a_failed_ver
     sdk = _sdk(portal, token, {OLD[0]: OLD[1]}, work / "sdk.json")
     laggard = _sdk(portal, token, {OLD[0]: OLD[1]}, work / "laggard.json")
     try:
-        assert sdk.source == "portal" and sdk._loaded.state.raw["kid"] == OLD[0]
+        assert sdk.source == "portal" and _raw(sdk)["kid"] == OLD[0]
         assert _watch({"sdk": sdk, "laggard": laggard}, 0.5) == []
 
         # 1. the SDKs learn the new key (a config change of theirs); the laggard does not
@@ -126,14 +134,14 @@ def test_rotation__portal_switches_keys_under_a_polling_sdk_without_a_failed_ver
         assert _watch({"sdk": sdk}, 0.5) == []
 
         # 2. the portal signs with the new key, the old one still in its set; workers replaced by SIGHUP
-        laggard_before = laggard._loaded.state.raw
+        laggard_before = _raw(laggard)
         _reload(portal, config, token, [OLD, NEW], NEW[0])
         assert _watch({"sdk": sdk}, 1.0) == []
-        assert sdk._loaded.state.raw["kid"] == NEW[0]
+        assert _raw(sdk)["kid"] == NEW[0]
 
         # the laggard says what it lacks and keeps serving what it had (not the last-known-good file)
         assert f"signed with key '{NEW[0]}', which this client does not know" in (laggard.last_error or "")
-        assert laggard.source == "portal" and laggard._loaded.state.raw is laggard_before
+        assert laggard.source == "portal" and _raw(laggard) is laggard_before
         answer = laggard.evaluate("maintenance_mode", {"userId": "1"}, default=True)
         assert answer.value is False and answer.error_code is None
 

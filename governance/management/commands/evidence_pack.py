@@ -36,6 +36,7 @@ class Command(BaseCommand):
         target = Path(output)
         try:
             evidence_pack.validate_range(start_at, end_at)
+            assert start_at is not None and end_at is not None  # validate_range refuses None
             fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
