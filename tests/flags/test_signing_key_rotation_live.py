@@ -20,7 +20,7 @@ import httpx
 import pytest
 from govctl.sdk import FlagClient
 
-from tests.flags.live_portal import Cluster, Portal, manage
+from tests.flags.live_portal import Cluster, Portal, StreamServer, manage
 
 # gunicorn's SIGHUP stops the old workers as it forks the new ones: requests wait in the listen backlog while the
 # new workers import Django (seconds on a loaded machine). They are answered, late: the clients wait that long.
@@ -51,10 +51,12 @@ def rotation_setup():
         manage(env, "create_service_account", "ci-bot", "--description", "rotation test", "--reason", "set-up")
         token = manage(env, "create_token", "--name", "shop sdk", "--owner", "ci-bot", "--scope", "flags:read",
                        "--reason", "rotation test").stdout.strip()
+        writer = manage(env, "create_token", "--name", "ops", "--owner", "ci-bot", "--scope", "flags:write",
+                        "--scope", "flags:read", "--reason", "rotation test").stdout.strip()
         config = work / "gunicorn.conf.py"
         _config(config, [OLD], OLD[0])
         portal = Portal(env, workers=2, threads=2, config=config)
-        yield portal, config, token, work
+        yield portal, config, token, work, env, writer
     finally:
         if portal is not None:
             portal.stop()
@@ -120,7 +122,8 @@ def _watch(clients, seconds: float) -> list[str]:
 
 
 def test_rotation__portal_switches_keys_under_a_polling_sdk_without_a_failed_verification(rotation_setup):
-    portal, config, token, work = rotation_setup
+    portal, config, token, work, _env, _writer = rotation_setup
+    _reload(portal, config, token, [OLD], OLD[0])
     log = _Problems()
     logging.getLogger("govctl.sdk").addHandler(log)
     sdk = _sdk(portal, token, {OLD[0]: OLD[1]}, work / "sdk.json")
@@ -154,3 +157,58 @@ def test_rotation__portal_switches_keys_under_a_polling_sdk_without_a_failed_ver
         logging.getLogger("govctl.sdk").removeHandler(log)
         sdk.stop()
         laggard.stop()
+
+
+def _flip(portal, writer, on: bool) -> None:
+    response = httpx.post(f"{portal.url}/api/v1/flags/shop/development/kill_switch_api/changes", timeout=TIMEOUT,
+                          headers={"Authorization": f"Bearer {writer}"},
+                          json={"operation": "engage_kill_switch" if on else "disengage_kill_switch",
+                                "reason": "rotation test"})
+    assert response.status_code == 200, response.text
+
+
+def _until(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+def test_rotation__a_streaming_sdk_verifies_snapshots_and_deltas_across_the_switch(rotation_setup):
+    """The stream server (uvicorn) signs too: it restarts with the new key; the SDK polls meanwhile, resumes the
+    stream and verifies the deltas signed with the new key."""
+    portal, config, token, work, env, writer = rotation_setup
+    _reload(portal, config, token, [OLD], OLD[0])
+    keys = {"FLAGS_SIGNING_KEYS": f"{OLD[0]}:{OLD[1]}", "FLAGS_SIGNING_KEY_ID": OLD[0],
+            "FLAGS_STREAM_HEARTBEAT_SECONDS": "1"}
+    stream = StreamServer({**env, **keys})
+    log = _Problems()
+    logging.getLogger("govctl.sdk").addHandler(log)
+    client = FlagClient(url=portal.url, stream_url=stream.url, token=token, service="shop", environment="development",
+                        poll_interval=30, signing_secret={OLD[0]: OLD[1]}, lkg_path=work / "streaming.json",
+                        heartbeat=False, timeout=TIMEOUT)
+    try:
+        client.start()
+        assert _until(lambda: client.streaming, 30), client.last_stream_error
+        client.set_signing_keys({OLD[0]: OLD[1], NEW[0]: NEW[1]})  # step 1
+        _flip(portal, writer, True)
+        assert _until(lambda: client.is_enabled("kill_switch_api") is True, 10)  # a delta signed with the old key
+
+        # step 2: the portal and the stream server sign with the new key
+        _reload(portal, config, token, [OLD, NEW], NEW[0])
+        stream.stop()
+        stream.env = {**env, **keys, "FLAGS_SIGNING_KEYS": f"{OLD[0]}:{OLD[1]},{NEW[0]}:{NEW[1]}",
+                      "FLAGS_SIGNING_KEY_ID": NEW[0]}
+        stream.start()
+        assert _until(lambda: client.streaming and _raw(client).get("kid") == NEW[0], 60), client.last_stream_error
+        _flip(portal, writer, False)
+        assert _until(lambda: client.is_enabled("kill_switch_api") is False, 10)  # a delta signed with the new key
+        assert _raw(client)["kid"] == NEW[0] and client.source == "portal" and client.last_error is None
+        rejected = [m for m in log.messages if "Rejected" in m or "verify" in m or "does not know" in m]
+        assert rejected == []
+    finally:
+        logging.getLogger("govctl.sdk").removeHandler(log)
+        client.stop()
+        stream.stop()
