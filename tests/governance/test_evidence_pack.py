@@ -69,8 +69,11 @@ def _rewrite(data: bytes, change) -> bytes:
     return out.getvalue()
 
 
-def test_pack__holds_every_section_and_verifies_offline(activity, tmp_path, capsys, service):
+def test_pack__holds_every_section_and_verifies_offline(activity, tmp_path, capsys, service, other_service,
+                                                       system_user):
     start, end = activity
+    releases.register_release(service=other_service, version="9.0.0", build_sha="d" * 40, actor=system_user,
+                              reason="another service's release")
     events_before = AuditEvent.objects.count()
     data = _pack(tmp_path, start, end, "--service", "shop")
     keys = write_keys(tmp_path)
@@ -81,6 +84,7 @@ def test_pack__holds_every_section_and_verifies_offline(activity, tmp_path, caps
         report = archive.read(next(n for n in names if n.startswith("recovery/drills/") and n.endswith(".md")))
         slo = json.loads(archive.read("slo/snapshots.json"))
     assert {"audit/audit.jsonl", "releases/index.json", "recovery/drills.json", "slo/snapshots.json"} <= names
+    assert not any(other_service.slug in name for name in names)  # a service's pack holds only that service
     assert set(manifest["files"]) == names - {"manifest.json"}
     assert manifest["range"] == {"from": start.isoformat(), "to": end.isoformat()}
     assert manifest["service"] == "shop" and manifest["portal_version"] and manifest["generated_at"]
@@ -204,3 +208,15 @@ def test_admin__an_auditor_downloads_a_pack_that_verifies_and_an_operator_cannot
     assert result.ok and result.manifest is not None, result.summary()
     assert result.manifest["generated_by"] == "audrey" and result.manifest["service"] == "shop"
     assert AuditExport.objects.get().actor_name == "audrey"
+
+
+@pytest.mark.parametrize("bad", ["../escape.json", "/abs.json", "a//b.json", "a\\b.json", ""])
+def test_section__a_file_name_outside_its_folder_fails_the_pack(bad, tmp_path):
+    hooks.EVIDENCE_SECTIONS["zz-paths"] = lambda **_: {bad: b"{}"}
+    now = timezone.now()
+    try:
+        with pytest.raises(CommandError, match="section 'zz-paths' returned a bad file name"):
+            _pack(tmp_path, now - timedelta(hours=1), now)
+    finally:
+        del hooks.EVIDENCE_SECTIONS["zz-paths"]
+    assert not AuditExport.objects.exists()
