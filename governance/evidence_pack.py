@@ -127,7 +127,7 @@ class _Sink(io.RawIOBase):
 AUDIT_CHUNK_LINES = 500  # the streamed download is handed this many audit records at a time
 
 
-def _write(out: IO[bytes], result: dict[str, Any], *, actor: Any, start: datetime, end: datetime,
+def _write(out: IO[bytes] | io.RawIOBase, result: dict[str, Any], *, actor: Any, start: datetime, end: datetime,
            service: Service | None, progress: Progress | None) -> Iterator[None]:
     """Write the pack to `out`, pausing (yield) after each file and every AUDIT_CHUNK_LINES audit records."""
     validate_range(start, end)
