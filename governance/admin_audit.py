@@ -255,9 +255,19 @@ def _shown(change: dict[str, Any], side: str) -> str:
 
 @admin.register(AuditExport)
 class AuditExportAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "actor_name", "since", "until", "record_count", "key_id", "head_hash"]
+    list_display = ["created_at", "actor_name", "purpose", "service", "since", "until", "record_count", "key_id",
+                    "head_hash"]
     readonly_fields = ["created_at", "actor_name", "since", "until", "filters", "record_count", "head_hash",
                        "key_id", "trailer"]
+
+    @admin.display(description="purpose")
+    def purpose(self, export: AuditExport) -> str:
+        """"evidence-pack" for the export inside an evidence pack (the pack's audit record), else "export"."""
+        return str((export.filters or {}).get("purpose") or "export")
+
+    @admin.display(description="service")
+    def service(self, export: AuditExport) -> str:
+        return str((export.filters or {}).get("service") or "all")
 
 
 @admin.register(AuditCheckpoint)

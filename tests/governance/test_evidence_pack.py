@@ -220,3 +220,13 @@ def test_section__a_file_name_outside_its_folder_fails_the_pack(bad, tmp_path):
     finally:
         del hooks.EVIDENCE_SECTIONS["zz-paths"]
     assert not AuditExport.objects.exists()
+
+
+def test_admin__the_pack_shows_in_the_audit_exports_list_as_an_evidence_pack(activity, client, auditor, tmp_path):
+    from django.urls import reverse
+
+    start, end = activity
+    _pack(tmp_path, start, end, "--service", "shop")
+    client.force_login(auditor)
+    page = client.get(reverse("admin:governance_auditexport_changelist")).content.decode()
+    assert "evidence-pack" in page and ">shop<" in page
