@@ -15,7 +15,8 @@ outage does not cost a connection timeout per request.
 Break-glass overrides (`flags.breakglass`) are applied on top of every layer on every request, and
 emergency toggles whose expiry passed since the body was built are served reverted (the values
 `flags.expiry` decided at build time), so both hold without a database or a worker; nothing here
-writes. The body is signed after that (govctl.flags.snapshot.sign_snapshot): what is served is signed.
+writes. The body is signed after that (govctl.flags.snapshot.sign_snapshot) with the current key, whose id it
+carries as "kid" (docs/SECURITY.md, key rotation): what is served is signed.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError
 from govctl.flags import degraded
 from govctl.flags.evaluation import Result, State
-from govctl.flags.snapshot import canonical_json, sign_snapshot, write_atomic
+from govctl.flags.snapshot import KEY_ID_MEMBER, canonical_json, sign_snapshot, write_atomic
 
 from flags import breakglass
 from governance import db_router
@@ -110,7 +111,16 @@ _namespace = {"value": "v1"}  # part of every shared-cache key; reset() moves it
 
 
 def signing_secret() -> str:
-    return settings.FLAGS_SIGNING_SECRET
+    return signing_key()[1]
+
+
+def signing_key() -> tuple[str | None, str]:
+    """(key id, secret) the portal signs snapshots with now: the current key of FLAGS_SIGNING_KEYS, else the
+    one unnamed FLAGS_SIGNING_SECRET (id None: the body carries no "kid", as before keys had ids)."""
+    kid = settings.FLAGS_SIGNING_KEY_ID
+    if kid:
+        return kid, settings.FLAGS_SIGNING_KEYS[kid]
+    return None, settings.FLAGS_SIGNING_SECRET
 
 
 def reset() -> None:
@@ -336,8 +346,9 @@ def _finish(key: tuple[str, str], base: _Base | None, source: str, degraded: boo
     if base is None and not overrides:
         return None
     expired = tuple(e for e in (base.expiries if base else ()) if e[0] <= now)
+    kid, secret = signing_key()
     memo_key = (id(base), base.checked_at if base else None, source, degraded,
-                tuple(o["id"] for o in overrides), tuple(f for _, f, _ in expired))
+                tuple(o["id"] for o in overrides), tuple(f for _, f, _ in expired), kid, secret)
     memo = _final.get(key)
     if memo is not None and memo[0] == memo_key:
         return memo[1]
@@ -355,7 +366,10 @@ def _finish(key: tuple[str, str], base: _Base | None, source: str, degraded: boo
         body["breakGlass"] = [{"flag": o["flag"], "enabled": o["enabled"], "reason": o["reason"],
                                "expires_at": o["expires_at"]} for o in overrides]
     body.pop("signature", None)
-    body["signature"] = sign_snapshot(body, signing_secret())
+    body.pop(KEY_ID_MEMBER, None)
+    if kid is not None:
+        body[KEY_ID_MEMBER] = kid  # inside what is signed: which key an SDK must verify with
+    body["signature"] = sign_snapshot(body, secret)
     content = canonical_json(body)
     snapshot = Snapshot(
         service=key[0], environment=key[1],

@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 
-from governance import audit_exports, formatting
+from governance import admin_evidence, audit_exports, formatting
 from governance.admin_tools import ReadOnlyAdmin
 from governance.models import AuditCheckpoint, AuditEvent, AuditExport, AuditSigningKey, Environment, Service, Source
 
@@ -174,7 +174,13 @@ class AuditEventAdmin(ReadOnlyAdmin):
         export = path("export/", admin.AdminSite.admin_view(self.admin_site, self.export_view),
                       name="governance_auditevent_export")
         verify = path("verify/", self.admin_site.admin_view(self.verify_view), name="governance_auditevent_verify")
-        return [export, verify, *super().get_urls()]
+        # The pack's sections run in their own read-only transaction, which must be the outermost one: no wrapper.
+        pack = path("evidence-pack/", admin.AdminSite.admin_view(self.admin_site, self.evidence_pack_view),
+                    name="governance_auditevent_evidence_pack")
+        return [export, verify, pack, *super().get_urls()]
+
+    def evidence_pack_view(self, request: HttpRequest) -> HttpResponseBase:
+        return admin_evidence.evidence_pack_view(self, request)
 
     def verify_view(self, request: HttpRequest) -> HttpResponse:
         """docs/AUDIT.md's verification steps, rendered from the page itself (one text for both)."""
@@ -249,9 +255,19 @@ def _shown(change: dict[str, Any], side: str) -> str:
 
 @admin.register(AuditExport)
 class AuditExportAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "actor_name", "since", "until", "record_count", "key_id", "head_hash"]
+    list_display = ["created_at", "actor_name", "purpose", "service", "since", "until", "record_count", "key_id",
+                    "head_hash"]
     readonly_fields = ["created_at", "actor_name", "since", "until", "filters", "record_count", "head_hash",
                        "key_id", "trailer"]
+
+    @admin.display(description="purpose")
+    def purpose(self, export: AuditExport) -> str:
+        """"evidence-pack" for the export inside an evidence pack (the pack's audit record), else "export"."""
+        return str((export.filters or {}).get("purpose") or "export")
+
+    @admin.display(description="service")
+    def service(self, export: AuditExport) -> str:
+        return str((export.filters or {}).get("service") or "all")
 
 
 @admin.register(AuditCheckpoint)

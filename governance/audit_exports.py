@@ -137,21 +137,24 @@ def _remember_key() -> None:
                                           defaults={"public_key": audit_proof.public_key_text(public)})
 
 
-def export_audit(*, actor: Any, filters: AuditFilters) -> Iterator[str]:
-    """JSON Lines with a hash chain, closed by a signed trailer; the export is recorded as it ends."""
+def export_audit(*, actor: Any, filters: AuditFilters, purpose: str = "") -> Iterator[str]:
+    """JSON Lines with a hash chain, closed by a signed trailer; the export is recorded as it ends. `purpose`
+    (e.g. "evidence-pack") is recorded with the filters, in the signed trailer too."""
     audit_signing.private_key()  # a missing or broken key fails before the first line, not after the last
     check = audit_chain.ChainCheck()
     for entry in audit_chain.chain(audit_records(audit_events(filters))):
         check.add(entry)
         yield audit_chain.canonical(entry) + "\n"
-    yield audit_chain.canonical(_close_export(actor=actor, filters=filters, check=check)) + "\n"
+    yield audit_chain.canonical(_close_export(actor=actor, filters=filters, check=check, purpose=purpose)) + "\n"
 
 
 @transaction.atomic
-def _close_export(*, actor: Any, filters: AuditFilters, check: audit_chain.ChainCheck) -> dict[str, Any]:
+def _close_export(*, actor: Any, filters: AuditFilters, check: audit_chain.ChainCheck,
+                  purpose: str = "") -> dict[str, Any]:
     name = actor.get_username() if actor is not None else ""
+    described = {**filters.describe(), **({"purpose": purpose} if purpose else {})}
     export = AuditExport.objects.create(actor_name=name, since=filters.since, until=filters.until,
-                                        filters=filters.describe(), record_count=check.count, head_hash=check.head)
+                                        filters=described, record_count=check.count, head_hash=check.head)
     trailer = audit_proof.sign({
         "type": audit_proof.TRAILER,
         "version": audit_proof.FORMAT_VERSION,

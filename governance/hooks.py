@@ -15,6 +15,10 @@ Apps register callables in their AppConfig.ready():
   maintenance).
 - ALERT_OPENED: f(*, alert_id, service_id, action, summary) -> None, run inside the checker's transaction when
   a burn-rate alert opens (the status app proposes a component status for paging alerts).
+- EVIDENCE_SECTIONS: name -> f(*, start, end, service) -> {relative_path: file_bytes}, the files an auditor's
+  evidence pack holds for that range (and service, or every service when None): JSON (canonical: sort_keys,
+  UTF-8) and Markdown reports. Reads only: the pack runs them in a read-only transaction
+  (governance/evidence_pack.py; releases, recovery and observability register theirs).
 """
 
 from __future__ import annotations
@@ -43,3 +47,5 @@ DEPLOYMENT_RECORDED: list[Callable[..., None]] = []
 SUMMARY_SECTIONS: list[Callable[..., str]] = []
 MAINTENANCE_CHANGED: list[Callable[..., None]] = []
 ALERT_OPENED: list[Callable[..., None]] = []
+EVIDENCE_SECTIONS: dict[str, Callable[..., dict[str, bytes]]] = {}
+# name -> f(*, start: datetime, end: datetime, service: Service | None) -> {relative_path: file_bytes}

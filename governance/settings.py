@@ -8,6 +8,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from govctl.flags import snapshot as _snapshot_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -268,6 +269,16 @@ if SLO_CHECK_INTERVAL_MINUTES < 1 or SLO_SELF_FLUSH_SECONDS < 1 or SLI_RETENTION
 # Flags (docs/FLAGS.md)
 FLAGS_SIGNING_SECRET = env.str("FLAGS_SIGNING_SECRET", default="") or hmac.new(
     SECRET_KEY.encode(), b"governance flag snapshots", hashlib.sha256).hexdigest()
+# Named signing keys (docs/SECURITY.md, "Rotating the flag signing key"): "kid1:secret1,kid2:secret2" and the id
+# the portal signs with now. Unset: the one unnamed FLAGS_SIGNING_SECRET (deprecated, kept working).
+FLAGS_SIGNING_KEY_ID = env.str("FLAGS_SIGNING_KEY_ID", default="")
+try:
+    FLAGS_SIGNING_KEYS = _snapshot_keys.parse_keys(env.str("FLAGS_SIGNING_KEYS", default=""))
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"FLAGS_SIGNING_KEYS: {_exc}") from None
+if (FLAGS_SIGNING_KEYS or FLAGS_SIGNING_KEY_ID) and FLAGS_SIGNING_KEY_ID not in FLAGS_SIGNING_KEYS:
+    raise ImproperlyConfigured(f"FLAGS_SIGNING_KEY_ID {FLAGS_SIGNING_KEY_ID!r} must name one of FLAGS_SIGNING_KEYS "
+                               f"({', '.join(sorted(FLAGS_SIGNING_KEYS)) or 'empty'})")
 FLAGS_SNAPSHOT_MAX_AGE = env.int("FLAGS_SNAPSHOT_MAX_AGE", default=300)
 # Audit exports and checkpoints are signed with Ed25519 (docs/AUDIT.md). Production: AUDIT_SIGNING_KEY (PEM or
 # base64 of the raw 32-byte seed) from the secret store. Development: generated once into this file (0600).

@@ -13,11 +13,12 @@ class ObservabilityConfig(AppConfig):
     def ready(self) -> None:
         from governance import hooks
         from governance.schedules import SCHEDULES
-        from observability import gates, queries, services
+        from observability import evidence_pack, gates, queries, services
 
         if services.on_service_created not in hooks.SERVICE_CREATED:
             hooks.SERVICE_CREATED.append(services.on_service_created)
         hooks.GATE_INPUTS[gates.NAME] = gates.error_budget_gate
+        hooks.EVIDENCE_SECTIONS["slo"] = evidence_pack.section
         if services.on_deployment_recorded not in hooks.DEPLOYMENT_RECORDED:
             hooks.DEPLOYMENT_RECORDED.append(services.on_deployment_recorded)
         if queries.deploy_summary_section not in hooks.SUMMARY_SECTIONS:

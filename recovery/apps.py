@@ -7,7 +7,11 @@ class RecoveryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from governance import hooks
         from governance.schedules import SCHEDULES
+        from recovery import evidence_pack
+
+        hooks.EVIDENCE_SECTIONS["recovery"] = evidence_pack.section
 
         # Cron schedules (croniter): the first run is the next matching slot, never "now" at deploy time.
         entries = [

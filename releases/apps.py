@@ -9,7 +9,9 @@ class ReleasesConfig(AppConfig):
 
     def ready(self) -> None:
         from governance import hooks, schedules
-        from releases import gates
+        from releases import evidence_pack, gates
+
+        hooks.EVIDENCE_SECTIONS["releases"] = evidence_pack.section
 
         for name, fn in gates.BUILT_IN.items():
             hooks.GATE_INPUTS.setdefault(name, fn)

@@ -1,6 +1,8 @@
 """Entry point of `govctl`. Exit codes: 0 ok, 1 failed/blocked, 2 usage, 3 portal unreachable, 4 auth,
 5 pending approval (`flags set|unkill|maintenance off`: a change request waits for a second person).
 `audit verify`: 0 verified, 1 failed, 2 usage (no trusted key, unreadable file).
+`evidence verify`: 0 verified, 1 a file changed/missing/extra or the audit chain broken, 2 usage, 3 the manifest
+is not signed by a key you trust.
 
 Start-up matters when tools call govctl once per file: `--version` imports nothing, and a command imports only
 its own module (the portal client, httpx, loads only for commands that talk to the portal).
@@ -24,6 +26,7 @@ COMMAND_MODULES = {
     "drill": "govctl.commands.drill", "release": "govctl.commands.release", "check": "govctl.commands.check",
     "gate": "govctl.commands.gate", "deploy": "govctl.commands.deploy", "backfill": "govctl.commands.backfill",
     "sbom": "govctl.commands.sbom", "secrets": "govctl.commands.secrets",
+    "evidence": "govctl.commands.evidence",
 }  # fmt: skip
 
 

@@ -107,15 +107,17 @@ class Portal:
     """gunicorn serving the portal on 127.0.0.1 (gthread workers, like production)."""
 
     def __init__(self, env: dict[str, str], *, workers: int = 1, threads: int = 4, wsgi: str = "governance.wsgi",
-                 log: Path | None = None) -> None:
+                 log: Path | None = None, config: Path | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log or Path(tempfile.mkstemp(prefix="gov-portal-", suffix=".log")[1])
         self._log_handle = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
+        # a gunicorn config file (e.g. raw_env) is re-read on SIGHUP: new workers, no dropped request
+        extra = ["--config", str(config)] if config is not None else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", f"{wsgi}:application", "-b", f"127.0.0.1:{self.port}",
              "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
-             "--log-level", "warning"],
+             "--log-level", "warning", *extra],
             cwd=ROOT, env=env, stdout=self._log_handle, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -223,6 +223,13 @@ def _check_trailer(trailer: dict[str, Any], line: int, check: audit_chain.ChainC
     return Result(True, message, None, trailer)
 
 
+def trusted_keyring(document: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey],
+                    pinned: str | None) -> Mapping[str, Ed25519PublicKey] | str:
+    """The keys a signed document (trailer, checkpoint, evidence pack manifest) may be checked with: the keys
+    given, or its own key when it hashes to the pinned id; else why it cannot be checked."""
+    return _trusted(document, keys, pinned)
+
+
 def _trusted(document: Mapping[str, Any], keys: Mapping[str, Ed25519PublicKey],
              pinned: str | None) -> Mapping[str, Ed25519PublicKey] | str:
     if pinned is not None and document.get("key_id") != pinned:

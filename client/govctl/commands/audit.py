@@ -47,24 +47,32 @@ def _read(path: str, what: str) -> str:
                           exit_code=2) from None
 
 
+def trusted_keys(public_key: str | None, key_id: str | None, *, what: str) -> dict[str, Any]:
+    """The keys to trust from --public-key FILE and/or --key-id ID (usage errors, exit code 2, otherwise)."""
+    from govctl.audit import audit_proof
+
+    if not public_key and not key_id:
+        raise GovctlError(f"give a key you trust: --public-key FILE or --key-id ID ({what} cannot vouch "
+                          "for itself)", exit_code=2)
+    if key_id and not KEY_ID.match(key_id):
+        raise GovctlError(f"--key-id: expected 32 hex digits, got {key_id!r}", exit_code=2)
+    keys: dict[str, Any] = {}
+    if public_key:
+        try:
+            keys = dict(audit_proof.load_keyring(_read(public_key, "key file")))
+        except audit_proof.BadKey as exc:
+            raise GovctlError(f"--public-key {public_key}: {exc}", exit_code=2) from None
+        if key_id:
+            keys = {k: v for k, v in keys.items() if k == key_id}
+            if not keys:
+                raise GovctlError(f"--key-id {key_id} is not in {public_key}", exit_code=2)
+    return keys
+
+
 def run_verify(args: argparse.Namespace) -> int:
     from govctl.audit import audit_proof  # needs `cryptography`: imported only by the commands that verify
 
-    if not args.public_key and not args.key_id:
-        raise GovctlError("give a key you trust: --public-key FILE or --key-id ID (an export cannot vouch "
-                          "for itself)", exit_code=2)
-    if args.key_id and not KEY_ID.match(args.key_id):
-        raise GovctlError(f"--key-id: expected 32 hex digits, got {args.key_id!r}", exit_code=2)
-    keys = {}
-    if args.public_key:
-        try:
-            keys = audit_proof.load_keyring(_read(args.public_key, "key file"))
-        except audit_proof.BadKey as exc:
-            raise GovctlError(f"--public-key {args.public_key}: {exc}", exit_code=2) from None
-        if args.key_id:
-            keys = {k: v for k, v in keys.items() if k == args.key_id}
-            if not keys:
-                raise GovctlError(f"--key-id {args.key_id} is not in {args.public_key}", exit_code=2)
+    keys = trusted_keys(args.public_key, args.key_id, what="an export")
     checkpoint: dict[str, Any] | None = None
     if args.checkpoint:
         try:

@@ -18,7 +18,15 @@ import httpx
 from govctl import __version__
 from govctl.flags import degraded, streaming
 from govctl.flags.evaluation import Result, SnapshotError, State
-from govctl.flags.snapshot import apply_delta, canonical_json, etag_of, verify_snapshot, write_atomic
+from govctl.flags.snapshot import (
+    Keys,
+    apply_delta,
+    canonical_json,
+    etag_of,
+    parse_keys,
+    signature_problem,
+    write_atomic,
+)
 from govctl.sdk.readers import (
     DEFAULT_POLL_INTERVAL,
     HEARTBEAT_PATH,
@@ -46,7 +54,7 @@ class FlagClient(_FlagReader):
         environment: str,
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         lkg_path: str | os.PathLike[str] | None = None,
-        signing_secret: str | bytes | None = None,
+        signing_secret: Keys | None = None,
         failure_modes: Mapping[str, str] | None = None,
         timeout: float = 5.0,
         background: bool = True,
@@ -83,7 +91,8 @@ class FlagClient(_FlagReader):
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> FlagClient:
         """Configure from GOVERNANCE_URL, GOVERNANCE_TOKEN, GOVERNANCE_SERVICE, GOVERNANCE_ENVIRONMENT,
-        and optionally GOVERNANCE_FLAGS_SECRET, GOVERNANCE_FLAGS_LKG, GOVERNANCE_FLAGS_POLL_INTERVAL,
+        and optionally GOVERNANCE_FLAGS_KEYS ("kid1:secret1,kid2:secret2": the portal's signing keys; during a
+        rotation both), GOVERNANCE_FLAGS_SECRET (one unnamed key, deprecated), GOVERNANCE_FLAGS_LKG, GOVERNANCE_FLAGS_POLL_INTERVAL,
         GOVERNANCE_FLAGS_STREAM (off/0/false: poll only), GOVERNANCE_FLAGS_STREAM_URL."""
         env = os.environ if environ is None else environ
         settings: dict[str, Any] = {
@@ -91,7 +100,7 @@ class FlagClient(_FlagReader):
             "token": env.get("GOVERNANCE_TOKEN", ""),
             "service": env.get("GOVERNANCE_SERVICE", ""),
             "environment": env.get("GOVERNANCE_ENVIRONMENT", ""),
-            "signing_secret": env.get("GOVERNANCE_FLAGS_SECRET") or None,
+            "signing_secret": _signing_keys(env),
             "lkg_path": env.get("GOVERNANCE_FLAGS_LKG") or None,
         }
         if env.get("GOVERNANCE_FLAGS_STREAM"):
@@ -273,6 +282,11 @@ class FlagClient(_FlagReader):
         self._save_lkg(content)
         return True
 
+    def set_signing_keys(self, keys: Keys | None) -> None:
+        """Verify from now on with ``keys`` (a key rotation's overlap: the old and the new key, then the new one).
+        The snapshot held stays: it verified when it arrived."""
+        self.signing_secret = keys
+
     def on_change(self, listener: ChangeListener) -> None:
         """Call ``listener(old_revision, new_revision, changed_keys)`` whenever a new snapshot is applied
         (from the thread that applied it; keep it short)."""
@@ -351,8 +365,10 @@ class FlagClient(_FlagReader):
             raise SnapshotRejected(f"snapshot is not JSON: {exc}") from None
         if not isinstance(body, dict):
             raise SnapshotRejected("snapshot is not a JSON object")
-        if self.signing_secret is not None and not verify_snapshot(body, self.signing_secret):
-            raise SnapshotRejected("snapshot signature does not verify")
+        if self.signing_secret is not None:
+            problem = signature_problem(body, self.signing_secret)
+            if problem:
+                raise SnapshotRejected(problem)
         try:
             return State(body)
         except SnapshotError as exc:
@@ -452,3 +468,17 @@ def get_client() -> FlagClient:
             if _default_client is None:
                 _default_client = FlagClient.from_env()
     return _default_client
+
+
+def _signing_keys(env: Mapping[str, str]) -> Keys | None:
+    """The keys snapshots must be signed with: the key set GOVERNANCE_FLAGS_KEYS, else the one unnamed secret
+    GOVERNANCE_FLAGS_SECRET (deprecated: it cannot follow a key rotation without a restart at the right time)."""
+    if env.get("GOVERNANCE_FLAGS_KEYS"):
+        try:
+            keys = parse_keys(env["GOVERNANCE_FLAGS_KEYS"])
+        except ValueError as exc:
+            raise ValueError(f"GOVERNANCE_FLAGS_KEYS: {exc}") from None
+        if env.get("GOVERNANCE_FLAGS_SECRET"):
+            raise ValueError("set GOVERNANCE_FLAGS_KEYS or GOVERNANCE_FLAGS_SECRET, not both")
+        return keys
+    return env.get("GOVERNANCE_FLAGS_SECRET") or None
