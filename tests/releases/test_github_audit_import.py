@@ -16,7 +16,6 @@ from governance import services as core
 from governance.models import AuditEvent, Source
 from releases import github, github_audit, tasks
 from releases.models import GitHubAuditCursor, GitHubAuditImport, GitHubAuditRecord
-
 from tests.governance.audit_files import write_keys
 
 from .github_fake import FakeGitHub, page, refused, shape
@@ -105,7 +104,7 @@ def test_rate_limit__stops_keeps_the_cursor_waits_for_the_reset_then_resumes(fak
 
     assert run is not None and run.status == "rate_limited"
     assert run.imported == 3 and "X-RateLimit-Remaining 0" in run.error
-    assert run.resume_after is not None and abs((run.resume_after.timestamp() - reset)) < 5
+    assert run.resume_after is not None and abs(run.resume_after.timestamp() - reset) < 5
     assert fake.waits == []  # 40 minutes is past GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS: stop, never spin
     requests = len(fake.requests)
 
