@@ -34,8 +34,8 @@ class GitHubAuditRecordAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "action", "actor", "repo", "audit_event_id"]
     list_filter = ["action"]
     search_fields = ["=document_id", "actor", "repo", "action"]
-    readonly_fields = ["document_id", "org", "action", "actor", "repo", "occurred_at", "imported_at", "run",
-                       "audit_event_id", "payload_shown"]
+    readonly_fields = ("document_id", "org", "action", "actor", "repo", "occurred_at", "imported_at", "run",
+                       "audit_event_id", "payload_shown")
     fields = readonly_fields
 
     @admin.display(description="payload (as GitHub sent it)")
@@ -47,8 +47,8 @@ class GitHubAuditRecordAdmin(ReadOnlyAdmin):
 class BranchProtectionReviewAdmin(ReadOnlyAdmin):
     list_display = ["reviewed", "service", "repository", "branch", "result", "message"]
     list_filter = ["result", "service"]
-    readonly_fields = ["service", "reviewed_at", "repository", "branch", "result", "message", "difference_table",
-                       "expected", "actual", "snapshot", "alerted"]
+    readonly_fields = ("service", "reviewed_at", "repository", "branch", "result", "message", "difference_table",
+                       "expected", "actual", "snapshot", "alerted")
     fields = readonly_fields
 
     @admin.display(description="reviewed", ordering="reviewed_at")
