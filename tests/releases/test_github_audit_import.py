@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -269,3 +269,34 @@ def test_transport_error__is_a_github_error():
     client = github.GitHubClient(token="t", transport=httpx.MockTransport(broken))
     with pytest.raises(github.GitHubError, match="cannot reach GitHub: ConnectError"):
         next(client.audit_log_pages("acme"))
+
+
+@pytest.mark.django_db
+def test_evidence_section__external_events_holds_the_imported_events_of_the_range(fake, shop, other_service):
+    from governance import hooks
+
+    fake.on(LOG, page(PAGE1))
+    github_audit.import_audit_log(reason="test import")
+    section = hooks.EVIDENCE_SECTIONS["external-events"]
+    start, end = datetime(2025, 12, 1, tzinfo=UTC), datetime(2025, 12, 6, tzinfo=UTC)
+
+    files = section(start=start, end=end, service=None)
+
+    events = json.loads(files["external-events/github-audit-log.json"])
+    assert {e["action"] for e in events} == RELEVANT_1
+    assert json.loads(files["external-events/github-imports.json"]) == []  # the run started now, outside the range
+    assert "GitHub audit-log events imported: 3" in files["external-events/README.md"].decode()
+    assert files["external-events/github-audit-log.json"].decode() == json.dumps(
+        events, sort_keys=True, ensure_ascii=False, indent=2)  # canonical: sorted keys, UTF-8
+    shop_only = json.loads(section(start=start, end=end, service=shop)["external-events/github-audit-log.json"])
+    assert {e["repo"] for e in shop_only} == {"acme/shop"}
+    assert json.loads(section(start=start, end=end, service=other_service)[
+        "external-events/github-audit-log.json"]) == []
+
+
+def test_schedules__import_and_review_are_scheduled():
+    from governance import schedules
+
+    by_name = {s["name"]: s for s in schedules.SCHEDULES}
+    assert by_name["releases: import GitHub audit log"]["func"] == "releases.tasks.import_github_audit_log"
+    assert by_name["releases: review branch protection"]["func"] == "releases.tasks.review_branch_protection"
