@@ -140,6 +140,7 @@ def _store_page(run: GitHubAuditImport, cursor: GitHubAuditCursor, page: github.
     known = set(GitHubAuditRecord.objects.filter(document_id__in=[i for i in ids if i])
                 .values_list("document_id", flat=True))
     recorded_at = timezone.now()
+    new: list[GitHubAuditRecord] = []
     for event, document_id in zip(page.events, ids, strict=True):
         action = str(event.get("action", ""))
         if not document_id or not is_relevant(action):
@@ -149,11 +150,15 @@ def _store_page(run: GitHubAuditImport, cursor: GitHubAuditCursor, page: github.
             run.duplicates += 1
             continue
         known.add(document_id)
-        record = _record(event, document_id, action, run)
-        record.audit_event = _timeline_event(record, recorded_at=recorded_at, services=services,
-                                             environments=environments, reason=f"{reason} (import #{run.pk})")
-        record.save()
-        run.imported += 1
+        new.append(_record(event, document_id, action, run))
+    # Two multi-row inserts per page (timeline rows, then the records pointing at them): PostgreSQL returns the ids.
+    timeline = AuditEvent.objects.bulk_create([
+        _timeline_event(record, recorded_at=recorded_at, services=services, environments=environments,
+                        reason=f"{reason} (import #{run.pk})") for record in new])
+    for record, audit_event in zip(new, timeline, strict=True):
+        record.audit_event = audit_event
+    GitHubAuditRecord.objects.bulk_create(new)
+    run.imported += len(new)
     run.pages += 1
     run.fetched += len(page.events)
     # At the end of the log there is no next cursor: keep the one this page came from, so the next run reads
@@ -174,6 +179,7 @@ def _record(event: dict[str, Any], document_id: str, action: str, run: GitHubAud
 
 def _timeline_event(record: GitHubAuditRecord, *, recorded_at: datetime, services: dict[str, int],
                     environments: dict[str, int], reason: str) -> AuditEvent:
+    """The timeline row of an imported event (unsaved)."""
     payload = record.payload
     category = record.action.partition(".")[0]
     target = payload.get("branch") or payload.get("name") or payload.get("team") or payload.get("user") or ""
@@ -183,7 +189,7 @@ def _timeline_event(record: GitHubAuditRecord, *, recorded_at: datetime, service
         *({"field": key, "old": None, "new": value} for key, value in sorted(payload.items())),
     ]
     environment = payload.get("environment_name") or payload.get("environment")
-    return AuditEvent.objects.create(
+    return AuditEvent(
         at=recorded_at, actor=None, actor_name=f"github:{record.actor or '?'}"[:150], model=f"github.{category}"[:100],
         object_id=record.document_id, object_repr=f"{where}: {record.action}{f' ({target})' if target else ''}"[:300],
         change=change_kind(record.action), reason=reason, source=Source.GITHUB,
