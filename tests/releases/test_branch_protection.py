@@ -177,3 +177,21 @@ def test_admin__reviews_are_shown_read_only_with_the_differences(fake, shop, cli
     assert page.status_code == 200 and "force pushes are allowed" in page.content.decode()
     assert client.post(reverse("admin:releases_branchprotectionreview_change", args=[review.pk]),
                        {}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_admin_home__a_mismatch_needs_attention_until_the_branch_is_fixed(fake, shop, client, release_manager,
+                                                                          settings):
+    fake.on(PROTECTION, _ok(shape("branch_protection.json"))).on(RULES, _ok([]))
+    branch_protection.review_service(shop)
+    client.force_login(release_manager)
+    shown = "shop: branch protection of acme/shop@main does not match the gate policy"
+    assert shown in client.get(reverse("admin:index")).content.decode()
+
+    fake.on(RULES, _ok(shape("rules_branch.json"))).on(RULESET, _ok(shape("ruleset.json")))
+    settings.BRANCH_PROTECTION_MIN_REVIEWS = 1
+    policy = shop.gate_policies.get(environment__slug="preview")
+    policy.required_checks = ["tests"]
+    core.save_audited(instance=policy, actor=core.system_user(), reason="test", update_fields=["required_checks"])
+    assert branch_protection.review_service(shop).result == "matches"
+    assert shown not in client.get(reverse("admin:index")).content.decode()

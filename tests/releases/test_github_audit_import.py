@@ -300,3 +300,15 @@ def test_schedules__import_and_review_are_scheduled():
     by_name = {s["name"]: s for s in schedules.SCHEDULES}
     assert by_name["releases: import GitHub audit log"]["func"] == "releases.tasks.import_github_audit_log"
     assert by_name["releases: review branch protection"]["func"] == "releases.tasks.review_branch_protection"
+
+
+@pytest.mark.django_db
+def test_admin_home__a_failed_import_needs_attention(fake, shop, client, administrator):
+    fake.on(LOG, refused(403, "Resource not accessible by personal access token"))
+    github_audit.import_audit_log(reason="test import")
+    client.force_login(administrator)
+    home = client.get(reverse("admin:index")).content.decode()
+    assert "GitHub audit-log import of acme failed" in home and "read:audit_log" in home
+    fake.on(LOG, page(PAGE1))
+    github_audit.import_audit_log(reason="test import")
+    assert "GitHub audit-log import of acme failed" not in client.get(reverse("admin:index")).content.decode()
