@@ -159,7 +159,7 @@ def github_controls() -> Concern:
               for run in last_runs if run.status == GitHubAuditImport.Status.FAILED][:LIMIT]
     return Concern("github", "GitHub controls", items,
                    reverse("admin:releases_branchprotectionreview_changelist"),
-                   "Branch protection matches the gate policy; GitHub's audit log imports.")
+                   "No branch-protection mismatch in the latest reviews, no failed GitHub import.")
 
 
 # (the concern, the permission needed to open where it is handled), in order of urgency
