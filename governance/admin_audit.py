@@ -93,8 +93,12 @@ def audited_models() -> list[tuple[str, str]]:
     from governance.audit_base import Audited
 
     # Users and roles have no history tables; governance.services_users writes their events.
-    return sorted((m._meta.label_lower, str(m._meta.verbose_name).capitalize() + f" ({m._meta.app_label})")
-                  for m in apps.get_models() if issubclass(m, Audited) or m in (User, Group))
+    portal = [(m._meta.label_lower, str(m._meta.verbose_name).capitalize() + f" ({m._meta.app_label})")
+              for m in apps.get_models() if issubclass(m, Audited) or m in (User, Group)]
+    # Events imported from outside (GitHub's audit log) name their category as the model, e.g. github.team.
+    imported = (AuditEvent.objects.filter(source=Source.GITHUB).order_by().values_list("model", flat=True)
+                .distinct()[:100])
+    return sorted([*portal, *((name, f"{name.partition('.')[2]} (imported from GitHub)") for name in imported)])
 
 
 class AuditExportForm(forms.Form):
@@ -138,7 +142,12 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
     @admin.display(description="when", ordering="at")
     def when(self, event: AuditEvent) -> str:
-        return formatting.when(event.at, seconds=True)
+        recorded = formatting.when(event.at, seconds=True)
+        if event.source != Source.GITHUB:
+            return recorded
+        # Imported: `at` is when the portal recorded it (the chain's order); GitHub's own time is in the diff.
+        occurred = next((c.get("new") for c in event.changes if c.get("field") == "occurred_at"), None)
+        return f"{recorded} (on GitHub: {occurred})" if occurred else recorded
 
     @admin.display(description="model", ordering="model")
     def what(self, event: AuditEvent) -> str:

@@ -141,6 +141,27 @@ def stale_flags() -> Concern:
                    "No stale flags.", severity="pending", total=len(stale))
 
 
+def github_controls() -> Concern:
+    """Branch protection that does not match the gate policy (latest review per service), and a GitHub
+    audit-log import whose last run failed (the trail misses GitHub's events until it is fixed)."""
+    from releases.models import BranchProtectionReview, GitHubAuditImport
+
+    latest = (BranchProtectionReview.objects.order_by("service_id", "-reviewed_at", "-id")
+              .distinct("service_id").select_related("service"))
+    items = [Item(f"{r.service.slug}: branch protection of {r.repository}@{r.branch} does not match the gate policy",
+                  reverse("admin:releases_branchprotectionreview_change", args=[r.pk]), r.message)
+             for r in latest if r.result == BranchProtectionReview.Result.MISMATCH][:LIMIT]
+    last_runs = (GitHubAuditImport.objects.exclude(status=GitHubAuditImport.Status.SKIPPED)
+                 .order_by("org", "-started_at", "-id").distinct("org"))
+    items += [Item(f"GitHub audit-log import of {run.org} failed",
+                   reverse("admin:releases_githubauditimport_change", args=[run.pk]),
+                   f"{_when(run.started_at)}: {run.error}")
+              for run in last_runs if run.status == GitHubAuditImport.Status.FAILED][:LIMIT]
+    return Concern("github", "GitHub controls", items,
+                   reverse("admin:releases_branchprotectionreview_changelist"),
+                   "No branch-protection mismatch in the latest reviews, no failed GitHub import.")
+
+
 # (the concern, the permission needed to open where it is handled), in order of urgency
 CONCERNS: list[tuple[Callable[[], Concern], str]] = [
     (open_alerts, "observability.view_sloalert"),
@@ -150,6 +171,7 @@ CONCERNS: list[tuple[Callable[[], Concern], str]] = [
     (promotions_in_progress, "releases.view_deployment"),
     (drills, "recovery.view_drill"),
     (stale_flags, "flags.view_flag"),
+    (github_controls, "releases.view_branchprotectionreview"),
 ]
 
 

@@ -104,6 +104,7 @@ class Source(models.TextChoices):
     COMMAND = "command"
     TASK = "task"
     OTHER = "other"
+    GITHUB = "github"  # imported from GitHub's organisation audit log (releases/github_audit.py), never edited
 
 
 class ServiceAccount(Audited):

@@ -42,11 +42,15 @@ EXTRA: dict[str, set[str]] = {
 # Tokens and the audit timeline are read-only or admin-only whatever the app-wide grant says.
 # Where the portal POSTs to (status webhook subscribers) is for Administrators to decide.
 _STATUS_WEBHOOKS = {"status.add_webhooksubscriber", "status.change_webhooksubscriber"}
+# What the portal reads from GitHub (imported audit events, import runs, branch-protection reviews) is written
+# only by the import and review services: nobody adds, changes or deletes it in the admin.
+_GITHUB_READ_ONLY = {f"releases.{action}_{model}" for action in ("add", "change", "delete") for model in (
+    "githubauditcursor", "githubauditimport", "githubauditrecord", "branchprotectionreview")}
 EXCLUDE: dict[str, set[str]] = {
     OPERATOR: {"governance.view_apitoken", *_STATUS_WEBHOOKS},
     # Release managers work through the gate; they do not set its rules (Administrators own gate policies).
     RELEASE_MANAGER: {"governance.view_apitoken", "releases.add_gatepolicy", "releases.change_gatepolicy",
-                      *_STATUS_WEBHOOKS},
+                      *_STATUS_WEBHOOKS, *_GITHUB_READ_ONLY},
     MAINTENANCE_ADMIN: {"governance.view_apitoken", *_STATUS_WEBHOOKS},
     ADMINISTRATOR: {"governance.add_auditevent", "governance.change_auditevent", "governance.delete_auditevent",
                     "governance.add_auditexport", "governance.change_auditexport", "governance.delete_auditexport",
@@ -58,7 +62,7 @@ EXCLUDE: dict[str, set[str]] = {
                     # Service accounts own tokens and appear in the audit trail: deactivated, never deleted.
                     "governance.delete_serviceaccount",
                     # Backups and drills are evidence: kept forever (retention only marks a backup's files deleted).
-                    "recovery.delete_backup", "recovery.delete_drill"},
+                    "recovery.delete_backup", "recovery.delete_drill", *_GITHUB_READ_ONLY},
 }
 
 

@@ -218,6 +218,22 @@ RELEASES_ALERT_WEBHOOK_URL = env.str("RELEASES_ALERT_WEBHOOK_URL", default="")
 RELEASES_ALERT_WEBHOOK_SECRET_ENV = env.str("RELEASES_ALERT_WEBHOOK_SECRET_ENV", default="RELEASES_ALERT_WEBHOOK_SECRET")
 RELEASES_POST_SUMMARY_TO_PR = env.bool("RELEASES_POST_SUMMARY_TO_PR", default=True)
 GITHUB_API_URL = env.str("GITHUB_API_URL", default="https://api.github.com")
+# GitHub's organisation audit log imported into the audit timeline (docs/AUDIT.md § Sources); empty: no import.
+GITHUB_ORG = env.str("GITHUB_ORG", default="")
+GITHUB_AUDIT_LOG_INCLUDE = env.str("GITHUB_AUDIT_LOG_INCLUDE", default="web")  # web, git or all
+GITHUB_AUDIT_LOG_PHRASE = env.str("GITHUB_AUDIT_LOG_PHRASE", default="")  # GitHub's search phrase, added to the query
+GITHUB_AUDIT_LOG_BACKFILL_DAYS = env.int("GITHUB_AUDIT_LOG_BACKFILL_DAYS", default=30)
+GITHUB_AUDIT_LOG_MAX_PAGES = env.int("GITHUB_AUDIT_LOG_MAX_PAGES", default=50)
+GITHUB_AUDIT_LOG_INTERVAL_MINUTES = env.int("GITHUB_AUDIT_LOG_INTERVAL_MINUTES", default=15)
+GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS = env.int("GITHUB_RATE_LIMIT_MAX_WAIT_SECONDS", default=60)
+GITHUB_RATE_LIMIT_MIN_REMAINING = env.int("GITHUB_RATE_LIMIT_MIN_REMAINING", default=100)
+if GITHUB_AUDIT_LOG_INCLUDE not in ("web", "git", "all"):
+    raise ImproperlyConfigured("GITHUB_AUDIT_LOG_INCLUDE must be web, git or all")
+# Branch-protection review (docs/RELEASES.md § Branch protection): what the default branch must enforce.
+BRANCH_PROTECTION_MIN_REVIEWS = env.int("BRANCH_PROTECTION_MIN_REVIEWS", default=1)
+BRANCH_PROTECTION_DISMISS_STALE = env.bool("BRANCH_PROTECTION_DISMISS_STALE", default=True)
+BRANCH_PROTECTION_ENFORCE_ADMINS = env.bool("BRANCH_PROTECTION_ENFORCE_ADMINS", default=True)
+BRANCH_PROTECTION_BLOCKS_PRODUCTION = env.bool("BRANCH_PROTECTION_BLOCKS_PRODUCTION", default=True)
 
 # Disaster recovery (docs/DR.md): where drills restore, how long they may take, where alerts go.
 DR_DRILL_ADMIN_DSN = env.str("DR_DRILL_ADMIN_DSN", default="")  # empty: the portal's server, database postgres

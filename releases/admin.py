@@ -379,3 +379,5 @@ class ReleaseAlertAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+from releases import admin_github  # noqa: E402,F401  the GitHub pages (read-only)

@@ -337,3 +337,7 @@ class ReleaseAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.release}"
+
+
+# GitHub's audit log and the branch-protection reviews (releases/github_audit.py, releases/branch_protection.py).
+from releases.models_github import BranchProtectionReview, GitHubAuditCursor, GitHubAuditImport, GitHubAuditRecord  # noqa: E402,F401,I001

@@ -28,3 +28,19 @@ def post_summary(release_id: int) -> str:
     release = Release.objects.select_related("service").get(pk=release_id)
     return services.post_summary_to_pr(release=release, actor=system_user(),
                                        reason="task: post the deploy summary to the pull request")
+
+
+def import_github_audit_log() -> str:
+    from releases import github_audit
+
+    run = github_audit.import_audit_log(reason="task: import GitHub's audit log")
+    if run is None:
+        return "GITHUB_ORG is not set: nothing to import"
+    return f"{run}: {run.imported} imported, {run.duplicates} already known, {run.ignored} ignored {run.error}".strip()
+
+
+def review_branch_protection() -> str:
+    from releases import branch_protection
+
+    reviews = branch_protection.review_all()
+    return ", ".join(f"{r.service.slug}: {r.result}" for r in reviews) or "no services"

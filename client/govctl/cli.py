@@ -1,6 +1,6 @@
 """Entry point of `govctl`. Exit codes: 0 ok, 1 failed/blocked, 2 usage, 3 portal unreachable, 4 auth,
 5 pending approval (`flags set|unkill|maintenance off`: a change request waits for a second person).
-`audit verify`: 0 verified, 1 failed, 2 usage (no trusted key, unreadable file).
+`audit verify`: 0 verified, 1 failed, 2 usage (no trusted key, unreadable file). `slo check`: 1 an SLO is breached.
 `evidence verify`: 0 verified, 1 a file changed/missing/extra or the audit chain broken, 2 usage, 3 the manifest
 is not signed by a key you trust.
 
@@ -27,6 +27,7 @@ COMMAND_MODULES = {
     "gate": "govctl.commands.gate", "deploy": "govctl.commands.deploy", "backfill": "govctl.commands.backfill",
     "sbom": "govctl.commands.sbom", "secrets": "govctl.commands.secrets",
     "evidence": "govctl.commands.evidence",
+    "slo": "govctl.commands.slo",
 }  # fmt: skip
 
 

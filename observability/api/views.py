@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from governance.api.idempotency import idempotent
-from governance.api.permissions import check_token_target
+from governance.api.permissions import check_token_target, target_environment, target_service
 from governance.models import Environment, Scope, Service
 from observability import services, sli
 
@@ -90,3 +90,34 @@ class SliIngestApi(APIView):
                                             points=values["points"])
         return Response(self.Output({"accepted": len(values["points"]), "created": result.created,
                                      "replaced": result.replaced}).data)
+
+
+class SloStatusApi(APIView):
+    """The enabled SLOs of a service in an environment, with their error budgets now (`govctl slo check`)."""
+
+    required_scopes = None  # any valid token (figures, no secrets); a token restricted to services sees only theirs
+
+    class Input(serializers.Serializer):
+        service = serializers.SlugField(max_length=63)
+        environment = serializers.SlugField(max_length=63, required=False, default="production")
+
+    class Output(serializers.Serializer):
+        service = serializers.CharField()
+        environment = serializers.CharField()
+        breached = serializers.ListField(child=serializers.CharField(),
+                                         help_text="SLOs whose error budget is spent (judged on enough data).")
+        slos = serializers.ListField(child=serializers.DictField(), help_text="Each SLO's figures and verdict.")
+
+    @extend_schema(parameters=[Input], responses={200: Output}, summary="SLOs and error budgets of a service")
+    def get(self, request: Request) -> Response:
+        from observability import queries
+
+        data = self.Input(data=request.query_params)
+        data.is_valid(raise_exception=True)
+        service = target_service(request, data.validated_data["service"])
+        environment = target_environment(request, data.validated_data["environment"])
+        slos = queries.slos_for_check().filter(service_id=service.pk, environment_id=environment.pk)
+        statuses = queries.slo_statuses(slos)
+        return Response({"service": service.slug, "environment": environment.slug,
+                         "breached": [s.slo.name for s in statuses if s.exhausted],
+                         "slos": [s.figures() for s in statuses]})
