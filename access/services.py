@@ -174,7 +174,7 @@ def check_overdue_secrets(*, now: datetime | None = None) -> list[Secret]:
         if secret.overdue_alerted_for == secret.last_rotated_at:
             continue
         with transaction.atomic():
-            locked = Secret.objects.select_for_update().select_related("service").get(pk=secret.pk)
+            locked = Secret.objects.select_for_update(of=("self",)).select_related("service").get(pk=secret.pk)
             if not locked.is_overdue(now) or locked.overdue_alerted_for == locked.last_rotated_at:
                 continue
             locked.overdue_alerted_for = locked.last_rotated_at
