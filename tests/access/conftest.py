@@ -101,12 +101,12 @@ def scratch() -> Iterator[Scratch]:
 
 
 @pytest.fixture
-def governed(scratch, monkeypatch, db):
+def governed(scratch, monkeypatch, db, tmp_path):
     """The scratch database built, registered as a backup target with an access policy."""
     build_schema(scratch)
     monkeypatch.setenv(DSN_ENV, scratch.dsn)
     actor = system_user()
-    target = dr_services.create_backup_target(name=f"scratch-{scratch.prefix[-8:]}", directory="/tmp/gov-dbaccess",
+    target = dr_services.create_backup_target(name=f"scratch-{scratch.prefix[-8:]}", directory=str(tmp_path),
                                               dsn_env=DSN_ENV, actor=actor, reason="test fixture")
     services.create_access_policy(target=target, document=declared_policy(scratch.prefix), actor=actor,
                                   reason="test fixture")

@@ -83,7 +83,7 @@ def test_history__says_what_changed_since_the_previous_snapshot(governed):
     second = review(target)
     assert second.previous == first
     assert second.changes == [
-        {"path": f"tables.public.orders.rls", "before": True, "after": False},
+        {"path": "tables.public.orders.rls", "before": True, "after": False},
         {"path": f"tables.public.products.grants.{scratch.role('anon')}", "before": ["SELECT"],
          "after": ["DELETE", "SELECT"]},
     ]
