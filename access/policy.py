@@ -9,6 +9,7 @@ The policy (YAML or JSON; docs/SECURITY.md § Database access review):
       shop_service: {kind: service, login: true, member_of: []}
       shop_anon:    {kind: anon, login: true}
     write: {shop_service: [public.orders], shop_owner: ["*"]}   # INSERT/UPDATE/DELETE/TRUNCATE/…
+    append: {shop_service: [public.audit_log]}                 # SELECT, INSERT only (wins over write "*")
     read:  {shop_anon: [public.products], shop_service: ["*"]}  # SELECT
     rls_required: {public.orders: {force: false}}              # or a plain list of tables
     policies:                        # RLS policies as PostgreSQL prints them (pg_policies); omit to skip
@@ -27,7 +28,7 @@ from typing import Any
 from access.catalog import PUBLIC, ROLE_ATTRIBUTES
 
 KINDS = ("anon", "service", "maintenance", "other")
-TOP_KEYS = {"role_patterns", "owner", "roles", "write", "read", "rls_required", "policies"}
+TOP_KEYS = {"role_patterns", "owner", "roles", "write", "append", "read", "rls_required", "policies"}
 ROLE_KEYS = {"kind", "member_of", *ROLE_ATTRIBUTES}
 POLICY_KEYS = {"command", "roles", "using", "with_check", "permissive"}
 _TABLE_RE = re.compile(r"^[^.\s]+\.[^.\s]+$|^\*$")
@@ -52,11 +53,12 @@ def problems(doc: Any) -> list[str]:
             out.append(f"roles.{name}.kind: one of {', '.join(KINDS)}.")
         if not isinstance(spec.get("member_of", []), list):
             out.append(f"roles.{name}.member_of: a list of roles.")
-        if spec.get("kind") == "anon" and (doc.get("write") or {}).get(name):
-            out.append(f"roles.{name}: an anon role may not write (remove it from 'write').")
+        if spec.get("kind") == "anon" and ((doc.get("write") or {}).get(name) or (doc.get("append") or {}).get(name)):
+            out.append(f"roles.{name}: an anon role may not write (remove it from 'write' and 'append').")
         if spec.get("kind") in ("anon", "service") and (spec.get("bypassrls") or spec.get("superuser")):
-            out.append(f"roles.{name}: an {spec['kind']} role may not bypass row-level security.")
-    for key in ("write", "read"):
+            article = "an" if spec["kind"] == "anon" else "a"
+            out.append(f"roles.{name}: {article} {spec['kind']} role may not bypass row-level security.")
+    for key in ("write", "append", "read"):
         grants = doc.get(key, {})
         if not isinstance(grants, dict):
             out.append(f"'{key}' maps a role to a list of tables (schema.table, or \"*\").")
@@ -110,7 +112,15 @@ def drift(doc: dict[str, Any], snapshot: dict[str, Any]) -> list[dict[str, Any]]
     declared: dict[str, dict[str, Any]] = doc.get("roles") or {}
     write: dict[str, list[str]] = doc.get("write") or {}
     read: dict[str, list[str]] = doc.get("read") or {}
+    append: dict[str, list[str]] = doc.get("append") or {}
     owner = doc.get("owner")
+
+    def table_allowed(grantee: str, table: str, privileges: list[str]) -> set[str]:
+        if table in (append.get(grantee) or []):  # named explicitly: narrower than a write "*"
+            return {"SELECT", "INSERT"}
+        if _allowed(write, grantee, table):
+            return set(privileges)
+        return {"SELECT"} if _allowed(read, grantee, table) else set()
 
     for name, actual in snapshot["roles"].items():
         spec = declared.get(name)
@@ -139,15 +149,14 @@ def drift(doc: dict[str, Any], snapshot: dict[str, Any]) -> list[dict[str, Any]]
             out.append(_item("owner", table, f"{table} is owned by {info['owner']}, the policy says {owner}.",
                              role=info["owner"], expected=owner, actual=info["owner"]))
         for grantee, privileges in info["grants"].items():
-            allowed = set(privileges) if _allowed(write, grantee, table) else (
-                {"SELECT"} if _allowed(read, grantee, table) else set())
+            allowed = table_allowed(grantee, table, privileges)
             extra = sorted(set(privileges) - allowed)
             if not extra:
                 continue
             code = "read-grant" if extra == ["SELECT"] else "write-grant"
             out.append(_item(code, table, f"{grantee} has {', '.join(extra)} on {table}, which the policy does not "
                              "allow.", role=grantee, expected=sorted(allowed), actual=privileges))
-    writers = {r for r, tables in write.items() if tables}
+    writers = {r for r, tables in [*write.items(), *append.items()] if tables}
     readers = writers | {r for r, tables in read.items() if tables}
     for seq, info in snapshot["sequences"].items():
         if owner and info["owner"] != owner:

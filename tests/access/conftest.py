@@ -45,7 +45,8 @@ class Scratch:
 
 
 def build_schema(scratch: Scratch) -> None:
-    """The anon / service / maintenance split: maintenance owns, service writes orders, anon reads products."""
+    """The anon / service / maintenance split: maintenance owns, service writes orders and appends to the log,
+    anon reads products."""
     scratch.run(
         "CREATE ROLE {p}_owner NOLOGIN",
         "CREATE ROLE {p}_service LOGIN",
@@ -53,6 +54,10 @@ def build_schema(scratch: Scratch) -> None:
         "CREATE TABLE products (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL)",
         "CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, tenant_id int NOT NULL, "
         "total numeric NOT NULL)",
+        "CREATE TABLE audit_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, entry text NOT NULL)",
+        "ALTER TABLE audit_log OWNER TO {p}_owner",
+        "GRANT SELECT, INSERT ON audit_log TO {p}_service",
+        "GRANT USAGE ON SEQUENCE audit_log_id_seq TO {p}_service",
         "ALTER TABLE products OWNER TO {p}_owner",
         "ALTER TABLE orders OWNER TO {p}_owner",
         "GRANT SELECT ON products TO {p}_anon",
@@ -73,6 +78,7 @@ def declared_policy(prefix: str) -> dict[str, Any]:
         "roles": {f"{p}_owner": {"kind": "maintenance"}, f"{p}_service": {"kind": "service", "login": True},
                   f"{p}_anon": {"kind": "anon", "login": True}},
         "write": {f"{p}_service": ["public.orders"], f"{p}_owner": ["*"]},
+        "append": {f"{p}_service": ["public.audit_log"]},
         "read": {f"{p}_anon": ["public.products"], f"{p}_service": ["*"]},
         "rls_required": ["public.orders"],
         # As PostgreSQL prints it (pg_policies.qual).

@@ -68,6 +68,7 @@ def test_changed_policy__is_drift_with_the_exact_difference(governed):
      "{p}_owner/*/tables"),
     ("CREATE POLICY open_door ON orders USING (true)", "policy-undeclared", "public.orders/open_door"),
     ("ALTER TABLE products OWNER TO {p}_service", "owner", "public.products"),
+    ("GRANT UPDATE ON audit_log TO {p}_service", "write-grant", "public.audit_log"),  # append-only: no UPDATE
 ])
 def test_other_drift__is_named(governed, sql, code, obj):
     scratch, target = governed
