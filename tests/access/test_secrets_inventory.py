@@ -120,3 +120,14 @@ def test_operator__may_not_record_a_rotation(secret, operator):
     client.post("/admin/access/secret/", {"action": "record_rotation", "_selected_action": [secret.pk],
                                           "confirm": "1", "reason": "x"})
     assert not SecretRotation.objects.exists()
+
+
+def test_seed_demo__adds_the_inventory_and_the_portal_policy(db):
+    from django.core.management import call_command
+
+    from access.models import AccessPolicy
+
+    call_command("seed_demo")
+    overdue = [str(s) for s in Secret.objects.all() if s.is_overdue()]
+    assert overdue == ["shop: STRIPE_API_KEY"]
+    assert AccessPolicy.objects.get(target__name="portal-db").document["owner"] == "governance_migrator"
