@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from access import services as access_services
 from access.models import SecretRotation
+from governance import outage
 from governance.services import system_user
 from observability import notify, ops_alerts
 from observability import services as obs_services
@@ -72,8 +73,10 @@ def test_role_password_rotation__open_connections_live_on_and_the_portal_reconne
     # PostgreSQL checks a password when a session starts: connections already open keep working.
     assert _select_one(running) == 1
     running.close()
-    with pytest.raises(OperationalError, match="password authentication failed"):
+    with pytest.raises(OperationalError, match="password authentication failed") as refused:
         _select_one(running)  # a process still on the old DATABASE_URL cannot open a new connection
+    # libpq gives no SQLSTATE for a refused login: the portal answers it like an outage (503 + Retry-After).
+    assert getattr(refused.value.__cause__, "sqlstate", None) is None and outage.database_unavailable(refused.value)
     restarted = _portal_connection(password_cluster, "new-password-2")  # step 3: new DATABASE_URL, restart
     assert _select_one(restarted) == 1
     restarted.close()
