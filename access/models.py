@@ -114,7 +114,7 @@ class Secret(Audited):
         ]
 
     def __str__(self) -> str:
-        return f"{self.service.slug if self.service_id else 'portal'}: {self.name}"
+        return f"{self.service.slug if self.service is not None else 'portal'}: {self.name}"
 
     def clean(self) -> None:
         for field in ("location", "notes", "runbook_url", "name"):

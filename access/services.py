@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -180,6 +181,6 @@ def check_overdue_secrets(*, now: datetime | None = None) -> list[Secret]:
             locked.overdue_alerted_for = locked.last_rotated_at
             save_audited(instance=locked, actor=system_user(), reason="scheduled: overdue secrets check (alert sent)",
                          update_fields=["overdue_alerted_for"])
-            transaction.on_commit(lambda s=locked: alerts.send(alerts.secret_overdue(s), s.service_id))
+            transaction.on_commit(functools.partial(alerts.send, alerts.secret_overdue(locked), locked.service_id))
         alerted.append(locked)
     return alerted

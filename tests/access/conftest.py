@@ -41,7 +41,7 @@ class Scratch:
     def run(self, *statements: str) -> None:
         with psycopg.connect(self.dsn, autocommit=True) as conn:
             for statement in statements:
-                conn.execute(statement.replace("{p}", self.prefix))  # type: ignore[arg-type]  # test SQL
+                conn.execute(statement.replace("{p}", self.prefix))
 
 
 def build_schema(scratch: Scratch) -> None:
@@ -93,17 +93,17 @@ def scratch() -> Iterator[Scratch]:
     run_id = uuid.uuid4().hex[:8]
     prefix, database = f"gov_dbaccess_{run_id}", f"gov_dbaccess_scratch_{run_id}"
     with psycopg.connect(server_dsn("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{database}"')  # type: ignore[arg-type]  # a generated name
+        conn.execute(f'CREATE DATABASE "{database}"')
     made = Scratch(database=database, prefix=prefix, dsn=server_dsn(database))
     try:
         yield made
     finally:
         with psycopg.connect(server_dsn("postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')  # type: ignore[arg-type]
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             roles = [r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s",
                                                  [prefix + "%"])]
             for role in roles:
-                conn.execute(f'DROP ROLE IF EXISTS "{role}"')  # type: ignore[arg-type]
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 @pytest.fixture
