@@ -93,3 +93,49 @@ def test_evidence_section__lists_reviews_with_their_drift(governed):
     assert set(files) == {"access-reviews/reviews.json", "access-reviews/report.md"}
     assert b'"rls-disabled"' in files["access-reviews/reviews.json"]
     assert b"Row-level security is off on public.orders" in files["access-reviews/report.md"]
+
+
+def test_admin_home__shows_drift_until_the_database_is_clean_again(governed, make_user):
+    scratch, target = governed
+    client = Client()
+    client.force_login(make_user("audra", "Auditor"))
+    scratch.run("ALTER TABLE orders DISABLE ROW LEVEL SECURITY")
+    services.review_access(target=target, actor=system_user(), reason="test")
+    assert f"{target.name}: 1 access finding(s)" in client.get("/admin/").content.decode()
+    scratch.run("ALTER TABLE orders ENABLE ROW LEVEL SECURITY")
+    services.review_access(target=target, actor=system_user(), reason="test")
+    assert "Governed databases match their access policies." in client.get("/admin/").content.decode()
+
+
+def test_policy__is_typed_as_yaml_in_the_admin(governed, make_user):
+    import yaml
+
+    from access.models import AccessPolicy
+
+    scratch, target = governed
+    client = Client()
+    client.force_login(make_user("ada2", "Administrator"))
+    policy = target.access_policy
+    url = f"/admin/access/accesspolicy/{policy.pk}/change/"
+    page = client.get(url).content.decode()
+    assert f"{scratch.role('owner')}:" in page  # shown as YAML, not JSON
+    document = {**policy.document, "rls_required": {"public.orders": {"force": True}}}
+    answer = client.post(url, {"document": yaml.safe_dump(document), "enabled": "on", "reason": "force RLS on orders"})
+    assert answer.status_code == 302
+    policy = AccessPolicy.objects.get(pk=policy.pk)
+    assert (policy.revision, policy.document["rls_required"]) == (2, {"public.orders": {"force": True}})
+    refused = client.post(url, {"document": "roles: [", "enabled": "on", "reason": "typo"})
+    assert refused.status_code == 200 and "Not valid YAML or JSON" in refused.content.decode()
+    assert [(d["code"], d["object"]) for d in services.review_access(
+        target=target, actor=system_user(), reason="test").drift] == [("rls-not-forced", "public.orders")]
+
+
+def test_draft_action__prints_the_grants_of_today_as_a_policy(governed, make_user):
+    scratch, target = governed
+    services.review_access(target=target, actor=system_user(), reason="test")
+    client = Client()
+    client.force_login(make_user("audra", "Auditor"))
+    page = client.post("/admin/access/accesspolicy/", {"action": "draft_from_latest",
+                                                       "_selected_action": [target.access_policy.pk]}, follow=True)
+    text = page.content.decode()
+    assert "narrow it before adopting it" in text and "public.audit_log" in text
