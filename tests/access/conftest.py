@@ -88,20 +88,37 @@ def declared_policy(prefix: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def scratch() -> Iterator[Scratch]:
-    run_id = uuid.uuid4().hex[:8]
-    prefix, database = f"gov_dbaccess_{run_id}", f"gov_dbaccess_scratch_{run_id}"
+@pytest.fixture(scope="module")
+def scratch_database() -> Iterator[str]:
+    """One scratch database per test module (creating and dropping one per test is seconds under load)."""
+    database = f"gov_dbaccess_scratch_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_dsn("postgres"), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
-    made = Scratch(database=database, prefix=prefix, dsn=server_dsn(database))
+    try:
+        yield database
+    finally:
+        with psycopg.connect(server_dsn("postgres"), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.fixture
+def scratch(scratch_database: str) -> Iterator[Scratch]:
+    """Fresh roles (a per-test prefix) in the module's database; its schema is back to a new database's after."""
+    prefix = f"gov_dbaccess_{uuid.uuid4().hex[:8]}"
+    made = Scratch(database=scratch_database, prefix=prefix, dsn=server_dsn(scratch_database))
     try:
         yield made
     finally:
         with psycopg.connect(server_dsn("postgres"), autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             roles = [r for (r,) in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s",
                                                  [prefix + "%"])]
+        with psycopg.connect(made.dsn, autocommit=True) as conn:
+            for role in roles:  # their objects, grants and default privileges in this database (one at a time:
+                conn.execute(f'DROP OWNED BY "{role}"')  # several at once trip over a shared default ACL)
+            conn.execute("DROP SCHEMA public CASCADE")
+            conn.execute("CREATE SCHEMA public AUTHORIZATION pg_database_owner")
+            conn.execute("GRANT USAGE ON SCHEMA public TO PUBLIC")
+        with psycopg.connect(server_dsn("postgres"), autocommit=True) as conn:
             for role in roles:
                 conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
