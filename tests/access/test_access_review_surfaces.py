@@ -139,3 +139,18 @@ def test_draft_action__prints_the_grants_of_today_as_a_policy(governed, make_use
                                                        "_selected_action": [target.access_policy.pk]}, follow=True)
     text = page.content.decode()
     assert "narrow it before adopting it" in text and "public.audit_log" in text
+
+
+def test_schedules__review_every_enabled_policy_nightly(governed):
+    from django_q.models import Schedule
+
+    from access import tasks
+    from governance.schedules import ensure_schedules
+
+    _, target = governed
+    ensure_schedules()
+    crons = dict(Schedule.objects.filter(name__startswith="access:").values_list("func", "cron"))
+    assert crons == {"access.tasks.review_all": "15 4 * * *", "access.tasks.check_overdue_secrets": "0 7 * * *"}
+    assert tasks.review_all() == {target.name: "clean"}
+    services.update_access_policy(policy=target.access_policy, enabled=False, actor=system_user(), reason="paused")
+    assert tasks.review_all() == {}

@@ -131,3 +131,17 @@ def test_seed_demo__adds_the_inventory_and_the_portal_policy(db):
     overdue = [str(s) for s in Secret.objects.all() if s.is_overdue()]
     assert overdue == ["shop: STRIPE_API_KEY"]
     assert AccessPolicy.objects.get(target__name="portal-db").document["owner"] == "governance_migrator"
+
+
+def test_evidence_section__lists_the_inventory_and_the_rotations_never_values(secret):
+    import json
+
+    from access import evidence
+
+    services.record_rotation(secret=secret, actor=system_user(), reason="quarterly")
+    now = timezone.now()
+    files = evidence.secrets_inventory(start=now - timedelta(hours=1), end=now + timedelta(hours=1), service=None)
+    inventory = json.loads(files["secrets-inventory/secrets.json"])
+    assert [(s["name"], s["owner"], s["max_age_days"]) for s in inventory] == [("STRIPE_API_KEY", "payments team", 90)]
+    assert not {"value", "secret"} & set(inventory[0])
+    assert json.loads(files["secrets-inventory/rotations.json"])[0]["reason"] == "quarterly"
