@@ -74,6 +74,29 @@ def take_snapshot(conn: psycopg.Connection[Any], *, role_patterns: list[str] | t
                                 "force_rls": force, "kind": {"r": "table", "p": "table", "v": "view",
                                                              "m": "materialized view", "f": "foreign table"}[kind]}
 
+        # Column privileges (GRANT UPDATE (col) …) write as surely as table privileges.
+        cur.execute("""
+            SELECT n.nspname || '.' || c.relname, a.attname,
+                   CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE x.grantee::regrole::text END, x.privilege_type
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            CROSS JOIN LATERAL aclexplode(a.attacl) x
+            WHERE a.attacl IS NOT NULL AND NOT a.attisdropped AND a.attnum > 0
+              AND n.nspname NOT IN ('pg_catalog', 'information_schema')""")
+        for table, column, grantee, privilege in cur:
+            if table in tables:
+                per_grantee = tables[table].setdefault("column_grants", {}).setdefault(_unquote(grantee), {})
+                per_grantee.setdefault(column, []).append(privilege)
+        for info in tables.values():
+            for per_grantee in info.get("column_grants", {}).values():
+                for column in per_grantee:
+                    per_grantee[column] = sorted(set(per_grantee[column]))
+
+        cur.execute(_ACL_SQL.format(
+            name="d.datname", owner="d.datdba", acl="d.datacl", extra="", source="pg_database d",
+            where="WHERE d.datname = current_database()", group="d.datname, d.datdba"))
+        _name, db_owner, db_pairs = cur.fetchone()  # type: ignore[misc]  # the current database: one row
+        database_acl = {"owner": _unquote(db_owner), "grants": _grants(db_pairs, db_owner)}
+
         cur.execute("""
             SELECT d.defaclrole::regrole::text, COALESCE(n.nspname, ''), d.defaclobjtype,
                    json_agg(json_build_array(
@@ -101,6 +124,9 @@ def take_snapshot(conn: psycopg.Connection[Any], *, role_patterns: list[str] | t
                 mentioned |= set(item["grants"])
         for key, grants in default_privileges.items():
             mentioned |= {key.split("/", 1)[0], *grants}
+        for table in tables.values():
+            mentioned |= set(table.get("column_grants", {}))
+        mentioned |= set(database_acl["grants"])
         for per_table in policies.values():
             for policy in per_table.values():
                 mentioned |= set(policy["roles"])
@@ -130,6 +156,7 @@ def take_snapshot(conn: psycopg.Connection[Any], *, role_patterns: list[str] | t
     return {
         "database": database,
         "server_version_num": version,
+        "database_acl": database_acl,
         "roles": {r: all_roles[r] for r in sorted(wanted)},
         "schemas": dict(sorted(schemas.items())),
         "tables": dict(sorted(tables.items())),

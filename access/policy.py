@@ -156,6 +156,21 @@ def drift(doc: dict[str, Any], snapshot: dict[str, Any]) -> list[dict[str, Any]]
             code = "read-grant" if extra == ["SELECT"] else "write-grant"
             out.append(_item(code, table, f"{grantee} has {', '.join(extra)} on {table}, which the policy does not "
                              "allow.", role=grantee, expected=sorted(allowed), actual=privileges))
+        for grantee, columns in info.get("column_grants", {}).items():
+            allowed = table_allowed(grantee, table, sorted({p for privs in columns.values() for p in privs}))
+            for column, privileges in columns.items():
+                extra = sorted(set(privileges) - allowed)
+                if extra:
+                    code = "read-grant" if extra == ["SELECT"] else "write-grant"
+                    out.append(_item(code, f"{table}.{column}", f"{grantee} has {', '.join(extra)} on column "
+                                     f"{table}.{column}, which the policy does not allow.", role=grantee,
+                                     expected=sorted(allowed), actual=privileges))
+    database_acl = snapshot.get("database_acl") or {"owner": None, "grants": {}}
+    for grantee, privileges in database_acl["grants"].items():
+        if "CREATE" in privileges and grantee != owner:
+            out.append(_item("database-create", snapshot["database"], f"{grantee} may CREATE schemas in database "
+                             f"{snapshot['database']} (only the owner should change the schema).", role=grantee,
+                             expected=["CONNECT", "TEMPORARY"], actual=privileges))
     writers = {r for r, tables in [*write.items(), *append.items()] if tables}
     readers = writers | {r for r, tables in read.items() if tables}
     for seq, info in snapshot["sequences"].items():

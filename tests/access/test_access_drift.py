@@ -69,12 +69,24 @@ def test_changed_policy__is_drift_with_the_exact_difference(governed):
     ("CREATE POLICY open_door ON orders USING (true)", "policy-undeclared", "public.orders/open_door"),
     ("ALTER TABLE products OWNER TO {p}_service", "owner", "public.products"),
     ("GRANT UPDATE ON audit_log TO {p}_service", "write-grant", "public.audit_log"),  # append-only: no UPDATE
+    ("GRANT UPDATE (name) ON products TO {p}_anon", "write-grant", "public.products.name"),  # a column grant
 ])
 def test_other_drift__is_named(governed, sql, code, obj):
     scratch, target = governed
     scratch.run(sql)
     found = [(d["code"], d["object"]) for d in review(target).drift]
     assert (code, obj.replace("{p}", scratch.prefix)) in found
+
+
+def test_create_on_the_database__is_drift(governed):
+    scratch, target = governed
+    scratch.run(f'GRANT CREATE ON DATABASE "{scratch.database}" TO {{p}}_service')
+    try:
+        [item] = review(target).drift
+        assert (item["code"], item["object"], item["role"]) == ("database-create", scratch.database,
+                                                                 scratch.role("service"))
+    finally:
+        scratch.run(f'REVOKE ALL ON DATABASE "{scratch.database}" FROM {{p}}_service')
 
 
 def test_history__says_what_changed_since_the_previous_snapshot(governed):
