@@ -1,4 +1,5 @@
-"""Secrets inventory API: list (audit:read), add and record rotations (secrets:write). Never a secret's value."""
+"""Secrets inventory API: list (audit:read), add and record rotations (secrets:write), never a secret's value;
+the latest database access reviews (audit:read)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from access import services
-from access.models import Secret
+from access import queries, services
+from access.models import AccessSnapshot, Secret
 from governance.api.permissions import api_reason, check_token_target, target_service, token_services
 from governance.models import Scope, Service
 from governance.reasons import ReasonSerializerField
@@ -115,3 +116,31 @@ class SecretRotateApi(APIView):
                                  rotated_at=data.validated_data["rotated_at"])
         secret.refresh_from_db()
         return Response(SecretOutput(secret).data, status=201)
+
+
+class AccessReviewListApi(APIView):
+    """The newest access review of each governed database (read by auditors and pipelines)."""
+
+    required_scopes = Scope.AUDIT_READ.value
+
+    class Output(serializers.Serializer):
+        id = serializers.IntegerField()
+        target = serializers.CharField(source="target.name")
+        service = serializers.CharField(source="target.service.slug", allow_null=True, default=None)
+        taken_at = serializers.DateTimeField()
+        status = serializers.ChoiceField(choices=AccessSnapshot.Status.choices)
+        policy_revision = serializers.IntegerField(allow_null=True)
+        snapshot_sha256 = serializers.CharField(source="digest")
+        drift = serializers.ListField(child=serializers.DictField())
+        changes = serializers.ListField(child=serializers.DictField(), help_text="Since the previous review.")
+        error = serializers.CharField()
+
+    @extend_schema(responses={200: Output(many=True)}, summary="Latest database access review per target")
+    def get(self, request: Request) -> Response:
+        latest = queries.latest_snapshots().select_related("target__service")
+        allowed = token_services(request)
+        if allowed is not None:
+            latest = latest.filter(target__service_id__in=allowed)
+        if request.query_params.get("target"):
+            latest = latest.filter(target__name=request.query_params["target"])
+        return Response(self.Output(latest, many=True).data)

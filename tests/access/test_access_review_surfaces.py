@@ -154,3 +154,19 @@ def test_schedules__review_every_enabled_policy_nightly(governed):
     assert tasks.review_all() == {target.name: "clean"}
     services.update_access_policy(policy=target.access_policy, enabled=False, actor=system_user(), reason="paused")
     assert tasks.review_all() == {}
+
+
+def test_api__lists_the_latest_review_per_target(governed, make_token):
+    scratch, target = governed
+    services.review_access(target=target, actor=system_user(), reason="test")
+    scratch.run("GRANT DELETE ON products TO {p}_anon")
+    latest = services.review_access(target=target, actor=system_user(), reason="test")
+    answer = Client().get(f"/api/v1/access-reviews?target={target.name}",
+                          HTTP_AUTHORIZATION=f"Bearer {make_token('audit:read')}")
+    assert answer.status_code == 200
+    [body] = answer.json()
+    assert (body["id"], body["status"], body["snapshot_sha256"]) == (latest.pk, "drift", latest.digest)
+    assert [(d["code"], d["object"]) for d in body["drift"]] == [("write-grant", "public.products")]
+    assert body["changes"][0]["path"] == f"tables.public.products.grants.{scratch.role('anon')}"
+    refused = Client().get("/api/v1/access-reviews", HTTP_AUTHORIZATION=f"Bearer {make_token('flags:read')}")
+    assert refused.status_code == 403
