@@ -260,11 +260,18 @@ def draft_from_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
                     **({"member_of": attrs["member_of"]} if attrs["member_of"] else {})}
              for name, attrs in snapshot["roles"].items()}
     write: dict[str, list[str]] = {}
+    append: dict[str, list[str]] = {}
     read: dict[str, list[str]] = {}
     for table, info in snapshot["tables"].items():
         for grantee, privileges in info["grants"].items():
-            (write if set(privileges) - {"SELECT"} else read).setdefault(grantee, []).append(table)
-    return {"roles": roles, "write": write, "read": read,
-            "rls_required": sorted(t for t, info in snapshot["tables"].items() if info["rls"]),
-            "policies": {t: {n: {k: v for k, v in p.items()} for n, p in per.items()}
-                         for t, per in snapshot["policies"].items()}}
+            kind = read if set(privileges) == {"SELECT"} else (
+                append if set(privileges) <= {"SELECT", "INSERT"} else write)
+            kind.setdefault(grantee, []).append(table)
+    owners = [info["owner"] for info in snapshot["tables"].values()]
+    draft: dict[str, Any] = {"roles": roles}
+    if owners:
+        draft["owner"] = max(sorted(set(owners)), key=owners.count)
+    draft.update({"write": write, "append": append, "read": read,
+                  "rls_required": sorted(t for t, info in snapshot["tables"].items() if info["rls"]),
+                  "policies": {t: dict(per) for t, per in snapshot["policies"].items()}})
+    return draft

@@ -104,3 +104,13 @@ def test_history__says_what_changed_since_the_previous_snapshot(governed):
     assert third.changes == [] and third.previous == second
     assert list(AccessSnapshot.objects.filter(target=target).values_list("status", flat=True)) == [
         "drift", "drift", "clean"]
+
+
+def test_draft_from_a_clean_snapshot__has_no_drift_against_it(governed):
+    from access import policy
+
+    _, target = governed
+    snapshot = review(target).snapshot
+    draft = policy.draft_from_snapshot(snapshot)
+    assert policy.problems(draft) == []
+    assert policy.drift(draft, snapshot) == []
