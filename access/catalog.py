@@ -45,8 +45,10 @@ def _unquote(name: str) -> str:
     return name[1:-1].replace('""', '"') if name.startswith('"') and name.endswith('"') else name
 
 
-def take_snapshot(conn: psycopg.Connection[Any], *, role_patterns: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """The access state of the database `conn` is connected to (reads only)."""
+def take_snapshot(conn: psycopg.Connection[Any], *, role_patterns: list[str] | tuple[str, ...] = (),
+                  roles: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The access state of the database `conn` is connected to (reads only); `roles` (the declared ones) and
+    roles matching `role_patterns` are kept even when they hold nothing here."""
     with conn.cursor() as cur:
         cur.execute("SELECT current_database(), current_setting('server_version_num')::int")
         database, version = cur.fetchone()  # type: ignore[misc]  # one row, always
@@ -118,7 +120,8 @@ def take_snapshot(conn: psycopg.Connection[Any], *, role_patterns: list[str] | t
                 "permissive": permissive == "PERMISSIVE", "roles": sorted(roles), "command": cmd,
                 "using": qual, "with_check": with_check}
 
-        mentioned = {s["owner"] for s in schemas.values()} | {t["owner"] for t in tables.values()}
+        mentioned = ({s["owner"] for s in schemas.values()} | {t["owner"] for t in tables.values()}
+                     | {q["owner"] for q in sequences.values()} | set(roles))
         for group in (schemas, tables, sequences):
             for item in group.values():
                 mentioned |= set(item["grants"])

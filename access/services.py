@@ -60,13 +60,13 @@ def update_access_policy(*, policy: AccessPolicy, actor: Any, reason: str, docum
 
 # --- reviews ------------------------------------------------------------------------------------------
 
-def read_snapshot(target: BackupTarget, role_patterns: list[str]) -> dict[str, Any]:
+def read_snapshot(target: BackupTarget, role_patterns: list[str], roles: list[str]) -> dict[str, Any]:
     """Connect to the target (its DSN from the environment) read-only and read its catalog."""
     from recovery.services import target_dsn
 
     options = f"-c default_transaction_read_only=on -c statement_timeout={settings.ACCESS_REVIEW_TIMEOUT_SECONDS * 1000}"
     with psycopg.connect(target_dsn(target), connect_timeout=10, options=options, autocommit=True) as conn:
-        return catalog.take_snapshot(conn, role_patterns=role_patterns)
+        return catalog.take_snapshot(conn, role_patterns=role_patterns, roles=roles)
 
 
 def _drift_key(item: dict[str, Any]) -> str:
@@ -86,7 +86,8 @@ def review_access(*, target: BackupTarget, actor: Any, reason: str) -> AccessSna
                 .order_by("-taken_at", "-id").first())
     last_any = AccessSnapshot.objects.filter(target=target).order_by("-taken_at", "-id").first()
     try:
-        snapshot = read_snapshot(target, list(policy.document.get("role_patterns") or []))
+        snapshot = read_snapshot(target, list(policy.document.get("role_patterns") or []),
+                                 sorted(policy.document.get("roles") or {}))
     except (psycopg.Error, ValidationError, OSError) as exc:
         error = "; ".join(exc.messages) if isinstance(exc, ValidationError) else f"{type(exc).__name__}: {exc}"
         with transaction.atomic():
