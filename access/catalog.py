@@ -3,7 +3,8 @@
 No Django: it takes a psycopg connection, so a review of a governed database never goes through the portal's
 own connection. The result is plain JSON (sorted lists, no timestamps), so two snapshots compare with `==` and
 their difference is `diff`. Roles are cluster-wide: a snapshot keeps the roles that matter to THIS database
-(owners, grantees, policy roles, default-privilege roles) plus those matching the policy's `role_patterns`,
+(owners, grantees, policy roles, default-privilege roles) plus those the policy declares or its `role_patterns`
+match,
 and leaves PostgreSQL's built-in `pg_*` roles out.
 """
 
@@ -115,9 +116,9 @@ def take_snapshot(conn: psycopg.Connection[Any], *, role_patterns: list[str] | t
             SELECT schemaname || '.' || tablename, policyname, permissive, roles::text[], cmd, qual, with_check
             FROM pg_policies WHERE schemaname NOT IN ('pg_catalog', 'information_schema')""")
         policies: dict[str, Any] = {}
-        for table, name, permissive, roles, cmd, qual, with_check in cur:
+        for table, name, permissive, applies_to, cmd, qual, with_check in cur:
             policies.setdefault(table, {})[name] = {
-                "permissive": permissive == "PERMISSIVE", "roles": sorted(roles), "command": cmd,
+                "permissive": permissive == "PERMISSIVE", "roles": sorted(applies_to), "command": cmd,
                 "using": qual, "with_check": with_check}
 
         mentioned = ({s["owner"] for s in schemas.values()} | {t["owner"] for t in tables.values()}

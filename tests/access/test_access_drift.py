@@ -114,3 +114,14 @@ def test_draft_from_a_clean_snapshot__has_no_drift_against_it(governed):
     draft = policy.draft_from_snapshot(snapshot)
     assert policy.problems(draft) == []
     assert policy.drift(draft, snapshot) == []
+
+
+def test_declared_role_holding_nothing_here__is_not_missing_and_its_attributes_count(governed):
+    _, target = governed
+    policy = target.access_policy
+    roles = {**policy.document["roles"], "postgres": {"kind": "other", "superuser": False, "login": True}}
+    services.update_access_policy(policy=policy, document={**policy.document, "roles": roles}, actor=system_user(),
+                                  reason="declare the cluster superuser")
+    found = {(d["code"], d["object"]) for d in review(target).drift}
+    assert ("role-missing", "postgres") not in found
+    assert ("role-attribute", "postgres.superuser") in found
