@@ -1,4 +1,7 @@
-"""Evidence-pack sections (governance.hooks.EVIDENCE_SECTIONS): access reviews and the secrets inventory. Reads only."""
+"""Evidence-pack sections (governance.hooks.EVIDENCE_SECTIONS): access reviews and the secrets inventory. Reads only.
+
+File names are relative to the section's folder (the pack puts them under `access-reviews/` and `secrets-inventory/`).
+"""
 
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ def access_reviews(*, start: datetime, end: datetime, service: Service | None = 
         if r["drift"]:
             lines += ["", f"## #{r['id']} {r['target']} ({r['taken_at']})", ""]
             lines += [f"- `{d['code']}` {d['message']}" for d in r["drift"]]
-    return {"access-reviews/reviews.json": _json(reviews), "access-reviews/report.md": ("\n".join(lines) + "\n").encode()}
+    return {"reviews.json": _json(reviews), "report.md": ("\n".join(lines) + "\n").encode()}
 
 
 def secrets_inventory(*, start: datetime, end: datetime, service: Service | None = None) -> dict[str, bytes]:
@@ -50,5 +53,5 @@ def secrets_inventory(*, start: datetime, end: datetime, service: Service | None
                  "previous_rotated_at": r.previous_rotated_at.isoformat() if r.previous_rotated_at else None,
                  "recorded_at": r.recorded_at.isoformat(), "recorded_by": r.recorded_by.username, "reason": r.reason}
                 for r in rotations.order_by("recorded_at", "id")]
-    return {"secrets-inventory/secrets.json": _json(inventory),
-            "secrets-inventory/rotations.json": _json(recorded)}
+    return {"secrets.json": _json(inventory),
+            "rotations.json": _json(recorded)}

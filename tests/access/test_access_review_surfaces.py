@@ -90,9 +90,9 @@ def test_evidence_section__lists_reviews_with_their_drift(governed):
     services.review_access(target=target, actor=system_user(), reason="test")
     now = timezone.now()
     files = evidence.access_reviews(start=now - timedelta(hours=1), end=now + timedelta(hours=1), service=None)
-    assert set(files) == {"access-reviews/reviews.json", "access-reviews/report.md"}
-    assert b'"rls-disabled"' in files["access-reviews/reviews.json"]
-    assert b"Row-level security is off on public.orders" in files["access-reviews/report.md"]
+    assert set(files) == {"reviews.json", "report.md"}
+    assert b'"rls-disabled"' in files["reviews.json"]
+    assert b"Row-level security is off on public.orders" in files["report.md"]
 
 
 def test_admin_home__shows_drift_until_the_database_is_clean_again(governed, make_user):

@@ -141,7 +141,7 @@ def test_evidence_section__lists_the_inventory_and_the_rotations_never_values(se
     services.record_rotation(secret=secret, actor=system_user(), reason="quarterly")
     now = timezone.now()
     files = evidence.secrets_inventory(start=now - timedelta(hours=1), end=now + timedelta(hours=1), service=None)
-    inventory = json.loads(files["secrets-inventory/secrets.json"])
+    inventory = json.loads(files["secrets.json"])
     assert [(s["name"], s["owner"], s["max_age_days"]) for s in inventory] == [("STRIPE_API_KEY", "payments team", 90)]
     assert not {"value", "secret"} & set(inventory[0])
-    assert json.loads(files["secrets-inventory/rotations.json"])[0]["reason"] == "quarterly"
+    assert json.loads(files["rotations.json"])[0]["reason"] == "quarterly"
