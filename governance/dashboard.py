@@ -160,6 +160,27 @@ def github_controls() -> Concern:
     return Concern("github", "GitHub controls", items,
                    reverse("admin:releases_branchprotectionreview_changelist"),
                    "No branch-protection mismatch in the latest reviews, no failed GitHub import.")
+def access_drift() -> Concern:
+    from access import queries as access_queries
+
+    latest = [s for s in access_queries.latest_snapshots() if s.status != "clean"]
+    items = [Item(f"{s.target.name}: " + (f"{len(s.drift)} access finding(s)" if s.status == "drift"
+                                          else "access review FAILED"),
+                  reverse("admin:access_accesssnapshot_change", args=[s.pk]),
+                  f"reviewed {_when(s.taken_at)}") for s in latest[:LIMIT]]
+    return Concern("access_drift", "Database access drift", items,
+                   reverse("admin:access_accesssnapshot_changelist"),
+                   "Governed databases match their access policies.", total=len(latest))
+
+
+def overdue_secrets() -> Concern:
+    from access import queries as access_queries
+
+    overdue = access_queries.overdue_secrets(timezone.now())
+    items = [Item(f"{s}: rotation overdue", reverse("admin:access_secret_change", args=[s.pk]),
+                  f"due {_when(s.due_at)}, owner {s.owner}") for s in overdue[:LIMIT]]
+    return Concern("overdue_secrets", "Secrets overdue for rotation", items, reverse("admin:access_secret_changelist"),
+                   "No secret is overdue for rotation.", severity="pending", total=len(overdue))
 
 
 # (the concern, the permission needed to open where it is handled), in order of urgency
@@ -170,6 +191,8 @@ CONCERNS: list[tuple[Callable[[], Concern], str]] = [
     (releases_awaiting_approval, "releases.view_release"),
     (promotions_in_progress, "releases.view_deployment"),
     (drills, "recovery.view_drill"),
+    (access_drift, "access.view_accesssnapshot"),
+    (overdue_secrets, "access.view_secret"),
     (stale_flags, "flags.view_flag"),
     (github_controls, "releases.view_branchprotectionreview"),
 ]

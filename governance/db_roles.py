@@ -32,20 +32,23 @@ def role_sql(*, migrator: str, app: str, database: str) -> list[str]:
         f"ALTER SCHEMA public OWNER TO {_ident(migrator)}",
     ]
     with connection.cursor() as cursor:
+        # A sequence owned by a column follows its table; a standalone one (flags_revision_seq) needs its own.
         cursor.execute(
-            "SELECT c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "SELECT c.relname, c.relkind, EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
+            "AND d.objid = c.oid AND d.deptype IN ('a', 'i')) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S', 'v') ORDER BY 1"
         )
         objects = cursor.fetchall()
-    for name, kind in objects:
-        if kind in ("r", "p", "v"):  # sequences owned by a column follow their table
+    for name, kind, owned_by_column in objects:
+        if kind in ("r", "p", "v") or (kind == "S" and not owned_by_column):
             statements.append(f"ALTER TABLE {_ident(name)} OWNER TO {_ident(migrator)}")
     statements += [
         f"GRANT USAGE ON SCHEMA public TO {_ident(app)}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {_ident(app)}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {_ident(app)}",
     ]
-    existing = {name for name, _ in objects}
+    existing = {name for name, _, _ in objects}
     for table in append_only_tables():
         if table in existing:
             statements.append(f"REVOKE UPDATE, DELETE, TRUNCATE ON {_ident(table)} FROM {_ident(app)}")

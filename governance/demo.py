@@ -191,7 +191,38 @@ def schema_plan(service: Service, actor: Any) -> list[str]:
 def load(service: Service, actor: Any) -> list[str]:
     """Everything but the users; returns what was added, one line each."""
     return [*flags(service, actor), *releases(service, actor), *sli(service), *recovery(actor),
-            *schema_plan(service, actor), *status_page(service, actor)]
+            *schema_plan(service, actor), *status_page(service, actor), *access(service, actor)]
+
+
+def access(service: Service, actor: Any) -> list[str]:
+    """The secrets inventory (one of them overdue) and the portal database's access policy (db_roles' split)."""
+    from access import services as access_services
+    from access.models import AccessPolicy, Secret
+    from access.portal_policy import portal_policy
+    from recovery.models import BackupTarget
+
+    done = []
+    now = timezone.now()
+    runbook = "docs/RUNBOOK.md § Rotating the portal's own secrets"
+    entries = [
+        (None, "SECRET_KEY", "env SECRET_KEY on web and worker hosts", "platform team", 30, 365, runbook),
+        (None, "DATABASE_URL password", "env DATABASE_URL (role governance_app)", "platform team", 60, 180, runbook),
+        (None, "AUDIT_SIGNING_KEY", "env AUDIT_SIGNING_KEY (Ed25519, PEM)", "security team", 100, 365,
+         "docs/AUDIT.md § Key management"),
+        (service, "STRIPE_API_KEY", f"vault kv/{service.slug}/stripe", "payments team", 120, 90,
+         "https://runbooks.example/stripe-key-rotation"),
+    ]
+    for owner_service, name, location, owner, age_days, max_age, url in entries:
+        if not Secret.objects.filter(service=owner_service, name=name).exists():
+            access_services.create_secret(service=owner_service, name=name, location=location, owner=owner,
+                                          last_rotated_at=now - timedelta(days=age_days), max_age_days=max_age,
+                                          runbook_url=url, actor=actor, reason=REASON)
+            done.append(f"secrets inventory: {name}" + (" (overdue)" if age_days > max_age else ""))
+    target = BackupTarget.objects.filter(name="portal-db").first()
+    if target is not None and not AccessPolicy.objects.filter(target=target).exists():
+        access_services.create_access_policy(target=target, document=portal_policy(), actor=actor, reason=REASON)
+        done.append("access policy of portal-db (governance_migrator owns, governance_app writes; history append-only)")
+    return done
 
 
 def status_page(service: Service, actor: Any) -> list[str]:

@@ -24,6 +24,7 @@ class Scope(models.TextChoices):
     SLI_WRITE = "sli:write"
     DRILLS_RUN = "drills:run"
     AUDIT_READ = "audit:read"
+    SECRETS_WRITE = "secrets:write"  # the secrets inventory: entries and recorded rotations (never values)
     # The portal's own operational flags (service FLAGS_PORTAL_SERVICE): not an ordinary flags:write grant.
     PORTAL_OPERATE = "portal:operate"
 

@@ -16,19 +16,20 @@ MAINTENANCE_ADMIN = "Maintenance admin"
 ADMINISTRATOR = "Administrator"
 ROLES = [OPERATOR, RELEASE_MANAGER, AUDITOR, MAINTENANCE_ADMIN, ADMINISTRATOR]
 
-GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability", "status"]
+GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability", "status", "access"]
 VIEW = {"view"}
 EDIT = {"view", "add", "change"}
 ALL = {"view", "add", "change", "delete"}
 
 MATRIX: dict[str, dict[str, set[str]]] = {
     OPERATOR: {"governance": VIEW, "flags": EDIT, "releases": VIEW, "schemaplans": VIEW, "recovery": VIEW,
-               "observability": VIEW, "status": EDIT},  # on call: incidents and component statuses
+               "observability": VIEW, "status": EDIT, "access": VIEW},  # on call: incidents and component statuses
     RELEASE_MANAGER: {"governance": VIEW, "flags": VIEW, "releases": EDIT, "schemaplans": EDIT, "recovery": VIEW,
-                      "observability": EDIT, "status": EDIT},
+                      "observability": EDIT, "status": EDIT, "access": VIEW},
     AUDITOR: {app: VIEW for app in GOVERNED_APPS},
     MAINTENANCE_ADMIN: {"governance": VIEW, "flags": VIEW, "releases": VIEW, "schemaplans": EDIT, "recovery": EDIT,
-                        "observability": VIEW, "status": EDIT},  # maintenance windows
+                        "observability": VIEW, "status": EDIT,  # maintenance windows
+                        "access": EDIT},  # access policies and reviews, the secrets inventory and rotations
     ADMINISTRATOR: {app: ALL for app in GOVERNED_APPS},
 }
 # Per-model exceptions, as "app_label.codename".
@@ -62,7 +63,11 @@ EXCLUDE: dict[str, set[str]] = {
                     # Service accounts own tokens and appear in the audit trail: deactivated, never deleted.
                     "governance.delete_serviceaccount",
                     # Backups and drills are evidence: kept forever (retention only marks a backup's files deleted).
-                    "recovery.delete_backup", "recovery.delete_drill", *_GITHUB_READ_ONLY},
+                    "recovery.delete_backup", "recovery.delete_drill", *_GITHUB_READ_ONLY,
+                    # Access reviews and recorded rotations are evidence too; policies and secrets are archived by
+                    # disabling or editing, never deleted (their history is the audit of the control).
+                    "access.delete_accesssnapshot", "access.delete_secretrotation", "access.delete_accesspolicy",
+                    "access.delete_secret"},
 }
 
 

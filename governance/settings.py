@@ -19,6 +19,9 @@ DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off")
+# Previous keys, still accepted for sessions, password-reset links and signed values while they age out
+# (docs/RUNBOOK.md: rotating SECRET_KEY). django-q2 ignores them: drain or re-sign the queue.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 ADMIN_PATH = env.str("ADMIN_PATH", default="admin/").strip("/") + "/"
@@ -43,6 +46,7 @@ INSTALLED_APPS = [
     "recovery",
     "observability",
     "status",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -281,6 +285,9 @@ NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=4)
 if SLO_CHECK_INTERVAL_MINUTES < 1 or SLO_SELF_FLUSH_SECONDS < 1 or SLI_RETENTION_DAYS < 8:
     raise ImproperlyConfigured("SLO_CHECK_INTERVAL_MINUTES and SLO_SELF_FLUSH_SECONDS must be >= 1, "
                                "SLI_RETENTION_DAYS >= 8 (the default SLOs look back 7 days)")
+
+# Access reviews and the secrets inventory (docs/SECURITY.md)
+ACCESS_REVIEW_TIMEOUT_SECONDS = env.int("ACCESS_REVIEW_TIMEOUT_SECONDS", default=30)
 
 # Flags (docs/FLAGS.md)
 FLAGS_SIGNING_SECRET = env.str("FLAGS_SIGNING_SECRET", default="") or hmac.new(
