@@ -15,6 +15,10 @@ Apps register callables in their AppConfig.ready():
   maintenance).
 - ALERT_OPENED: f(*, alert_id, service_id, action, summary) -> None, run inside the checker's transaction when
   a burn-rate alert opens (the status app proposes a component status for paging alerts).
+- EVIDENCE_VALIDATORS: f(*, artifacts) -> None, run by release registration before the evidence digest; raises
+  ValidationError({"artifacts": "…"}) to refuse the evidence (supplychain validates `artifacts.sbom`).
+- EVIDENCE_RECORDED: f(*, release, actor, reason) -> None, run inside the registration's transaction after a
+  release is created or its evidence amended (supplychain stores the SBOM's components and its findings).
 """
 
 from __future__ import annotations
@@ -43,3 +47,7 @@ DEPLOYMENT_RECORDED: list[Callable[..., None]] = []
 SUMMARY_SECTIONS: list[Callable[..., str]] = []
 MAINTENANCE_CHANGED: list[Callable[..., None]] = []
 ALERT_OPENED: list[Callable[..., None]] = []
+EVIDENCE_VALIDATORS: list[Callable[..., None]] = []
+EVIDENCE_RECORDED: list[Callable[..., None]] = []
+EVIDENCE_SECTIONS: dict[str, Callable[..., dict[str, bytes]]] = {}
+# name -> f(*, start: datetime, end: datetime, service: Service | None) -> {relative_path: file_bytes}

@@ -16,19 +16,22 @@ MAINTENANCE_ADMIN = "Maintenance admin"
 ADMINISTRATOR = "Administrator"
 ROLES = [OPERATOR, RELEASE_MANAGER, AUDITOR, MAINTENANCE_ADMIN, ADMINISTRATOR]
 
-GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability", "status"]
+GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability", "status",
+                 "supplychain"]
 VIEW = {"view"}
 EDIT = {"view", "add", "change"}
 ALL = {"view", "add", "change", "delete"}
 
 MATRIX: dict[str, dict[str, set[str]]] = {
     OPERATOR: {"governance": VIEW, "flags": EDIT, "releases": VIEW, "schemaplans": VIEW, "recovery": VIEW,
-               "observability": VIEW, "status": EDIT},  # on call: incidents and component statuses
+               "observability": VIEW, "status": EDIT,  # on call: incidents and component statuses
+               "supplychain": VIEW},
     RELEASE_MANAGER: {"governance": VIEW, "flags": VIEW, "releases": EDIT, "schemaplans": EDIT, "recovery": VIEW,
-                      "observability": EDIT, "status": EDIT},
+                      "observability": EDIT, "status": EDIT, "supplychain": EDIT},  # SBOMs, waivers
     AUDITOR: {app: VIEW for app in GOVERNED_APPS},
     MAINTENANCE_ADMIN: {"governance": VIEW, "flags": VIEW, "releases": VIEW, "schemaplans": EDIT, "recovery": EDIT,
-                        "observability": VIEW, "status": EDIT},  # maintenance windows
+                        "observability": VIEW, "status": EDIT,  # maintenance windows
+                        "supplychain": VIEW},
     ADMINISTRATOR: {app: ALL for app in GOVERNED_APPS},
 }
 # Per-model exceptions, as "app_label.codename".
@@ -46,7 +49,7 @@ EXCLUDE: dict[str, set[str]] = {
     OPERATOR: {"governance.view_apitoken", *_STATUS_WEBHOOKS},
     # Release managers work through the gate; they do not set its rules (Administrators own gate policies).
     RELEASE_MANAGER: {"governance.view_apitoken", "releases.add_gatepolicy", "releases.change_gatepolicy",
-                      *_STATUS_WEBHOOKS},
+                      "supplychain.add_severitypolicy", "supplychain.change_severitypolicy", *_STATUS_WEBHOOKS},
     MAINTENANCE_ADMIN: {"governance.view_apitoken", *_STATUS_WEBHOOKS},
     ADMINISTRATOR: {"governance.add_auditevent", "governance.change_auditevent", "governance.delete_auditevent",
                     "governance.add_auditexport", "governance.change_auditexport", "governance.delete_auditexport",
@@ -58,7 +61,11 @@ EXCLUDE: dict[str, set[str]] = {
                     # Service accounts own tokens and appear in the audit trail: deactivated, never deleted.
                     "governance.delete_serviceaccount",
                     # Backups and drills are evidence: kept forever (retention only marks a backup's files deleted).
-                    "recovery.delete_backup", "recovery.delete_drill"},
+                    "recovery.delete_backup", "recovery.delete_drill",
+                    # SBOMs, findings and waivers are release evidence; advisories change only through imports.
+                    "supplychain.delete_sbom", "supplychain.delete_waiver", "supplychain.delete_finding",
+                    "supplychain.delete_component", "supplychain.delete_advisory",
+                    "supplychain.delete_affectedpackage", "supplychain.delete_importrun"},
 }
 
 
