@@ -115,7 +115,7 @@ def releases_containing(package: str, version: str = "") -> list[dict[str, objec
             current[row.release_id] = sbom.pk if sbom else None
         if current[row.release_id] != row.sbom_id:
             continue
-        out.append({"service": row.release.service.slug, "release": row.release.version,
+        out.append({"service": row.release.service.slug, "service_id": row.release.service_id, "release": row.release.version,
                     "release_id": row.release_id, "state": row.release.state, "purl": row.purl,
                     "package": row.package or row.name, "version": row.version,
                     "live_in": sorted(live.get(row.release_id, []))})
