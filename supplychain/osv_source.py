@@ -7,6 +7,7 @@ import json
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,26 @@ class Item:
     problem: str = ""
 
 
+def _plain(value: Any) -> Any:
+    """YAML turns timestamps into datetimes: back to the OSV text form (RFC 3339, UTC "Z"), so records stay JSON."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
 def _decode(name: str, data: bytes) -> Iterator[Item]:
     try:
         if name.endswith(".json"):
             value: Any = json.loads(data)
         else:
-            value = yaml.load(data, Loader=LOADER)
+            value = _plain(yaml.load(data, Loader=LOADER))
     except (ValueError, yaml.YAMLError) as exc:
         yield Item(name, None, f"not {'JSON' if name.endswith('.json') else 'YAML'}: {str(exc)[:200]}")
         return

@@ -24,7 +24,7 @@ class Command(BaseCommand):
         started = time.monotonic()
 
         def progress(run: ImportRun) -> None:
-            if self.verbosity >= 1:
+            if options["verbosity"] >= 1:
                 self.stderr.write(f"… {run.read} read ({run.created} new, {run.updated} updated, "
                                   f"{run.unchanged} unchanged) in {time.monotonic() - started:.1f}s")
 
