@@ -150,11 +150,12 @@ def main(n: int) -> None:
     components = [matching.Identified(matching.Package(c.ecosystem, c.package), c.version, c.purl)
                   for c in parsed.components]
     timings = []
+    matching._key.cache_clear()  # the first run parses versions cold, as the baseline does
     for _ in range(5):
         start = time.perf_counter()
         found = matching.match(components, queries.candidates_for({c.package for c in components}))
         timings.append(time.perf_counter() - start)
-    indexed = sorted(timings)[len(timings) // 2]
+    cold, indexed = timings[0], sorted(timings)[len(timings) // 2]
 
     start = time.perf_counter()
     stored = [r for r in Advisory.objects.values_list("record", flat=True).iterator(chunk_size=2000)]
@@ -173,10 +174,10 @@ def main(n: int) -> None:
     loop = time.perf_counter() - start
     assert baseline == {(m.advisory_id, m.component.purl) for m in found}, "the two ways disagree"
     print(f"matching {len(components)} components against {Advisory.objects.count()} advisories: indexed "
-          f"{indexed * 1000:.0f} ms (median of 5), {len(found)} findings; goal < 1 s: "
-          f"{'met' if indexed < 1 else 'NOT met'}")
+          f"{cold * 1000:.0f} ms cold (first run), {indexed * 1000:.0f} ms median of 5, {len(found)} findings; "
+          f"goal < 1 s: {'met' if cold < 1 else 'NOT met'}")
     print(f"baseline plain loop over every record: {loop * 1000:.0f} ms (+ {load * 1000:.0f} ms to load the records); "
-          f"ratio loop / indexed: {loop / indexed:.1f}x ({(loop + load) / indexed:.1f}x with loading)")
+          f"ratio loop / indexed (both cold): {loop / cold:.1f}x ({(loop + load) / cold:.1f}x with loading)")
 
 
 if __name__ == "__main__":
