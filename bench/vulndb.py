@@ -121,8 +121,9 @@ def sbom(pool: dict[str, list[str]], records: list[dict[str, Any]], size: int = 
 def main(n: int) -> None:
     settings.DATABASES["default"]["TEST"]["NAME"] = "bench_vulndb"
     connection.creation.create_test_db(verbosity=0, keepdb=True, serialize=False)
-    from supplychain import matching, queries, sbom as sbom_module, services
-    from supplychain.models import AffectedPackage, Advisory, ImportRun
+    from supplychain import matching, queries, services
+    from supplychain import sbom as sbom_module
+    from supplychain.models import Advisory, AffectedPackage, ImportRun
 
     AffectedPackage.objects.all().delete()
     Advisory.objects.all().delete()

@@ -47,7 +47,7 @@ def _decode(name: str, data: bytes) -> Iterator[Item]:
         if name.endswith(".json"):
             value: Any = json.loads(data)
         else:
-            value = _plain(yaml.load(data, Loader=LOADER))
+            value = _plain(yaml.load(data, Loader=LOADER))  # noqa: S506 - LOADER is (C)SafeLoader
     except (ValueError, yaml.YAMLError) as exc:
         yield Item(name, None, f"not {'JSON' if name.endswith('.json') else 'YAML'}: {str(exc)[:200]}")
         return

@@ -12,7 +12,7 @@ from django.utils import timezone
 from governance.models import Environment
 from releases.models import Deployment, Release
 from supplychain import matching
-from supplychain.models import AffectedPackage, Advisory, Component, Finding, Sbom, SeverityPolicy, Waiver
+from supplychain.models import Advisory, AffectedPackage, Component, Finding, Sbom, SeverityPolicy, Waiver
 
 
 def live_deployments() -> list[Deployment]:

@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_datetime
 from governance import locks
 from releases.models import Release
 from supplychain import matching, osv_source, queries, severity
-from supplychain.models import AffectedPackage, Advisory, Component, Finding, ImportRun
+from supplychain.models import Advisory, AffectedPackage, Component, Finding, ImportRun
 from supplychain.services.sboms import refresh_findings
 
 logger = logging.getLogger(__name__)

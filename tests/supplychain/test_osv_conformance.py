@@ -32,7 +32,7 @@ DATA_DISAGREEMENTS = {
 
 
 def _records() -> list[tuple[str, dict[str, Any]]]:
-    return [(path.stem, yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER))
+    return [(path.stem, yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER))  # noqa: S506 - (C)SafeLoader
             for path in sorted(DATA.glob("*/*.yaml"))]
 
 
@@ -112,7 +112,7 @@ def test_versions_outside_pep440__are_affected_through_the_list_only(outcome):
     assert outcome["unplaceable"], "the vendored data has legacy versions such as 0.7.10p1"
     for record_id, version in outcome["unplaceable"]:
         path = next(DATA.glob(f"*/{record_id}.yaml"))
-        record = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=LOADER)
+        record = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=LOADER)  # noqa: S506 - (C)SafeLoader
         listed = [a for a in record["affected"] if version in (a.get("versions") or [])]
         assert matching.affects(listed[0], "PyPI", version)
 

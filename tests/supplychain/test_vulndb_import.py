@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from supplychain import services
-from supplychain.models import AffectedPackage, Advisory, Finding, ImportRun
+from supplychain.models import Advisory, AffectedPackage, Finding, ImportRun
 from tests.conformance import conformance_dir
 from tests.supplychain.conftest import osv, write_records
 
