@@ -16,9 +16,8 @@ from supplychain import matching, queries, services
 from supplychain.models import Advisory, Component, Finding, ImportRun, Sbom, SeverityPolicy, Waiver
 
 
-def _live(release_id: int) -> str:
-    return ", ".join(sorted(d.environment.slug for d in queries.live_deployments() if d.release_id == release_id)) \
-        or "—"
+def _live(obj: Any) -> str:
+    return ", ".join(getattr(obj, "live_in", None) or []) or "—"
 
 
 class ComponentInline(admin.TabularInline):
@@ -83,9 +82,12 @@ class ComponentAdmin(ReadOnlyAdmin):
     def release_state(self, obj: Component) -> str:
         return obj.release.get_state_display()
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return queries.with_live_in(super().get_queryset(request))
+
     @admin.display(description="live in")
     def live_in(self, obj: Component) -> str:
-        return _live(obj.release_id)
+        return _live(obj)
 
 
 @admin.register(Advisory)
@@ -130,9 +132,12 @@ class FindingAdmin(ReadOnlyAdmin):
         waiver = queries.waiver_in_force(obj.release, obj)
         return formatting.when(waiver.expires_at) if waiver else "—"
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return queries.with_live_in(super().get_queryset(request))
+
     @admin.display(description="live in")
     def live_in(self, obj: Finding) -> str:
-        return _live(obj.release_id)
+        return _live(obj)
 
 
 class WaiverAddForm(forms.ModelForm):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -175,9 +177,8 @@ class Waiver(Audited):
     def __str__(self) -> str:
         return f"{self.service.slug}: {self.advisory_id} in {self.ecosystem}/{self.package}"
 
-    def in_force(self, now: object = None) -> bool:
-        moment = now or timezone.now()
-        return self.status == self.Status.APPROVED and self.expires_at > moment  # type: ignore[operator]  # datetime
+    def in_force(self, now: datetime | None = None) -> bool:
+        return self.status == self.Status.APPROVED and self.expires_at > (now or timezone.now())
 
 
 class SeverityPolicy(Audited):

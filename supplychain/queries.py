@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from governance.models import Environment
@@ -21,6 +23,17 @@ def live_deployments() -> list[Deployment]:
                 .filter(status=Deployment.Status.SUCCEEDED, finished_at__isnull=False)
                 .order_by("service_id", "environment_id", "-finished_at", "-id")
                 .distinct("service_id", "environment_id"))
+
+
+def with_live_in(rows: QuerySet[Any], release_field: str = "release") -> QuerySet[Any]:
+    """Annotate `live_in`: the slugs of the environments where the row's release runs now (one query)."""
+    latest = (Deployment.objects.filter(service_id=OuterRef(OuterRef(f"{release_field}__service_id")),
+                                        environment_id=OuterRef("pk"), status=Deployment.Status.SUCCEEDED,
+                                        finished_at__isnull=False)
+              .order_by("-finished_at", "-id").values("release_id")[:1])
+    environments = (Environment.objects.annotate(live_release=Subquery(latest))
+                    .filter(live_release=OuterRef(f"{release_field}_id")).order_by("order").values("slug"))
+    return rows.annotate(live_in=ArraySubquery(environments))
 
 
 def live_where(release: Release) -> list[Environment]:
