@@ -241,7 +241,7 @@ def supply_chain(service: Service, actor: Any) -> list[str]:
     releases_by_version = {r.version: r for r in Release.objects.filter(service=service)}
     if "1.0.0" not in releases_by_version:
         return []
-    records = [
+    records: list[dict[str, Any]] = [
         {"id": "GHSA-demo-pay1-sdk1", "modified": "2026-11-20T10:00:00Z", "published": "2026-11-20T10:00:00Z",
          "aliases": ["CVE-2026-1234"], "summary": "payments-sdk logs card numbers on retries",
          "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],

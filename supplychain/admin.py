@@ -23,7 +23,7 @@ def _live(obj: Any) -> str:
 class ComponentInline(admin.TabularInline):
     model = Component
     fields = ["purl", "name", "version", "ecosystem", "package", "hashes"]
-    readonly_fields = fields
+    readonly_fields = ["purl", "name", "version", "ecosystem", "package", "hashes"]
     extra = 0
     can_delete = False
     show_change_link = False

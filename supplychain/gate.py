@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from governance.hooks import GateInput
+from governance.hooks import GateInput, Verdict
 from governance.models import Environment
 from releases.models import Release
 from supplychain import queries, severity
@@ -23,7 +23,7 @@ def vulnerabilities(*, release: Release, environment: Environment) -> GateInput:
         return GateInput(NAME, "allow", "no-sbom", f"{release} has no SBOM: nothing to check", details)
     details["sbom"] = {"id": sbom.pk, "source": sbom.source, "received_at": sbom.received_at.isoformat()}
     if queries.database_size() == 0:
-        verdict = "pending" if policy.blocks else "allow"
+        verdict: Verdict = "pending" if policy.blocks else "allow"
         return GateInput(NAME, verdict, "no-database",
                          "the vulnerability database is empty: import advisories (manage.py vulndb_import) before "
                          "this SBOM can be checked", details)

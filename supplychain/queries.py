@@ -42,7 +42,7 @@ def live_where(release: Release) -> list[Environment]:
 
 def current_sbom(release: Release) -> Sbom | None:
     """The SBOM that describes the release now: the latest one received."""
-    return release.sboms.order_by("-received_at", "-id").first()  # type: ignore[attr-defined]  # reverse FK
+    return release.sboms.order_by("-received_at", "-id").first()
 
 
 def database_size() -> int:
@@ -98,7 +98,7 @@ def waiver_in_force(release: Release, finding: Finding, now: datetime | None = N
             .order_by("-expires_at").first())
 
 
-def releases_containing(package: str, version: str = "") -> list[dict[str, object]]:
+def releases_containing(package: str, version: str = "") -> list[dict[str, Any]]:
     """Which releases contain a package (a purl, or a name in any ecosystem), at a version, and where each is live.
 
     Only a release's current SBOM counts (an SBOM attached later replaces the picture)."""

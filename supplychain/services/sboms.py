@@ -70,7 +70,7 @@ def refresh_findings(*, release: Release) -> list[Finding]:
 
     Returns the new findings. Called after an SBOM arrives and after an import changed the packages it names."""
     current = queries.current_sbom(release)
-    components = queries.identified(list(current.components.all())) if current else []  # type: ignore[attr-defined]
+    components = queries.identified(list(current.components.all())) if current else []
     candidates = queries.candidates_for({c.package for c in components})
     matches = matching.match(components, candidates)
     ids = dict(Advisory.objects.filter(osv_id__in={m.advisory_id for m in matches}).values_list("osv_id", "pk"))
