@@ -81,7 +81,8 @@ class ReleaseVulnerabilitiesApi(APIView):
         release = serializers.IntegerField()
         sbom = SbomOutput(allow_null=True)
         live_in = serializers.ListField(child=serializers.CharField())
-        findings = serializers.ListField(child=serializers.DictField())
+        findings = serializers.ListField(child=serializers.DictField(),
+                                         help_text="[{advisory, aliases, severity, score, component, fixed, waiver}]")
 
     @extend_schema(responses={200: Output}, summary="A release's SBOM and vulnerability findings")
     def get(self, request: Request, pk: int) -> Response:
@@ -158,10 +159,20 @@ class PackageReleasesApi(APIView):
 
     required_scopes = None
 
+    class Output(serializers.Serializer):
+        service = serializers.CharField()
+        release = serializers.CharField(help_text="The release's version.")
+        release_id = serializers.IntegerField()
+        state = serializers.CharField()
+        purl = serializers.CharField()
+        package = serializers.CharField()
+        version = serializers.CharField()
+        live_in = serializers.ListField(child=serializers.CharField(), help_text="Environments where it runs now.")
+
     @extend_schema(parameters=[OpenApiParameter("package", str, required=True,
                                                 description="A purl (pkg:pypi/django@5.2.1) or a package name"),
                                OpenApiParameter("version", str, required=False)],
-                   responses={200: serializers.ListField(child=serializers.DictField())},
+                   responses={200: Output(many=True)},
                    summary="Releases that contain a package")
     def get(self, request: Request) -> Response:
         package = str(request.query_params.get("package") or "").strip()
@@ -171,4 +182,4 @@ class PackageReleasesApi(APIView):
         token = request_token(request)
         rows = [r for r in queries.releases_containing(package, version)
                 if token_allows(token, service_id=int(r["service_id"]), environment_id=None)]
-        return Response(rows)
+        return Response(self.Output(rows, many=True).data)
