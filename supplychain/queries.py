@@ -14,6 +14,7 @@ from django.utils import timezone
 from governance.models import Environment
 from releases.models import Deployment, Release
 from supplychain import matching
+from supplychain import sbom as sbom_module
 from supplychain.models import Advisory, AffectedPackage, Component, Finding, Sbom, SeverityPolicy, Waiver
 
 
@@ -41,8 +42,14 @@ def live_where(release: Release) -> list[Environment]:
 
 
 def current_sbom(release: Release) -> Sbom | None:
-    """The SBOM that describes the release now: the latest one received."""
-    return release.sboms.order_by("-received_at", "-id").first()
+    """The SBOM that describes the release now: the latest one received, leaving out one registered with
+    evidence that was amended since (the registered SBOM is the one in the current `artifacts.sbom`)."""
+    registered = (release.artifacts or {}).get("sbom")
+    digest = sbom_module.canonical_sha256(registered) if isinstance(registered, dict) else None
+    for row in release.sboms.order_by("-received_at", "-id"):
+        if row.source == Sbom.Source.ATTACHED or row.sha256 == digest:
+            return row
+    return None
 
 
 def database_size() -> int:

@@ -31,6 +31,8 @@ def on_evidence_recorded(*, release: Release, actor: Any, reason: str) -> None:
     document = (release.artifacts or {}).get(ARTIFACT_KEY)
     if document is not None:
         store_sbom(release=release, document=document, source=Sbom.Source.REGISTRATION, actor=actor, reason=reason)
+    else:
+        refresh_findings(release=release)  # amended evidence without its SBOM: the old one's findings go
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,7 @@ def store_sbom(*, release: Release, document: Any, source: str, actor: Any, reas
         raise ValidationError({"sbom": str(exc)}) from None
     existing = Sbom.objects.filter(release=release, sha256=parsed.sha256).first()
     if existing is not None:
-        return Stored(existing, False, [])
+        return Stored(existing, False, refresh_findings(release=release))  # e.g. evidence amended back to it
     row = Sbom(release=release, source=source, spec_version=parsed.spec_version,
                serial_number=parsed.serial_number[:200], sha256=parsed.sha256, document=document,
                component_count=len(parsed.components), received_at=timezone.now())

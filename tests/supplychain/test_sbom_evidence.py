@@ -94,3 +94,16 @@ def test_attaching_an_invalid_sbom__is_a_400(api, make_token, register):
     assert response.status_code == 400
     assert "'name' is a required property" in str(response.json())
     assert not Sbom.objects.exists()
+
+
+def test_evidence_amended_without_its_sbom__drops_the_sbom_and_its_findings(tmp_path, register_with_sbom, register):
+    from supplychain import queries, services
+    from supplychain.models import Finding
+    from tests.supplychain.conftest import osv, write_records
+
+    services.import_advisories(source=str(write_records(tmp_path / "osv", osv("GHSA-x", "django", fixed="5.2.2"))))
+    release = register_with_sbom("1.0.0", DJANGO)
+    assert Finding.objects.filter(release=release).count() == 1
+    amended = register("1.0.0", build_sha="d" * 40, replace=True)
+    assert queries.current_sbom(amended) is None
+    assert not Finding.objects.filter(release=release).exists()
