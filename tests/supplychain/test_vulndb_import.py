@@ -107,3 +107,27 @@ def test_scheduled_sync__imports_the_configured_source(tmp_path, settings, db):
     assert ImportRun.objects.get().trigger == "sync"
     settings.VULNDB_SYNC_SOURCE = ""
     assert "not set" in tasks.sync_vulndb()
+
+
+def test_scheduled_sync_from_a_url__downloads_the_zip_and_imports(tmp_path, settings, db):
+    import functools
+    import http.server
+    import threading
+
+    from supplychain import tasks
+
+    with zipfile.ZipFile(tmp_path / "all.zip", "w") as z:
+        z.writestr("GHSA-url.json", json.dumps(osv("GHSA-url", "demo")))
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings.VULNDB_SYNC_SOURCE = f"http://127.0.0.1:{server.server_address[1]}/all.zip"
+        assert "1 new" in tasks.sync_vulndb()
+        assert ImportRun.objects.get().source == settings.VULNDB_SYNC_SOURCE
+        settings.VULNDB_SYNC_SOURCE = f"http://127.0.0.1:{server.server_address[1]}/missing.zip"
+        with pytest.raises(Exception, match="404"):
+            tasks.sync_vulndb()
+    finally:
+        server.shutdown()
+        server.server_close()
