@@ -47,7 +47,7 @@ DEPLOYMENT_RECORDED: list[Callable[..., None]] = []
 SUMMARY_SECTIONS: list[Callable[..., str]] = []
 MAINTENANCE_CHANGED: list[Callable[..., None]] = []
 ALERT_OPENED: list[Callable[..., None]] = []
-EVIDENCE_VALIDATORS: list[Callable[..., None]] = []
-EVIDENCE_RECORDED: list[Callable[..., None]] = []
 EVIDENCE_SECTIONS: dict[str, Callable[..., dict[str, bytes]]] = {}
 # name -> f(*, start: datetime, end: datetime, service: Service | None) -> {relative_path: file_bytes}
+EVIDENCE_VALIDATORS: list[Callable[..., None]] = []
+EVIDENCE_RECORDED: list[Callable[..., None]] = []
