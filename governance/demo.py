@@ -191,7 +191,8 @@ def schema_plan(service: Service, actor: Any) -> list[str]:
 def load(service: Service, actor: Any) -> list[str]:
     """Everything but the users; returns what was added, one line each."""
     return [*flags(service, actor), *releases(service, actor), *sli(service), *recovery(actor),
-            *schema_plan(service, actor), *status_page(service, actor), *access(service, actor)]
+            *schema_plan(service, actor), *status_page(service, actor), *access(service, actor),
+            *supply_chain(service, actor)]
 
 
 def access(service: Service, actor: Any) -> list[str]:
@@ -254,3 +255,58 @@ def status_page(service: Service, actor: Any) -> list[str]:
                                              scheduled_for=start, scheduled_until=start + timedelta(hours=1),
                                              actor=actor, reason=REASON)
     return ["status page: 4 components (1 private, 1 grouped), a resolved incident, a scheduled maintenance"]
+
+
+def supply_chain(service: Service, actor: Any) -> list[str]:
+    """Two advisories, SBOMs on the live and the blocked release, their findings, an approved and a requested
+    waiver (so every supply-chain screen has data)."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from releases.models import Release
+    from supplychain import services as supply
+    from supplychain.models import Sbom
+
+    if Sbom.objects.filter(release__service=service).exists():
+        return []
+    releases_by_version = {r.version: r for r in Release.objects.filter(service=service)}
+    if "1.0.0" not in releases_by_version:
+        return []
+    records: list[dict[str, Any]] = [
+        {"id": "GHSA-demo-pay1-sdk1", "modified": "2026-11-20T10:00:00Z", "published": "2026-11-20T10:00:00Z",
+         "aliases": ["CVE-2026-1234"], "summary": "payments-sdk logs card numbers on retries",
+         "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N"}],
+         "affected": [{"package": {"ecosystem": "PyPI", "name": "payments-sdk"},
+                       "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "3.0"}, {"fixed": "3.2"}]}]}]},
+        {"id": "PYSEC-demo-reqs-0001", "modified": "2026-11-21T10:00:00Z", "published": "2026-11-21T10:00:00Z",
+         "summary": "requests leaks Proxy-Authorization on redirects",
+         "database_specific": {"severity": "MODERATE"},
+         "affected": [{"package": {"ecosystem": "PyPI", "name": "requests"},
+                       "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.32.0"}]}]}]},
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        for record in records:
+            (Path(folder) / f"{record['id']}.json").write_text(json.dumps(record), encoding="utf-8")
+        supply.import_advisories(source=folder, trigger="demo", alert=False)
+
+    def bom(*purls: str) -> dict[str, Any]:
+        return {"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1, "components": [
+            {"type": "library", "name": p.split("/")[1].split("@")[0], "version": p.split("@")[1], "purl": p}
+            for p in purls]}
+
+    for version, purls in (("1.0.0", ("pkg:pypi/payments-sdk@3.1", "pkg:pypi/requests@2.31.0",
+                                      "pkg:pypi/django@5.2.1")),
+                           ("1.2.0", ("pkg:pypi/payments-sdk@3.1", "pkg:pypi/requests@2.32.3",
+                                      "pkg:pypi/django@5.2.1"))):
+        if version in releases_by_version:
+            supply.store_sbom(release=releases_by_version[version], document=bom(*purls), source=Sbom.Source.ATTACHED,
+                              actor=actor, reason=REASON)
+    waiver = supply.request_waiver(service=service, advisory_id="GHSA-demo-pay1-sdk1", package="pkg:pypi/payments-sdk",
+                                   expires_at=timezone.now() + timedelta(days=14), actor=_user("rita"),
+                                   reason="demo: card logging is off in our configuration; upgrade planned")
+    supply.approve_waiver(waiver=waiver, actor=_user("ralph"), reason="demo: checked the configuration")
+    supply.request_waiver(service=service, advisory_id="PYSEC-demo-reqs-0001", package="pkg:pypi/requests",
+                          expires_at=timezone.now() + timedelta(days=7), actor=_user("rita"),
+                          reason="demo: no proxies in production")
+    return ["supply chain: 2 advisories, SBOMs on 1.0.0 and 1.2.0 with findings, an approved and a requested waiver"]

@@ -19,6 +19,10 @@ Apps register callables in their AppConfig.ready():
   evidence pack holds for that range (and service, or every service when None): JSON (canonical: sort_keys,
   UTF-8) and Markdown reports. Reads only: the pack runs them in a read-only transaction
   (governance/evidence_pack.py; releases, recovery and observability register theirs).
+- EVIDENCE_VALIDATORS: f(*, artifacts) -> None, run by release registration before the evidence digest; raises
+  ValidationError({"artifacts": "…"}) to refuse the evidence (supplychain validates `artifacts.sbom`).
+- EVIDENCE_RECORDED: f(*, release, actor, reason) -> None, run inside the registration's transaction after a
+  release is created or its evidence amended (supplychain stores the SBOM's components and its findings).
 """
 
 from __future__ import annotations
@@ -49,3 +53,5 @@ MAINTENANCE_CHANGED: list[Callable[..., None]] = []
 ALERT_OPENED: list[Callable[..., None]] = []
 EVIDENCE_SECTIONS: dict[str, Callable[..., dict[str, bytes]]] = {}
 # name -> f(*, start: datetime, end: datetime, service: Service | None) -> {relative_path: file_bytes}
+EVIDENCE_VALIDATORS: list[Callable[..., None]] = []
+EVIDENCE_RECORDED: list[Callable[..., None]] = []

@@ -16,20 +16,23 @@ MAINTENANCE_ADMIN = "Maintenance admin"
 ADMINISTRATOR = "Administrator"
 ROLES = [OPERATOR, RELEASE_MANAGER, AUDITOR, MAINTENANCE_ADMIN, ADMINISTRATOR]
 
-GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability", "status", "access"]
+GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability", "status", "access",
+                 "supplychain"]
 VIEW = {"view"}
 EDIT = {"view", "add", "change"}
 ALL = {"view", "add", "change", "delete"}
 
 MATRIX: dict[str, dict[str, set[str]]] = {
     OPERATOR: {"governance": VIEW, "flags": EDIT, "releases": VIEW, "schemaplans": VIEW, "recovery": VIEW,
-               "observability": VIEW, "status": EDIT, "access": VIEW},  # on call: incidents and component statuses
+               "observability": VIEW, "status": EDIT, "access": VIEW,  # on call: incidents and component statuses
+               "supplychain": VIEW},
     RELEASE_MANAGER: {"governance": VIEW, "flags": VIEW, "releases": EDIT, "schemaplans": EDIT, "recovery": VIEW,
-                      "observability": EDIT, "status": EDIT, "access": VIEW},
+                      "observability": EDIT, "status": EDIT, "access": VIEW, "supplychain": EDIT},  # SBOMs, waivers
     AUDITOR: {app: VIEW for app in GOVERNED_APPS},
     MAINTENANCE_ADMIN: {"governance": VIEW, "flags": VIEW, "releases": VIEW, "schemaplans": EDIT, "recovery": EDIT,
                         "observability": VIEW, "status": EDIT,  # maintenance windows
-                        "access": EDIT},  # access policies and reviews, the secrets inventory and rotations
+                        "access": EDIT,  # access policies and reviews, the secrets inventory and rotations
+                        "supplychain": VIEW},
     ADMINISTRATOR: {app: ALL for app in GOVERNED_APPS},
 }
 # Per-model exceptions, as "app_label.codename".
@@ -51,7 +54,8 @@ EXCLUDE: dict[str, set[str]] = {
     OPERATOR: {"governance.view_apitoken", *_STATUS_WEBHOOKS},
     # Release managers work through the gate; they do not set its rules (Administrators own gate policies).
     RELEASE_MANAGER: {"governance.view_apitoken", "releases.add_gatepolicy", "releases.change_gatepolicy",
-                      *_STATUS_WEBHOOKS, *_GITHUB_READ_ONLY},
+                      "supplychain.add_severitypolicy", "supplychain.change_severitypolicy", *_STATUS_WEBHOOKS,
+                      *_GITHUB_READ_ONLY},
     MAINTENANCE_ADMIN: {"governance.view_apitoken", *_STATUS_WEBHOOKS},
     ADMINISTRATOR: {"governance.add_auditevent", "governance.change_auditevent", "governance.delete_auditevent",
                     "governance.add_auditexport", "governance.change_auditexport", "governance.delete_auditexport",
@@ -67,7 +71,11 @@ EXCLUDE: dict[str, set[str]] = {
                     # Access reviews and recorded rotations are evidence too; policies and secrets are archived by
                     # disabling or editing, never deleted (their history is the audit of the control).
                     "access.delete_accesssnapshot", "access.delete_secretrotation", "access.delete_accesspolicy",
-                    "access.delete_secret"},
+                    "access.delete_secret",
+                    # SBOMs, findings and waivers are release evidence; advisories change only through imports.
+                    "supplychain.delete_sbom", "supplychain.delete_waiver", "supplychain.delete_finding",
+                    "supplychain.delete_component", "supplychain.delete_advisory",
+                    "supplychain.delete_affectedpackage", "supplychain.delete_importrun"},
 }
 
 

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "observability",
     "status",
     "access",
+    "supplychain",
 ]
 
 MIDDLEWARE = [
@@ -282,6 +283,17 @@ elif DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="status@localhost")
 NOTIFY_MAX_ATTEMPTS = env.int("NOTIFY_MAX_ATTEMPTS", default=4)
+# The vulnerability database's scheduled sync (supplychain): an OSV export as a directory, a .zip path or an
+# http(s) URL of a .zip; empty: no sync (import by hand with `manage.py vulndb_import`).
+VULNDB_SYNC_SOURCE = env.str("VULNDB_SYNC_SOURCE", default="")
+VULNDB_SYNC_HOURS = env.int("VULNDB_SYNC_HOURS", default=6)
+# The lowest severity that blocks production when the environment has no severity policy of its own.
+VULNDB_GATE_SEVERITY = env.str("VULNDB_GATE_SEVERITY", default="high")
+if VULNDB_GATE_SEVERITY not in ("none", "low", "medium", "high", "critical"):
+    raise ImproperlyConfigured(
+        f"VULNDB_GATE_SEVERITY={VULNDB_GATE_SEVERITY!r}: use none, low, medium, high or critical")
+if VULNDB_SYNC_HOURS < 1:
+    raise ImproperlyConfigured("VULNDB_SYNC_HOURS must be at least 1")
 if SLO_CHECK_INTERVAL_MINUTES < 1 or SLO_SELF_FLUSH_SECONDS < 1 or SLI_RETENTION_DAYS < 8:
     raise ImproperlyConfigured("SLO_CHECK_INTERVAL_MINUTES and SLO_SELF_FLUSH_SECONDS must be >= 1, "
                                "SLI_RETENTION_DAYS >= 8 (the default SLOs look back 7 days)")

@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("recovery.api.urls")),
     path("", include("observability.api.urls")),
     path("", include("access.api.urls")),
+    path("", include("supplychain.api.urls")),
 ]
 
 urlpatterns = [

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from govctl.releases import semver
 
+from governance import hooks
 from governance.models import Service
 from governance.services import require_reason
 from releases import evidence, gates, planning, queries, states
@@ -79,6 +80,8 @@ def register_release(*, service: Service, build_sha: str, actor: Any, reason: st
         "schema_hash": schema_hash, "pr_url": pr_url, "author": author, "channel": channel or "",
         "commits": commits, "changelog": changelog, "artifacts": artifacts or {}, "bump_policy": policy.to_dict(),
     }
+    for validate in hooks.EVIDENCE_VALIDATORS:
+        validate(artifacts=fields["artifacts"])
     try:
         digest = evidence.digest(fields)
     except evidence.EvidenceError as exc:
@@ -97,8 +100,9 @@ def register_release(*, service: Service, build_sha: str, actor: Any, reason: st
                 f"this request {digest[:12]}…); send replace=true to amend it before it goes live "
                 "(approvals will be voided), or register a new version"
             )
-        return Registered(_amend(existing, fields, digest, first_commit_at, bump, actor=actor, reason=reason),
-                          created=False, amended=True)
+        amended = _amend(existing, fields, digest, first_commit_at, bump, actor=actor, reason=reason)
+        _evidence_recorded(amended, actor=actor, reason=reason)
+        return Registered(amended, created=False, amended=True)
 
     latest = queries.latest_release(service)
     if latest is not None and not parsed > semver.parse(latest.version):
@@ -117,7 +121,13 @@ def register_release(*, service: Service, build_sha: str, actor: Any, reason: st
     release.stamp(actor=actor, reason=reason)
     release.full_clean(validate_unique=False, validate_constraints=False)
     release.save()
+    _evidence_recorded(release, actor=actor, reason=reason)
     return Registered(release, created=True)
+
+
+def _evidence_recorded(release: Release, *, actor: Any, reason: str) -> None:
+    for recorded in hooks.EVIDENCE_RECORDED:
+        recorded(release=release, actor=actor, reason=reason)
 
 
 def _amend(release: Release, fields: dict[str, Any], digest: str, first_commit_at: Any, bump: str, *,
