@@ -15,6 +15,10 @@ Apps register callables in their AppConfig.ready():
   maintenance).
 - ALERT_OPENED: f(*, alert_id, service_id, action, summary) -> None, run inside the checker's transaction when
   a burn-rate alert opens (the status app proposes a component status for paging alerts).
+- NOTIFICATION_CHANNELS: f(*, service_id: int | None) -> list[governance.notifications.routing.ChannelSpec], the
+  enabled channels for portal-wide alerts (and that service's) (observability: its NotificationChannel rows).
+- NOTIFICATION_DELIVERED: f(*, message, deliveries, event, alert_id) -> None, run after a message was sent
+  (observability records NotificationDelivery rows).
 """
 
 from __future__ import annotations
@@ -43,3 +47,5 @@ DEPLOYMENT_RECORDED: list[Callable[..., None]] = []
 SUMMARY_SECTIONS: list[Callable[..., str]] = []
 MAINTENANCE_CHANGED: list[Callable[..., None]] = []
 ALERT_OPENED: list[Callable[..., None]] = []
+NOTIFICATION_CHANNELS: list[Callable[..., list[Any]]] = []
+NOTIFICATION_DELIVERED: list[Callable[..., None]] = []

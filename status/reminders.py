@@ -1,7 +1,7 @@
 """The reminder a commander gets when an incident's promised update is overdue.
 
-It goes the portal's one notification path (NotificationChannel rows through `observability.notify.Router`,
-portal-wide channels and the incident's service's), and by email to the commander when they have an address.
+It goes the portal's one notification path (governance.notifications: NotificationChannel rows by
+severity, portal-wide channels and the incident's service's; each delivery recorded), and by email to the commander when they have an address.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 
-from observability import notify, ops_alerts
+from governance.notifications import notify, routing
 from status.models import Incident
 
 logger = logging.getLogger(__name__)
@@ -27,13 +27,14 @@ def reminder_message(incident: Incident) -> notify.Message:
         text=f"The next update of '{incident.name}' ({incident.service.slug}) was promised by {due}. "
              f"Commander: {commander}. Post an update (docs/STATUS.md, 'Incidents').",
         fields={"Incident": str(incident.pk), "Status": incident.status, "Commander": commander,
-                "Next update by": due}, url=url, source="governance-portal/status")
+                "Next update by": due}, url=url, source="governance-portal/status",
+        dedup_key=f"incident-overdue:{incident.pk}")
 
 
-def send_reminder(incident_id: int) -> list[notify.DeliveryResult]:
+def send_reminder(incident_id: int) -> list[routing.Delivery]:
     incident = Incident.objects.select_related("service", "commander").get(pk=incident_id)
     message = reminder_message(incident)
-    results = ops_alerts.send(message, ops_alerts.portal_channels(service_id=incident.service_id))
+    results = routing.send_alert(message, service_id=incident.service_id)
     email = getattr(incident.commander, "email", "")
     if email:
         try:
