@@ -1,4 +1,5 @@
-"""The reminder a commander gets when an incident's promised update is overdue.
+"""What the team's channels hear about incidents: each published update, and the reminder a commander gets when
+an incident's promised update is overdue.
 
 It goes the portal's one notification path (governance.notifications: NotificationChannel rows by
 severity, portal-wide channels and the incident's service's; each delivery recorded), and by email to the commander when they have an address.
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 
 from governance.notifications import notify, routing
-from status.models import Incident
+from status.models import Incident, IncidentUpdate
 
 logger = logging.getLogger(__name__)
 
@@ -42,3 +43,26 @@ def send_reminder(incident_id: int) -> list[routing.Delivery]:
         except OSError:  # an unreachable mail server must not hide the channel deliveries
             logger.exception("incident reminder email to %s failed", email)
     return results
+
+
+# An incident update's severity on the routing path follows the incident's impact (docs/SLOs.md § Alert routing).
+IMPACT_SEVERITY = {Incident.Impact.CRITICAL: notify.Severity.CRITICAL, Incident.Impact.MAJOR: notify.Severity.WARNING}
+
+
+def update_message(update: IncidentUpdate) -> notify.Message:
+    incident = update.incident
+    base = settings.PORTAL_URL.rstrip("/")
+    url = f"{base}/{settings.ADMIN_PATH}status/incident/{incident.pk}/change/" if base else None
+    closed = update.status in (Incident.Status.RESOLVED, Incident.Status.COMPLETED, Incident.Status.POSTMORTEM)
+    title = f"{incident.get_kind_display().capitalize()} {update.status}: {incident.name} ({incident.service.slug})"
+    return notify.Message(
+        severity=IMPACT_SEVERITY.get(incident.impact, notify.Severity.INFO), title=title, text=update.body,
+        fields={"Incident": str(incident.pk), "Status": update.status, "Impact": incident.impact,
+                "Public": "yes" if incident.public else "no"},
+        url=url, source="governance-portal/status", event="incident.update", dedup_key=f"incident:{incident.pk}",
+        resolve=closed)
+
+
+def route_update(update_id: int) -> list[routing.Delivery]:
+    update = IncidentUpdate.objects.select_related("incident__service").get(pk=update_id)
+    return routing.send_alert(update_message(update), service_id=update.incident.service_id)
