@@ -1,6 +1,7 @@
 from django.apps import AppConfig
 
 REMINDER_SCHEDULE = "status: remind commanders of overdue incident updates"
+UPTIME_SCHEDULE = "status: roll up yesterday's uptime (bars past the SLI retention)"
 
 
 class StatusConfig(AppConfig):
@@ -17,6 +18,9 @@ class StatusConfig(AppConfig):
             hooks.MAINTENANCE_CHANGED.append(services.on_maintenance_changed)
         if services.on_alert_opened not in hooks.ALERT_OPENED:
             hooks.ALERT_OPENED.append(services.on_alert_opened)
+        if UPTIME_SCHEDULE not in {entry["name"] for entry in SCHEDULES}:
+            SCHEDULES.append({"name": UPTIME_SCHEDULE, "func": "status.tasks.roll_up_uptime", "schedule_type": "C",
+                              "cron": "20 0 * * *"})
         if REMINDER_SCHEDULE not in {entry["name"] for entry in SCHEDULES}:
             SCHEDULES.append({"name": REMINDER_SCHEDULE, "func": "status.tasks.remind_overdue_incidents",
                               "schedule_type": "I", "minutes": 1})

@@ -26,3 +26,10 @@ def route_update(update_id: int) -> str:
 
     deliveries = reminders.route_update(update_id)
     return ", ".join(f"{d.channel_name}: {'ok' if d.delivered else d.error}" for d in deliveries) or "no channels"
+
+
+def roll_up_uptime() -> int:
+    """Nightly: the finished days of the uptime bars, kept past the SLI retention."""
+    from status import uptime
+
+    return uptime.roll_up()

@@ -8,6 +8,10 @@ requests summed over every source, minutes inside a declared maintenance window 
 - otherwise by its availability against the service's availability objective o (99.9% when it has none):
   >= o operational; >= 1 - 5(1 - o) degraded_performance; >= 1 - 25(1 - o) partial_outage; else major_outage.
 The period's uptime is good/total over the measured minutes outside maintenance.
+
+SLI points are kept SLI_RETENTION_DAYS (35 by default), fewer than the bars' 90 days: the nightly roll-up
+(`roll_up`, task status.tasks.roll_up_uptime) stores each finished day as an `UptimeDay`, and the bars read those
+for the days the points no longer cover (the live points win where both exist).
 """
 
 from __future__ import annotations
@@ -18,13 +22,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+from django.conf import settings
+from django.db import transaction
 from django.db.models import Case, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from governance.models import Environment, Service
 from observability.models import SliPoint, Slo
-from status.models import Component, Incident
+from status.models import Component, Incident, UptimeDay
 
 DAYS = 90
 DEFAULT_OBJECTIVE = Decimal("0.999")
@@ -161,10 +167,44 @@ def for_components(components: Sequence[Component], *, days: int = DAYS,
         windows = maintenance_windows(service, since)
         counts: dict[date, tuple[int, int]] = {}
         objective = DEFAULT_OBJECTIVE
+        counts = {row.day: (row.good, row.total) for row in UptimeDay.objects.filter(service=service,
+                                                                                       day__gte=day_list[0])}
         if environment is not None:
-            counts = service_counts(service, environment, since, [(s, e) for s, e, _ in windows])
+            counts.update(service_counts(service, environment, max(since, _live_since(now)),
+                                         [(s, e) for s, e, _ in windows]))
             objective = objective_for(service, environment)
         for component in members:
             own = [(s, e) for s, e, ids in windows if not ids or component.pk in ids]
             result[component.pk] = bars(day_list, counts, own, objective=objective)
     return result
+
+
+def _live_since(now: datetime) -> datetime:
+    """The first whole UTC day the SLI points still cover completely."""
+    oldest = now.astimezone(UTC) - timedelta(days=settings.SLI_RETENTION_DAYS)
+    return datetime.combine(oldest.date() + timedelta(days=1), time(), tzinfo=UTC)
+
+
+def roll_up(*, now: datetime | None = None, days: int = 3) -> int:
+    """Store the last `days` finished UTC days of every service with SLI points in production (upsert: a late
+    point or a window declared afterwards is taken in on the next night). Returns the rows written."""
+    now = now or timezone.now()
+    environment = _environment()
+    if environment is None:
+        return 0
+    today = now.astimezone(UTC).date()
+    first = datetime.combine(today - timedelta(days=days), time(), tzinfo=UTC)
+    end = datetime.combine(today, time(), tzinfo=UTC)
+    written = 0
+    service_ids = set(SliPoint.objects.filter(environment=environment, minute__gte=first, minute__lt=end)
+                      .values_list("service_id", flat=True).distinct())
+    for service in Service.objects.filter(pk__in=service_ids):
+        windows = [(s, e) for s, e, _ in maintenance_windows(service, first)]
+        counts = {day: value for day, value in service_counts(service, environment, first, windows).items()
+                  if day < today}
+        with transaction.atomic():
+            for day, (good, total) in counts.items():
+                UptimeDay.objects.update_or_create(service=service, day=day,
+                                                   defaults={"good": good, "total": total, "rolled_up_at": now})
+                written += 1
+    return written

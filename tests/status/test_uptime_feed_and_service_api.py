@@ -115,3 +115,17 @@ def test_service_api__only_that_service_and_statuspage_cors(service, api_compone
                                HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET")
     assert preflight.status_code == 204 and preflight["Access-Control-Allow-Origin"] == "*"
     assert "GET" in preflight["Access-Control-Allow-Methods"]
+
+
+def test_roll_up__days_past_the_sli_retention_keep_their_bars(measured, settings):
+    from observability.models import SliPoint
+    from status.models import UptimeDay
+
+    assert uptime.roll_up(days=7) == 3  # the three measured, finished days (today is not finished)
+    assert uptime.roll_up(days=7) == 3 and UptimeDay.objects.count() == 3  # idempotent
+    SliPoint.objects.filter(minute__lt=_day_start(0)).delete()  # the nightly purge took the points
+    settings.SLI_RETENTION_DAYS = 2  # so every day before yesterday is read from the roll-up
+
+    bars = uptime.for_components([measured])[measured.pk]
+    states = [d.state for d in bars.days][-7:]
+    assert states == ["operational", "maintenance", "nodata", "major_outage", "nodata", "nodata", "operational"]
