@@ -15,6 +15,9 @@ Apps register callables in their AppConfig.ready():
   maintenance).
 - ALERT_OPENED: f(*, alert_id, service_id, action, summary) -> None, run inside the checker's transaction when
   a burn-rate alert opens (the status app proposes a component status for paging alerts).
+- MAINTENANCE_WINDOWS: f(*, service_id, start, end) -> list[(start, end)], the maintenance windows of a service
+  declared before they began, overlapping [start, end) (status: scheduled maintenance); SLOs with
+  `exclude_maintenance` leave those minutes out.
 - NOTIFICATION_CHANNELS: f(*, service_id: int | None) -> list[governance.notifications.routing.ChannelSpec], the
   enabled channels for portal-wide alerts (and that service's) (observability: its NotificationChannel rows).
 - NOTIFICATION_DELIVERED: f(*, message, deliveries, event, alert_id) -> None, run after a message was sent
@@ -49,3 +52,4 @@ MAINTENANCE_CHANGED: list[Callable[..., None]] = []
 ALERT_OPENED: list[Callable[..., None]] = []
 NOTIFICATION_CHANNELS: list[Callable[..., list[Any]]] = []
 NOTIFICATION_DELIVERED: list[Callable[..., None]] = []
+MAINTENANCE_WINDOWS: list[Callable[..., list[Any]]] = []

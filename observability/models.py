@@ -58,6 +58,10 @@ class Slo(Audited):
         blank=True, help_text="PromQL for good events over '{window}', e.g. sum(increase(x{code!~\"5..\"}[{window}]))."
     )
     prometheus_total_query = models.TextField(blank=True, help_text="PromQL for all events over '{window}'.")
+    exclude_maintenance = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Leave out the minutes of maintenance windows declared beforehand (status page scheduled "
+                  "maintenance of this service, announced before it started). Off by default; SLI-point SLOs only.")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

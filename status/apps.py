@@ -12,10 +12,12 @@ class StatusConfig(AppConfig):
     def ready(self) -> None:
         from governance import hooks
         from governance.schedules import SCHEDULES
-        from status import services
+        from status import services, uptime
 
         if services.on_maintenance_changed not in hooks.MAINTENANCE_CHANGED:
             hooks.MAINTENANCE_CHANGED.append(services.on_maintenance_changed)
+        if uptime.declared_maintenance not in hooks.MAINTENANCE_WINDOWS:
+            hooks.MAINTENANCE_WINDOWS.append(uptime.declared_maintenance)
         if services.on_alert_opened not in hooks.ALERT_OPENED:
             hooks.ALERT_OPENED.append(services.on_alert_opened)
         if UPTIME_SCHEDULE not in {entry["name"] for entry in SCHEDULES}:

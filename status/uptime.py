@@ -24,7 +24,7 @@ from fractions import Fraction
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, Q, Sum, Value, When
+from django.db.models import Case, F, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -208,3 +208,13 @@ def roll_up(*, now: datetime | None = None, days: int = 3) -> int:
                                                    defaults={"good": good, "total": total, "rolled_up_at": now})
                 written += 1
     return written
+
+
+def declared_maintenance(*, service_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """governance.hooks.MAINTENANCE_WINDOWS: the service's scheduled maintenance windows overlapping [start, end)
+    that were declared before they began (a window entered afterwards never excuses an outage)."""
+    rows = (Incident.objects.filter(service_id=service_id, kind=Incident.Kind.MAINTENANCE, published=True,
+                                    scheduled_for__lt=end, scheduled_until__gt=start,
+                                    created_at__lte=F("scheduled_for"))
+            .values_list("scheduled_for", "scheduled_until"))
+    return [(s, e) for s, e in rows if s is not None and e is not None]

@@ -19,7 +19,8 @@ from observability import sli, slo_math
 from observability.models import Slo
 
 SLO_FIELDS = ["display_name", "description", "sli_type", "objective", "window_minutes", "min_events", "threshold_ms",
-              "slice_error_threshold", "source", "prometheus_good_query", "prometheus_total_query", "enabled"]
+              "slice_error_threshold", "source", "prometheus_good_query", "prometheus_total_query", "enabled",
+              "exclude_maintenance"]
 
 
 def _fields_from_definition(definition: slo_math.SloDefinition) -> dict[str, Any]:
