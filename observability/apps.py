@@ -17,6 +17,8 @@ class ObservabilityConfig(AppConfig):
             hooks.DEPLOYMENT_RECORDED.append(services.on_deployment_recorded)
         if queries.deploy_summary_section not in hooks.SUMMARY_SECTIONS:
             hooks.SUMMARY_SECTIONS.append(queries.deploy_summary_section)
+        if queries.timeline_alerts not in hooks.TIMELINE_EVENTS:
+            hooks.TIMELINE_EVENTS.append(queries.timeline_alerts)
         if services.channel_specs not in hooks.NOTIFICATION_CHANNELS:
             hooks.NOTIFICATION_CHANNELS.append(services.channel_specs)
         if services.record_deliveries not in hooks.NOTIFICATION_DELIVERED:

@@ -396,3 +396,23 @@ def deploy_summary_section(*, release: Any, deployments: list[Any]) -> str:
               "Error budget remaining before the deployment and SLO_SNAPSHOT_AFTER_MINUTES after it.", "",
               "| deployment | SLO | before | after | change |", "|---|---|---|---|---|"]
     return "\n".join(header + rows)
+
+
+def timeline_alerts(*, start: datetime, end: datetime, service_id: int | None) -> list[Any]:
+    """governance.hooks.TIMELINE_EVENTS: alerts other apps raised through the routing path (DR, releases, chaos,
+    incident reminders: deliveries without an SLO alert), one entry per message."""
+    from governance.timeline import Entry
+    from observability.models import NotificationDelivery
+
+    seen: set[tuple[str, str]] = set()
+    found = []
+    rows = (NotificationDelivery.objects.filter(alert__isnull=True, sent_at__range=(start, end))
+            .exclude(source="governance-portal/status").order_by("sent_at")[:500])
+    for row in rows:
+        key = (row.title, row.sent_at.strftime("%Y%m%d%H%M"))
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append(Entry(row.sent_at, "alert", f"[{row.severity or '?'}] {row.title}", row.source or "—",
+                           "sent to the notification channels", source="notifications"))
+    return found

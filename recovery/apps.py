@@ -7,7 +7,12 @@ class RecoveryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from governance import hooks
         from governance.schedules import SCHEDULES
+        from recovery import queries
+
+        if queries.timeline_drills not in hooks.TIMELINE_EVENTS:
+            hooks.TIMELINE_EVENTS.append(queries.timeline_drills)
 
         # Cron schedules (croniter): the first run is the next matching slot, never "now" at deploy time.
         entries = [
