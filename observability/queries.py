@@ -197,14 +197,15 @@ def burndown_step(windows: Iterable[timedelta]) -> timedelta:
 
 
 def burndown_buckets(definitions: Sequence[slo_math.SloDefinition], *, service_id: int, environment_id: int,
-                     end: datetime, step: timedelta) -> list[list[tuple[datetime, int, int]]]:
+                     end: datetime, step: timedelta, excluded: Sequence[tuple[datetime, datetime]] = ()
+                     ) -> list[list[tuple[datetime, int, int]]]:
     """Per definition, (bucket start, good, total) rows of `step` buckets aligned on `end`: ONE query."""
     if not definitions:
         return []
     longest = max(d.window for d in definitions)
     sql = _Sql()
     source, expressions = _sli_source(sql, definitions, service_id=service_id, environment_id=environment_id,
-                                      start=end - longest, end=end)
+                                      start=end - longest, end=end, excluded=excluded)
     end_param = sql.param(end)
     step_param = sql.param(int(step.total_seconds()))
     bucket = f"(ceil(extract(epoch FROM ({end_param} - minute)) / {step_param})::int - 1)"
@@ -313,13 +314,13 @@ def burndown_series(statuses: Sequence[SloStatus], *,
             series[status.slo.pk] = slo_math.burndown_from_rows(d.objective, status.window_end - d.window,
                                                                 status.window_end, rows, step)
             continue
-        groups[(status.slo.service_id, status.slo.environment_id)].append(status)
-    for (service_id, environment_id), members in groups.items():
+        groups[(status.slo.service_id, status.slo.environment_id, status.slo.exclude_maintenance)].append(status)
+    for (service_id, environment_id, _), members in groups.items():
         definitions = [m.definition for m in members]
         step = burndown_step(d.window for d in definitions)
         end = members[0].window_end
         buckets = burndown_buckets(definitions, service_id=service_id, environment_id=environment_id, end=end,
-                                   step=step)
+                                   step=step, excluded=members[0].excluded)
         for member, rows in zip(members, buckets, strict=True):
             d = member.definition
             series[member.slo.pk] = slo_math.burndown_from_rows(d.objective, end - d.window, end, rows, step)

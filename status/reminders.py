@@ -46,7 +46,8 @@ def send_reminder(incident_id: int) -> list[routing.Delivery]:
 
 
 # An incident update's severity on the routing path follows the incident's impact (docs/SLOs.md § Alert routing).
-IMPACT_SEVERITY = {Incident.Impact.CRITICAL: notify.Severity.CRITICAL, Incident.Impact.MAJOR: notify.Severity.WARNING}
+IMPACT_SEVERITY: dict[str, notify.Severity] = {Incident.Impact.CRITICAL: notify.Severity.CRITICAL,
+                                               Incident.Impact.MAJOR: notify.Severity.WARNING}
 
 
 def update_message(update: IncidentUpdate) -> notify.Message:

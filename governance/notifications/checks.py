@@ -18,7 +18,7 @@ DEPRECATED = {
 
 
 def deprecated_settings(**_: Any) -> list[checks.CheckMessage]:
-    found = []
+    found: list[checks.CheckMessage] = []
     for name, (check_id, what) in DEPRECATED.items():
         if getattr(settings, name, ""):
             found.append(checks.Warning(

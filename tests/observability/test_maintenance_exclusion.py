@@ -43,6 +43,7 @@ def test_off_by_default__the_window_still_counts(service, production, bad_hour_i
     slo = slo_named(service, production, "api-success")
     assert slo.exclude_maintenance is False
     [status] = queries.slo_statuses([slo], now=now)
+    assert status.report is not None
     assert status.report.total - status.report.good == 3000
     assert status.figures()["maintenance_excluded"] is False
 
@@ -54,6 +55,7 @@ def test_on__a_window_declared_beforehand_is_left_out_and_shown(service, product
     slo = services.update_slo(slo=slo_named(service, production, "api-success"), exclude_maintenance=True,
                               actor=system_user, reason="planned upgrades do not spend the budget")
     [status] = queries.slo_statuses([slo], now=now)
+    assert status.report is not None
 
     assert status.report.total - status.report.good == 0 and status.report.total == (7 * 24 * 60 - 60) * 100
     assert status.figures()["maintenance_excluded"] is True
@@ -69,6 +71,7 @@ def test_on__a_window_entered_after_it_began_excuses_nothing(service, production
     slo = services.update_slo(slo=slo_named(service, production, "api-success"), exclude_maintenance=True,
                               actor=system_user, reason="r")
     [status] = queries.slo_statuses([slo], now=now)
+    assert status.report is not None
     assert status.report.total - status.report.good == 3000 and status.excluded_minutes == 0
 
 

@@ -63,3 +63,11 @@ def test_admin_and_api__serve_the_draft_to_those_who_may_read_the_audit_trail(
     assert api(make_token("audit:read", services_=[other_service])).get(url).status_code == 403
     assert api(None).get(url).status_code in (401, 403)
     assert api(make_token("audit:read")).get("/api/v1/status/incidents/999999/review.md").status_code == 404
+
+
+def test_incidents_runbook__shows_every_template_as_the_code_has_it():
+    from status.drafts import TEMPLATES
+    from tests.conftest import ROOT
+
+    runbook = (ROOT / "docs" / "INCIDENTS.md").read_text()
+    assert all(f"| `{state}` | {text} |" in runbook for state, text in TEMPLATES.items())

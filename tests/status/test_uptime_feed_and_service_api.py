@@ -48,7 +48,7 @@ def test_bars__measured_days_by_availability_maintenance_as_such_and_no_data_nev
     assert by_age[3].state == "major_outage" and by_age[3].total == 66_000  # 3000 of 66000 failed: 95.5%
     assert by_age[2].state == "nodata" and by_age[40].state == "nodata"
     assert by_age[0].state == "operational"
-    assert float(bars.uptime) == pytest.approx(1 - 3000 / ((600 + 600 + 660 + 30) * 100))
+    assert bars.uptime is not None and float(bars.uptime) == pytest.approx(1 - 3000 / ((600 + 600 + 660 + 30) * 100))
 
     html = client.get("/status/").content.decode()
     assert html.count('class="d-nodata"') == 90 - 4  # no-data days are grey, never green
