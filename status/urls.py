@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from status import views
+from status.api.urls import service_urlpatterns
 
 urlpatterns = [
     path("", views.portal_page, name="status-page"),
@@ -13,5 +14,5 @@ urlpatterns = [
     path("<slug:slug>/history.atom", views.feed, name="status-service-feed"),
     path("<slug:slug>/uptime.json", views.uptime_json, name="status-service-uptime"),
     # One service's Statuspage-compatible API: a client given https://portal/status/<slug> as its page URL works.
-    path("<slug:slug>/api/v2/", include("status.api.urls")),
+    path("<slug:slug>/api/v2/", include(service_urlpatterns)),
 ]

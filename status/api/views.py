@@ -13,6 +13,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -113,7 +114,7 @@ class _PublicApi(APIView):
         if slug is not None:
             service = Service.objects.filter(slug=slug).first()
             if service is None:
-                return Response({"error": "not_found", "detail": "No such service."}, status=404, headers=CORS)
+                raise NotFound("No such service.")  # problem+json like every API error, CORS added below
         body = self.build(service)
         etag = 'W/"' + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32] + '"'
         headers = {"ETag": etag, "Cache-Control": f"public, max-age={MAX_AGE}", "Vary": "Accept-Encoding", **CORS}
@@ -121,7 +122,14 @@ class _PublicApi(APIView):
             return Response(status=304, headers=headers)
         return Response(body, headers=headers)
 
-    def options(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """Every answer, errors included, carries Statuspage's CORS headers (a widget must read a 404 too)."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for name, value in CORS.items():
+            response[name] = value
+        return response
+
+    def options(self, request: Any, *args: Any, **kwargs: Any) -> Response:
         """A browser's CORS preflight: allowed from any origin, like Statuspage's public API."""
         return Response(status=204, headers={**CORS, "Access-Control-Max-Age": "86400"})
 
