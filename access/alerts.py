@@ -1,14 +1,14 @@
 """Alerts of the access app: database access drift, failed reviews, overdue secrets.
 
-`send` is the one place this app hands a message to the notification path (shared contract: the integrator
-re-points it when notifications move to their core home).
+`send` is the one place this app hands a message to the portal's one routing path
+(`governance.notifications.send_alert`: routed by severity, deliveries recorded).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from observability.notify import Message, Severity
+from governance.notifications import Message, Severity, send_alert
 
 if TYPE_CHECKING:
     from access.models import AccessSnapshot, Secret
@@ -18,9 +18,7 @@ SOURCE = "governance-portal/access"
 
 def send(message: Message, service_id: int | None) -> None:
     """Deliver through the portal-wide channels (and the service's own); logged, never raises."""
-    from observability import ops_alerts
-
-    ops_alerts.send(message, ops_alerts.portal_channels(service_id))
+    send_alert(message, service_id=service_id)
 
 
 def drift_found(snapshot: AccessSnapshot, new_items: list[dict]) -> Message:

@@ -27,7 +27,7 @@ from django.test import Client  # noqa: E402
 
 def main(n: int) -> None:
     client = Client(HTTP_HOST="localhost")  # an ALLOWED_HOSTS name
-    for path in ("/status/", "/api/v2/summary.json"):
+    for path in ("/status/", "/api/v2/summary.json", "/status/history.atom", "/status/uptime.json"):
         client.get(path)  # warm up
         queries: list[str] = []
 

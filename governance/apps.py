@@ -11,6 +11,12 @@ class GovernanceConfig(AppConfig):
         from governance.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
 
         _install_json_safety()
+        from django.core import checks
+
+        from governance.notifications import checks as notification_checks
+
+        checks.register(notification_checks.deprecated_settings, "notifications")
+        notification_checks.warn_at_start()
 
 
 def _install_json_safety() -> None:

@@ -254,7 +254,30 @@ def status_page(service: Service, actor: Any) -> list[str]:
                                              body="PostgreSQL upgrade; the API may be read-only for a few minutes.",
                                              scheduled_for=start, scheduled_until=start + timedelta(hours=1),
                                              actor=actor, reason=REASON)
-    return ["status page: 4 components (1 private, 1 grouped), a resolved incident, a scheduled maintenance"]
+        _uptime_history(service, actor)
+    return ["status page: 4 components (1 private, 1 grouped), a resolved incident, a scheduled maintenance, "
+            "60 days of uptime history"]
+
+
+def _uptime_history(service: Service, actor: Any) -> None:
+    """60 finished days of the uptime bars (as the nightly roll-up stores them): one bad day, one day with a
+    maintenance window declared beforehand; older days have no data (grey, never green)."""
+    from datetime import UTC, datetime, time
+
+    from status import services as status_services
+    from status.models import UptimeDay
+
+    today = timezone.now().astimezone(UTC).date()
+    rows = []
+    for n in range(1, 61):
+        errors = 2_400 if n == 12 else (150 if n == 30 else 3)
+        rows.append(UptimeDay(service=service, day=today - timedelta(days=n), good=172_800 - errors, total=172_800))
+    UptimeDay.objects.bulk_create(rows, ignore_conflicts=True)
+    start = datetime.combine(today - timedelta(days=20), time(2), tzinfo=UTC)
+    window = status_services.schedule_maintenance(service=service, name="Storage migration", body="Planned.",
+                                                  scheduled_for=start, scheduled_until=start + timedelta(hours=2),
+                                                  actor=actor, reason=REASON)
+    status_services.post_update(incident=window, status="completed", body="Done.", actor=actor, reason=REASON)
 
 
 def supply_chain(service: Service, actor: Any) -> list[str]:

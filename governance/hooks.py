@@ -23,6 +23,15 @@ Apps register callables in their AppConfig.ready():
   ValidationError({"artifacts": "…"}) to refuse the evidence (supplychain validates `artifacts.sbom`).
 - EVIDENCE_RECORDED: f(*, release, actor, reason) -> None, run inside the registration's transaction after a
   release is created or its evidence amended (supplychain stores the SBOM's components and its findings).
+- MAINTENANCE_WINDOWS: f(*, service_id, start, end) -> list[(start, end)], the maintenance windows of a service
+  declared before they began, overlapping [start, end) (status: scheduled maintenance); SLOs with
+  `exclude_maintenance` leave those minutes out.
+- TIMELINE_EVENTS: f(*, start, end, service_id) -> list[governance.timeline.Entry], records that are not in the
+  audit trail but belong on an incident's timeline (recovery: drills; observability: alerts other apps raised).
+- NOTIFICATION_CHANNELS: f(*, service_id: int | None) -> list[governance.notifications.routing.ChannelSpec], the
+  enabled channels for portal-wide alerts (and that service's) (observability: its NotificationChannel rows).
+- NOTIFICATION_DELIVERED: f(*, message, deliveries, event, alert_id) -> None, run after a message was sent
+  (observability records NotificationDelivery rows).
 """
 
 from __future__ import annotations
@@ -55,3 +64,7 @@ EVIDENCE_SECTIONS: dict[str, Callable[..., dict[str, bytes]]] = {}
 # name -> f(*, start: datetime, end: datetime, service: Service | None) -> {relative_path: file_bytes}
 EVIDENCE_VALIDATORS: list[Callable[..., None]] = []
 EVIDENCE_RECORDED: list[Callable[..., None]] = []
+NOTIFICATION_CHANNELS: list[Callable[..., list[Any]]] = []
+NOTIFICATION_DELIVERED: list[Callable[..., None]] = []
+MAINTENANCE_WINDOWS: list[Callable[..., list[Any]]] = []
+TIMELINE_EVENTS: list[Callable[..., list[Any]]] = []

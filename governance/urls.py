@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("observability.api.urls")),
     path("", include("access.api.urls")),
     path("", include("supplychain.api.urls")),
+    path("", include("status.api.v1_urls")),
 ]
 
 urlpatterns = [

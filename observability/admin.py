@@ -117,6 +117,8 @@ class SloAdmin(AuditedAdmin):
                 "remaining_pct": "no data" if no_data or report is None or report.remaining_fraction is None
                 else _pct(float(report.remaining_fraction), 1),
                 "verdict": "no data" if no_data or report is None else report.verdict.value.replace("_", " "),
+                "maintenance": (f"declared windows left out: {status.excluded_minutes} min in this window"
+                                if status.slo.exclude_maintenance else "counted (windows are not excluded)"),
                 "exhausted": status.exhausted,
                 "burn": [{"windows": f"{queries.slo_math_window(x.long_window)} / "
                                      f"{queries.slo_math_window(x.short_window)}",

@@ -1,9 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
-
-HOURLY_SCHEDULE = "observability: SLO check (alerting)"
-NIGHTLY_SCHEDULE = "observability: SLO check (nightly full run)"
-STALENESS_SCHEDULE = "observability: SLO check staleness"
 
 
 class ObservabilityConfig(AppConfig):
@@ -13,7 +8,7 @@ class ObservabilityConfig(AppConfig):
     def ready(self) -> None:
         from governance import hooks
         from governance.schedules import SCHEDULES
-        from observability import evidence_pack, gates, queries, services
+        from observability import evidence_pack, gates, queries, schedules, services
 
         if services.on_service_created not in hooks.SERVICE_CREATED:
             hooks.SERVICE_CREATED.append(services.on_service_created)
@@ -23,15 +18,12 @@ class ObservabilityConfig(AppConfig):
             hooks.DEPLOYMENT_RECORDED.append(services.on_deployment_recorded)
         if queries.deploy_summary_section not in hooks.SUMMARY_SECTIONS:
             hooks.SUMMARY_SECTIONS.append(queries.deploy_summary_section)
+        if queries.timeline_alerts not in hooks.TIMELINE_EVENTS:
+            hooks.TIMELINE_EVENTS.append(queries.timeline_alerts)
+        if services.channel_specs not in hooks.NOTIFICATION_CHANNELS:
+            hooks.NOTIFICATION_CHANNELS.append(services.channel_specs)
+        if services.record_deliveries not in hooks.NOTIFICATION_DELIVERED:
+            hooks.NOTIFICATION_DELIVERED.append(services.record_deliveries)
 
         names = {entry["name"] for entry in SCHEDULES}
-        for entry in [
-            {"name": HOURLY_SCHEDULE, "func": "observability.tasks.check_slos_hourly", "schedule_type": "I",
-             "minutes": settings.SLO_CHECK_INTERVAL_MINUTES},
-            {"name": NIGHTLY_SCHEDULE, "func": "observability.tasks.check_slos_nightly", "schedule_type": "C",
-             "cron": settings.SLO_CHECK_NIGHTLY_CRON},
-            {"name": STALENESS_SCHEDULE, "func": "observability.tasks.check_slo_schedule_staleness",
-             "schedule_type": "I", "minutes": 15},
-        ]:
-            if entry["name"] not in names:
-                SCHEDULES.append(entry)
+        SCHEDULES.extend(entry for entry in schedules.entries() if entry["name"] not in names)

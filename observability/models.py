@@ -58,6 +58,10 @@ class Slo(Audited):
         blank=True, help_text="PromQL for good events over '{window}', e.g. sum(increase(x{code!~\"5..\"}[{window}]))."
     )
     prometheus_total_query = models.TextField(blank=True, help_text="PromQL for all events over '{window}'.")
+    exclude_maintenance = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Leave out the minutes of maintenance windows declared beforehand (status page scheduled "
+                  "maintenance of this service, announced before it started). Off by default; SLI-point SLOs only.")
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -293,6 +297,7 @@ class NotificationChannel(Audited):
     class Kind(models.TextChoices):
         SLACK = "slack", "Slack-compatible webhook"
         WEBHOOK = "webhook", "signed webhook"
+        PAGERDUTY = "pagerduty", "PagerDuty (Events API v2)"
 
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -319,14 +324,24 @@ class NotificationChannel(Audited):
         if self.kind == self.Kind.WEBHOOK and not self.secret_env:
             raise ValidationError({"secret_env": "A signed webhook needs the name of the environment variable "
                                                  "holding its secret (the secret itself is never stored)."})
+        if self.kind == self.Kind.PAGERDUTY and not self.secret_env:
+            raise ValidationError({"secret_env": "A PagerDuty channel needs the name of the environment variable "
+                                                 "holding its integration (routing) key."})
         if not self.severities:
             raise ValidationError({"severities": "Route at least one severity (critical, warning or info)."})
 
 
 class NotificationDelivery(models.Model):
-    """The outcome of sending one alert message to one channel (a record for operators, not Audited)."""
+    """The outcome of sending one alert message to one channel (a record for operators, not Audited).
 
-    alert = models.ForeignKey(SloAlert, on_delete=models.CASCADE, related_name="deliveries")
+    Every alert of the portal is recorded here (governance.notifications): SLO alerts link their `alert`;
+    DR, release, chaos and incident messages name their `source`."""
+
+    alert = models.ForeignKey(SloAlert, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries")
+    source = models.CharField(max_length=100, db_default="", blank=True,
+                              help_text="Who raised it, e.g. governance-portal/recovery")
+    severity = models.CharField(max_length=10, db_default="", blank=True)
+    title = models.CharField(max_length=300, db_default="", blank=True)
     channel = models.ForeignKey(NotificationChannel, null=True, on_delete=models.SET_NULL, related_name="+")
     channel_name = models.CharField(max_length=100)
     event = models.CharField(max_length=10, help_text="opened or resolved")

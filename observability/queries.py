@@ -21,6 +21,7 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from governance import hooks
 from observability import prometheus, slo_math
 from observability.models import Slo, SloAlert, SloSnapshot
 
@@ -38,6 +39,14 @@ class SloStatus:
     report: slo_math.BudgetReport | None = None
     decisions: list[slo_math.AlertDecision] = field(default_factory=list)
     error: str = ""
+    excluded: list[tuple[datetime, datetime]] = field(default_factory=list)  # maintenance windows left out
+
+    @property
+    def excluded_minutes(self) -> int:
+        """Minutes of declared maintenance left out of the SLO's window (exclude_maintenance)."""
+        start = self.window_end - self.definition.window
+        return sum(max(0, int((min(e, self.window_end) - max(s, start)) / timedelta(minutes=1)))
+                   for s, e in self.excluded)
 
     @property
     def exhausted(self) -> bool:
@@ -61,6 +70,8 @@ class SloStatus:
             "budget_remaining": _float(report.remaining) if report else None,
             "budget_remaining_fraction": _float(report.remaining_fraction) if report else None,
             "verdict": report.verdict.value if report else None,
+            "maintenance_excluded": self.slo.exclude_maintenance,
+            "maintenance_excluded_minutes": self.excluded_minutes,
             "error": self.error,
         }
 
@@ -93,7 +104,8 @@ class _Sql:
 
 
 def _sli_source(sql: _Sql, definitions: Sequence[slo_math.SloDefinition], *, service_id: int,
-                environment_id: int, start: datetime, end: datetime) -> tuple[str, list[tuple[str, str]]]:
+                environment_id: int, start: datetime, end: datetime,
+                excluded: Sequence[tuple[datetime, datetime]] = ()) -> tuple[str, list[tuple[str, str]]]:
     """A sub-select of per-minute columns of one service in one environment and, per definition, its
     (good, total) expressions over them. Only the columns the definitions read are computed.
 
@@ -136,12 +148,15 @@ def _sli_source(sql: _Sql, definitions: Sequence[slo_math.SloDefinition], *, ser
     # An index range scan of (service, environment, minute, source), already ordered by minute.
     source = (f"SELECT minute, {select} FROM observability_slipoint WHERE service_id = {sql.param(service_id)} "
               f"AND environment_id = {sql.param(environment_id)} AND minute >= {sql.param(start)} "
-              f"AND minute < {sql.param(end)}{tail}")
+              f"AND minute < {sql.param(end)}"
+              + "".join(f" AND NOT (minute >= {sql.param(s)} AND minute < {sql.param(e)})" for s, e in excluded)
+              + tail)
     return source, expressions
 
 
 def window_counts(definitions: Sequence[slo_math.SloDefinition], *, service_id: int, environment_id: int,
-                  end: datetime) -> list[dict[timedelta, tuple[int, int]]]:
+                  end: datetime, excluded: Sequence[tuple[datetime, datetime]] = ()
+                  ) -> list[dict[timedelta, tuple[int, int]]]:
     """For each definition (all of one service and environment), (good, total) per needed window: ONE query.
 
     Minutes are summed into buckets between consecutive window starts (`width_bucket` over the sorted
@@ -154,7 +169,7 @@ def window_counts(definitions: Sequence[slo_math.SloDefinition], *, service_id: 
     lengths = sorted({w for windows in needed for w in windows}, reverse=True)  # longest first = earliest start
     sql = _Sql()
     source, expressions = _sli_source(sql, definitions, service_id=service_id, environment_id=environment_id,
-                                      start=end - lengths[0], end=end)
+                                      start=end - lengths[0], end=end, excluded=excluded)
     starts = sql.param([end - w for w in lengths])
     sums = ", ".join(f"coalesce(sum({g}), 0)::bigint, coalesce(sum({t}), 0)::bigint" for g, t in expressions)
     query = f"SELECT width_bucket(minute, {starts}::timestamptz[]) AS bucket, {sums} FROM ({source}) AS m GROUP BY 1"
@@ -182,14 +197,15 @@ def burndown_step(windows: Iterable[timedelta]) -> timedelta:
 
 
 def burndown_buckets(definitions: Sequence[slo_math.SloDefinition], *, service_id: int, environment_id: int,
-                     end: datetime, step: timedelta) -> list[list[tuple[datetime, int, int]]]:
+                     end: datetime, step: timedelta, excluded: Sequence[tuple[datetime, datetime]] = ()
+                     ) -> list[list[tuple[datetime, int, int]]]:
     """Per definition, (bucket start, good, total) rows of `step` buckets aligned on `end`: ONE query."""
     if not definitions:
         return []
     longest = max(d.window for d in definitions)
     sql = _Sql()
     source, expressions = _sli_source(sql, definitions, service_id=service_id, environment_id=environment_id,
-                                      start=end - longest, end=end)
+                                      start=end - longest, end=end, excluded=excluded)
     end_param = sql.param(end)
     step_param = sql.param(int(step.total_seconds()))
     bucket = f"(ceil(extract(epoch FROM ({end_param} - minute)) / {step_param})::int - 1)"
@@ -219,6 +235,14 @@ def _prometheus_client() -> prometheus.PrometheusClient:
     return prometheus.PrometheusClient(settings.PROMETHEUS_URL)
 
 
+def maintenance_windows(service_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """The declared maintenance windows overlapping [start, end) (governance.hooks.MAINTENANCE_WINDOWS)."""
+    windows: list[tuple[datetime, datetime]] = []
+    for provider in hooks.MAINTENANCE_WINDOWS:
+        windows.extend(provider(service_id=service_id, start=start, end=end))
+    return sorted(windows)
+
+
 def _finish(status: SloStatus) -> SloStatus:
     d = status.definition
     good, total = status.counts[d.window]
@@ -235,7 +259,7 @@ def slo_statuses(slos: Iterable[Slo], *, now: datetime | None = None,
     """
     end = slo_math.window_end(now or timezone.now())
     statuses: list[SloStatus] = []
-    groups: dict[tuple[int, int], list[SloStatus]] = defaultdict(list)
+    groups: dict[tuple[int, int, bool], list[SloStatus]] = defaultdict(list)
     for slo in slos:
         try:
             status = SloStatus(slo=slo, definition=slo.definition(), window_end=end)
@@ -256,12 +280,15 @@ def slo_statuses(slos: Iterable[Slo], *, now: datetime | None = None,
                 continue
             _finish(status)
         else:
-            groups[(slo.service_id, slo.environment_id)].append(status)
-    for (service_id, environment_id), members in groups.items():
+            groups[(slo.service_id, slo.environment_id, slo.exclude_maintenance)].append(status)
+    for (service_id, environment_id, exclude), members in groups.items():
+        excluded = maintenance_windows(service_id, end - max(m.definition.window for m in members), end) \
+            if exclude else []
         counts = window_counts([m.definition for m in members], service_id=service_id,
-                               environment_id=environment_id, end=end)
+                               environment_id=environment_id, end=end, excluded=excluded)
         for member, member_counts in zip(members, counts, strict=True):
             member.counts = member_counts
+            member.excluded = excluded
             _finish(member)
     return statuses
 
@@ -271,7 +298,7 @@ def burndown_series(statuses: Sequence[SloStatus], *,
                     ) -> dict[int, list[tuple[datetime, Fraction]]]:
     """{slo id: remaining-budget series} for the admin chart: one bucket query per (service, environment)."""
     series: dict[int, list[tuple[datetime, Fraction]]] = {}
-    groups: dict[tuple[int, int], list[SloStatus]] = defaultdict(list)
+    groups: dict[tuple[int, int, bool], list[SloStatus]] = defaultdict(list)
     for status in statuses:
         if status.error:
             continue
@@ -287,13 +314,13 @@ def burndown_series(statuses: Sequence[SloStatus], *,
             series[status.slo.pk] = slo_math.burndown_from_rows(d.objective, status.window_end - d.window,
                                                                 status.window_end, rows, step)
             continue
-        groups[(status.slo.service_id, status.slo.environment_id)].append(status)
-    for (service_id, environment_id), members in groups.items():
+        groups[(status.slo.service_id, status.slo.environment_id, status.slo.exclude_maintenance)].append(status)
+    for (service_id, environment_id, _), members in groups.items():
         definitions = [m.definition for m in members]
         step = burndown_step(d.window for d in definitions)
         end = members[0].window_end
         buckets = burndown_buckets(definitions, service_id=service_id, environment_id=environment_id, end=end,
-                                   step=step)
+                                   step=step, excluded=members[0].excluded)
         for member, rows in zip(members, buckets, strict=True):
             d = member.definition
             series[member.slo.pk] = slo_math.burndown_from_rows(d.objective, end - d.window, end, rows, step)
@@ -370,3 +397,23 @@ def deploy_summary_section(*, release: Any, deployments: list[Any]) -> str:
               "Error budget remaining before the deployment and SLO_SNAPSHOT_AFTER_MINUTES after it.", "",
               "| deployment | SLO | before | after | change |", "|---|---|---|---|---|"]
     return "\n".join(header + rows)
+
+
+def timeline_alerts(*, start: datetime, end: datetime, service_id: int | None) -> list[Any]:
+    """governance.hooks.TIMELINE_EVENTS: alerts other apps raised through the routing path (DR, releases, chaos,
+    incident reminders: deliveries without an SLO alert), one entry per message."""
+    from governance.timeline import Entry
+    from observability.models import NotificationDelivery
+
+    seen: set[tuple[str, str]] = set()
+    found = []
+    rows = (NotificationDelivery.objects.filter(alert__isnull=True, sent_at__range=(start, end))
+            .exclude(source="governance-portal/status").order_by("sent_at")[:500])
+    for row in rows:
+        key = (row.title, row.sent_at.strftime("%Y%m%d%H%M"))
+        if key in seen:
+            continue
+        seen.add(key)
+        found.append(Entry(row.sent_at, "alert", f"[{row.severity or '?'}] {row.title}", row.source or "—",
+                           "sent to the notification channels", source="notifications"))
+    return found

@@ -1,8 +1,8 @@
 """Disaster-recovery alerts: failed drills, failed backups and drills that missed their schedule.
 
-Delivered as signed generic webhooks through observability's notification router (a pure module:
-HMAC-SHA256 of the raw body in `X-Governance-Signature`, retries on 429/5xx). Configured by
-DR_ALERT_WEBHOOK_URL and DR_ALERT_WEBHOOK_SECRET; unset URL = logged only.
+Routed like every alert of the portal (governance.notifications: NotificationChannel rows by severity, each
+delivery recorded). DR_ALERT_WEBHOOK_URL / DR_ALERT_WEBHOOK_SECRET still work (deprecated): an implicit signed
+webhook channel that takes the DR alerts only.
 """
 
 from __future__ import annotations
@@ -11,36 +11,19 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-
-from observability.notify import ChannelConfig, ChannelKind, DeliveryResult, Message, Router, Severity
+from governance.notifications.notify import Message, Severity
+from governance.notifications.routing import DR_SOURCE, Delivery, send_alert
 
 if TYPE_CHECKING:
     from recovery.models import Backup, BackupTarget, Drill
 
 logger = logging.getLogger(__name__)
-SOURCE = "governance-portal/recovery"
+SOURCE = DR_SOURCE
 
 
-def send(message: Message) -> list[DeliveryResult]:
-    """Deliver one alert; never raises (a failed delivery is logged and returned)."""
-    url = settings.DR_ALERT_WEBHOOK_URL
-    if not url:
-        logger.warning("DR alert not delivered (DR_ALERT_WEBHOOK_URL is unset): %s", message.title)
-        return []
-    channel = ChannelConfig(kind=ChannelKind.WEBHOOK, url=url, secret=settings.DR_ALERT_WEBHOOK_SECRET,
-                            name="dr-alerts")
-    try:
-        with Router([channel], max_attempts=3, backoff_base=0.5, backoff_max=4.0) as router:
-            results = router.send(message)
-    except Exception:  # noqa: BLE001 - an alert must never break the drill that raised it
-        logger.exception("DR alert delivery crashed: %s", message.title)
-        return []
-    for result in results:
-        if not result.delivered:
-            logger.error("DR alert not delivered to %s after %s attempt(s): %s (%s)", result.channel,
-                         result.attempts, message.title, result.error)
-    return results
+def send(message: Message) -> list[Delivery]:
+    """Deliver one DR alert through the portal's one routing path; never raises (failures are recorded)."""
+    return send_alert(message)
 
 
 def drill_failed(drill: Drill) -> Message:
@@ -48,7 +31,7 @@ def drill_failed(drill: Drill) -> Message:
     lines = [f"{v['layer']}: {v['summary']}" for v in failing] or [drill.error or "no verdict recorded"]
     return Message(
         severity=Severity.CRITICAL,
-        title=f"DR drill #{drill.pk} FAILED: {drill.scope}",
+        title=f"DR drill #{drill.pk} FAILED: {drill.scope}", dedup_key=f"dr:drill:{drill.pk}",
         text="\n".join(lines) + "\nSee docs/DR.md, section 'When a drill fails'.",
         fields={
             "Drill": str(drill.pk),
@@ -64,7 +47,7 @@ def drill_failed(drill: Drill) -> Message:
 def backup_failed(backup: Backup) -> Message:
     return Message(
         severity=Severity.CRITICAL,
-        title=f"DR backup #{backup.pk} of {backup.target.name} FAILED",
+        title=f"DR backup #{backup.pk} of {backup.target.name} FAILED", dedup_key=f"dr:backup:{backup.pk}",
         text=backup.error + "\nSee docs/DR.md, section 'When a drill fails'.",
         fields={"Backup": str(backup.pk), "Target": backup.target.name},
         source=SOURCE,
@@ -75,7 +58,7 @@ def drill_overdue(target: BackupTarget, last_passed: datetime | None, max_age_da
     since = f"the last one passed at {last_passed.isoformat()}" if last_passed else "no restore drill ever passed"
     return Message(
         severity=Severity.WARNING,
-        title=f"DR drill missed its schedule: {target.name}",
+        title=f"DR drill missed its schedule: {target.name}", dedup_key=f"dr:overdue:{target.pk}",
         text=(f"Target {target.name} has had no passed restore drill in the last {max_age_days} days ({since}). "
               "Check the monthly drill schedule and the worker, then run one: "
               f"govctl drill run --target {target.name} --reason '…' --wait"),

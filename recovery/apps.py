@@ -12,6 +12,10 @@ class RecoveryConfig(AppConfig):
         from recovery import evidence_pack
 
         hooks.EVIDENCE_SECTIONS["recovery"] = evidence_pack.section
+        from recovery import queries
+
+        if queries.timeline_drills not in hooks.TIMELINE_EVENTS:
+            hooks.TIMELINE_EVENTS.append(queries.timeline_drills)
 
         # Cron schedules (croniter): the first run is the next matching slot, never "now" at deploy time.
         entries = [

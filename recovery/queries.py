@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import Max, Q, QuerySet
 
@@ -28,3 +28,24 @@ def overdue_targets(*, now: datetime, max_age_days: int) -> QuerySet[WithAnnotat
             .annotate(last_passed=Max("drills__finished_at", filter=passed))
             .filter(Q(last_passed__isnull=True) | Q(last_passed__lt=cutoff))
             .order_by("name"))
+
+
+def timeline_drills(*, start: datetime, end: datetime, service_id: int | None) -> list[Any]:
+    """governance.hooks.TIMELINE_EVENTS: drills and backups that started or finished in [start, end] on a target
+    of the service (or the portal's own database)."""
+    from governance.timeline import Entry
+
+    scope = Q(target__service_id=service_id) | Q(target__service__isnull=True) if service_id is not None else Q()
+    found = []
+    for drill in (Drill.objects.filter(scope).filter(Q(started_at__range=(start, end))
+                                                     | Q(finished_at__range=(start, end)))
+                  .select_related("target", "requested_by")[:200]):
+        who = drill.requested_by.get_username()
+        if drill.started_at and start <= drill.started_at <= end:
+            found.append(Entry(drill.started_at, "drill", f"{drill.kind} drill #{drill.pk} of {drill.target.name} "
+                                                          "started", who, drill.reason, source="recovery"))
+        if drill.finished_at and start <= drill.finished_at <= end:
+            found.append(Entry(drill.finished_at, "drill", f"{drill.kind} drill #{drill.pk} of "
+                                                           f"{drill.target.name} {drill.status}", who, drill.reason,
+                               source="recovery"))
+    return found

@@ -143,8 +143,8 @@ def latest_review(service: Service) -> BranchProtectionReview | None:
 
 
 def send_alert(review: BranchProtectionReview) -> bool:
-    """The one place this app alerts on branch protection (shared contract: the integrator may re-point it)."""
-    from observability import notify, ops_alerts
+    """The one place this app alerts on branch protection (through the portal's one routing path)."""
+    from governance.notifications import notify, send_alert
 
     lines = "\n".join(f"- {d['message']}" for d in review.differences)
     message = notify.Message(
@@ -155,7 +155,7 @@ def send_alert(review: BranchProtectionReview) -> bool:
              "as the policy says (docs/RELEASES.md § Branch protection).",
         fields={"service": review.service.slug, "repository": review.repository, "branch": review.branch},
         source="governance-portal/branch-protection")
-    results = ops_alerts.send(message, ops_alerts.portal_channels(review.service_id))
+    results = send_alert(message, service_id=review.service_id)
     return any(r.delivered for r in results)
 
 

@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from governance.admin import ReadOnlyAdmin, ServiceFilter
 from governance.admin_tools import AuditedAdmin, ReadOnlyHistoryAdmin, ReasonForm, confirm_with_reason
 from observability.models import SloAlert
-from status import drafts, services
+from status import drafts, review, services
 from status.models import (
     CLOSED,
     Component,
@@ -131,7 +131,7 @@ class IncidentAdmin(AuditedAdmin):
     list_select_related = ["service", "commander"]
     list_filter = [ServiceFilter, "kind", "status", "impact", "published"]
     add_form = IncidentAddForm
-    actions = ["post_update", "publish"]
+    actions = ["post_update", "publish", "review_draft"]
     readonly_fields = ["kind", "status", "published", "next_update_by", "reminded_at", "started_at", "monitoring_at",
                        "resolved_at", "source_alert_id"]
 
@@ -147,10 +147,11 @@ class IncidentAdmin(AuditedAdmin):
                                        "public", "body", "next_update_by", "internal_notes"]}),
                     ("Audit", {"fields": ["reason"]})]
         return [(None, {"fields": ["name", "impact", "public", "commander", "internal_notes"]}),
-                ("State", {"fields": self.readonly_fields}), ("Audit", {"fields": ["reason"]})]
+                ("State", {"fields": self.readonly_fields}), ("Review", {"fields": ["review_link"]}),
+                ("Audit", {"fields": ["reason"]})]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [*self.readonly_fields, "suggested_texts"] if obj else []
+        return [*self.readonly_fields, "suggested_texts", "review_link"] if obj else []
 
     @admin.display(description="suggested update texts (filled from the portal's data; edit before posting)")
     def suggested_texts(self, incident: Incident) -> str:
@@ -161,7 +162,29 @@ class IncidentAdmin(AuditedAdmin):
 
     def get_urls(self) -> list[Any]:
         return [path("draft-from-alert/<int:alert_id>/", self.admin_site.admin_view(self.draft_from_alert_view),
-                     name="status_incident_draft_from_alert"), *super().get_urls()]
+                     name="status_incident_draft_from_alert"),
+                path("<int:pk>/review.md", self.admin_site.admin_view(self.review_view),
+                     name="status_incident_review"), *super().get_urls()]
+
+    def review_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The post-incident review draft as Markdown (reads the audit trail: needs the audit timeline's view
+        permission as well as the incident's)."""
+        if not (self.has_view_permission(request) and request.user.has_perm("governance.view_auditevent")):
+            raise PermissionDenied
+        incident = Incident.objects.select_related("service", "commander").filter(pk=pk).first()
+        if incident is None:
+            raise Http404("No such incident.")
+        response = HttpResponse(review.draft(incident), content_type="text/markdown; charset=utf-8")
+        if request.GET.get("download"):
+            response["Content-Disposition"] = f'attachment; filename="incident-{incident.pk}-review.md"'
+        return response
+
+    @admin.display(description="post-incident review")
+    def review_link(self, incident: Incident) -> str:
+        if incident.kind != Incident.Kind.INCIDENT:
+            return "—"
+        url = reverse("admin:status_incident_review", args=[incident.pk])
+        return format_html('<a href="{}">Draft (Markdown)</a> · <a href="{}?download=1">download</a>', url, url)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         alerts = []
@@ -218,6 +241,14 @@ class IncidentAdmin(AuditedAdmin):
 
         return confirm_with_reason(self, request, queryset.exclude(status__in=CLOSED - {"resolved"}),
                                    title="Post an update", action="post_update", apply=apply, extra_form=UpdateForm)
+
+    @admin.action(description="Draft the post-incident review (Markdown; select one incident)", permissions=["view"])
+    def review_draft(self, request: HttpRequest, queryset: QuerySet[Incident]) -> HttpResponse | None:
+        chosen = list(queryset.filter(kind=Incident.Kind.INCIDENT)[:2])
+        if len(chosen) != 1:
+            self.message_user(request, "Select exactly one incident (not a maintenance).", messages.WARNING)
+            return None
+        return HttpResponseRedirect(reverse("admin:status_incident_review", args=[chosen[0].pk]))
 
     @admin.action(description="Publish (drafts become visible on the status page)", permissions=["change"])
     def publish(self, request: HttpRequest, queryset: QuerySet[Incident]) -> HttpResponse | None:

@@ -226,3 +226,20 @@ class WebhookSubscriber(Audited):
 
     def __str__(self) -> str:
         return self.name
+
+
+class UptimeDay(models.Model):
+    """One service's availability on one UTC day in production, outside its declared maintenance windows: the
+    uptime bars' record past the SLI retention (rolled up nightly from SLI points; telemetry, not Audited)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+", db_index=False)
+    day = models.DateField()
+    good = models.BigIntegerField()
+    total = models.BigIntegerField()
+    rolled_up_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["service", "day"], name="status_uptime_day_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.day}: {self.good}/{self.total}"

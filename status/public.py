@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db.models import Max, Prefetch, Q, QuerySet
@@ -160,3 +161,24 @@ def history(service: Service | None = None, *, days: int = HISTORY_DAYS,
 def open_items(service: Service | None = None) -> Iterable[Incident]:
     return incidents_qs(service).exclude(status__in=CLOSED).exclude(
         kind=Incident.Kind.MAINTENANCE, status=S.SCHEDULED).order_by("-started_at")
+
+
+def atom(service: Service | None, base_url: str) -> bytes:
+    """history.atom: public, published incidents and maintenances, the most recently updated first."""
+    from django.utils.feedgenerator import Atom1Feed
+    from django.utils.html import escape, linebreaks
+
+    info = page(service)
+    link = info["url"] if info["url"].startswith("http") else base_url.rstrip("/") + info["url"]
+    host = urlsplit(link).hostname or "localhost"
+    feed = Atom1Feed(title=f"{info['name']} - incident history", link=link, description="",
+                     feed_url=link.rstrip("/") + "/history.atom", language="en", feed_guid=link)
+    for incident in incidents_qs(service).order_by("-updated_at", "-id")[:LIST_LIMIT]:
+        body = "".join(f"<p><small>{u.display_at:%b %d, %H:%M} UTC</small><br><strong>"
+                       f"{escape(u.get_status_display().capitalize())}</strong> - {linebreaks(escape(u.body))}</p>"
+                       for u in incident.updates.all())
+        feed.add_item(title=incident.name, link=f"{link}#incident-{incident.pk}", description=body,
+                      unique_id=f"tag:{host},{incident.created_at:%Y-%m-%d}:{info['id']}/Incident/{incident.pk}",
+                      pubdate=incident.created_at, updateddate=incident.updated_at,
+                      categories=[incident.kind, incident.impact])
+    return feed.writeString("utf-8").encode()

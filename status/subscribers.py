@@ -100,6 +100,9 @@ def queue_notification(update: IncidentUpdate) -> None:
     from django_q.tasks import async_task
 
     incident = update.incident
+    if incident.published:  # the team's channels hear of every published update, public or not
+        routed_id = update.pk
+        transaction.on_commit(lambda: async_task("status.tasks.route_update", routed_id))
     if incident.public and incident.published:
         update_id = update.pk
         transaction.on_commit(lambda: async_task("status.tasks.email_subscribers", update_id))

@@ -19,3 +19,17 @@ def deliver_webhooks(update_id: int) -> dict[str, int | None]:
     from status import webhooks
 
     return webhooks.deliver(update_id)
+
+
+def route_update(update_id: int) -> str:
+    from status import reminders
+
+    deliveries = reminders.route_update(update_id)
+    return ", ".join(f"{d.channel_name}: {'ok' if d.delivered else d.error}" for d in deliveries) or "no channels"
+
+
+def roll_up_uptime() -> int:
+    """Nightly: the finished days of the uptime bars, kept past the SLI retention."""
+    from status import uptime
+
+    return uptime.roll_up()

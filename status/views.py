@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from governance.models import Service
-from status import public, subscribers
+from status import public, subscribers, uptime
 from status.models import Component, Incident
 
 MAX_AGE = 30
@@ -29,8 +30,36 @@ def _nested(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
             for c in components if not c["group_id"]]
 
 
+def _cached(request: HttpRequest, content: bytes, content_type: str, *, extra: dict[str, str] | None = None
+            ) -> HttpResponse:
+    """ETag from the bytes, 304 on a match, public max-age: every public document answers this way."""
+    etag = '"' + hashlib.sha256(content).hexdigest()[:32] + '"'
+    if etag in request.headers.get("If-None-Match", ""):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        response = HttpResponse(content, content_type=content_type)
+    response["ETag"] = etag
+    for name, value in (extra or {}).items():
+        response[name] = value
+    patch_cache_control(response, public=True, max_age=MAX_AGE)
+    return response
+
+
+def _service(slug: str | None) -> Service | None:
+    if slug is None:
+        return None
+    service = Service.objects.filter(slug=slug).first()
+    if service is None:
+        raise Http404("No such service.")
+    return service
+
+
 def _render(request: HttpRequest, service: Service | None) -> HttpResponse:
-    components = [dict(c, label=STATUS_LABEL.get(c["status"], c["status"])) for c in public.components(service)]
+    rows = list(public.components_qs(service))
+    bars = uptime.for_components(rows)
+    components = [dict(c, label=STATUS_LABEL.get(c["status"], c["status"]),
+                       bars=None if c["group"] else bars.get(int(c["id"])))
+                  for c in public.components(service)]
     context = {
         "page": public.page(service), "status": public.status(service),
         "components": _nested(components),
@@ -40,14 +69,7 @@ def _render(request: HttpRequest, service: Service | None) -> HttpResponse:
         "history": public.history(service), "service": service, "days": public.HISTORY_DAYS,
     }
     html = render_to_string("status/page.html", context, request=None)
-    etag = '"' + hashlib.sha256(html.encode()).hexdigest()[:32] + '"'
-    if etag in request.headers.get("If-None-Match", ""):
-        response: HttpResponse = HttpResponseNotModified()
-    else:
-        response = HttpResponse(html)
-    response["ETag"] = etag
-    patch_cache_control(response, public=True, max_age=MAX_AGE)
-    return response
+    return _cached(request, html.encode(), "text/html; charset=utf-8")
 
 
 @require_safe
@@ -57,10 +79,27 @@ def portal_page(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def service_page(request: HttpRequest, slug: str) -> HttpResponse:
-    service = Service.objects.filter(slug=slug).first()
-    if service is None:
-        raise Http404("No such service.")
-    return _render(request, service)
+    return _render(request, _service(slug))
+
+
+@require_safe
+def feed(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    """The Atom feed of public incidents and maintenances (the 50 most recently updated), like Statuspage's
+    history.atom: one entry per incident, its updates newest first as the entry's content."""
+    service = _service(slug)
+    return _cached(request, public.atom(service, request.build_absolute_uri("/")), "application/atom+xml; charset=utf-8")
+
+
+@require_safe
+def uptime_json(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    """The 90-day uptime per public component (the page's bars as data), with CORS like the v2 API."""
+    service = _service(slug)
+    rows = list(public.components_qs(service))
+    bars = uptime.for_components(rows)
+    body = {"page": public.page(service), "days": uptime.DAYS,
+            "components": [{"id": str(c.pk), "name": c.name, **bars[c.pk].as_json()} for c in rows]}
+    return _cached(request, json.dumps(body, sort_keys=True).encode(), "application/json",
+                   extra={"Access-Control-Allow-Origin": "*"})
 
 
 # --- subscribers (public, no login; no session, so no CSRF to protect) ----------------------------------

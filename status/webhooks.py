@@ -1,5 +1,5 @@
 """Webhook subscribers: each published update POSTed as Statuspage's webhook body, signed like the portal's
-notification webhooks (`observability.notify.sign`: X-Governance-Signature = sha256 HMAC of the raw body).
+notification webhooks (`governance.notifications.notify.sign`: X-Governance-Signature = sha256 HMAC of the raw body).
 
 Body: {"meta": {"unsubscribe": null, "documentation": …}, "page": {"id", "status_indicator",
 "status_description"}, "incident": <the incident as /api/v2/incidents.json shows it>}. Retries transport
@@ -17,7 +17,7 @@ from collections.abc import Callable
 import httpx
 from django.db.models import Q
 
-from observability import notify
+from governance.notifications import notify
 from status import public
 from status.models import IncidentUpdate, WebhookSubscriber
 

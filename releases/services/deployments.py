@@ -8,7 +8,6 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -254,19 +253,15 @@ def alert_stuck_promotions(*, older_than: timedelta | None = None) -> list[Relea
 
 
 def _notify(alert: ReleaseAlert) -> bool:
-    url = settings.RELEASES_ALERT_WEBHOOK_URL
-    if not url:
-        return False
-    body = json.dumps({"event": "release.alert", "kind": alert.kind, "service": alert.release.service.slug,
-                       "version": alert.release.version, "since": alert.since.isoformat(), "message": alert.message},
-                      sort_keys=True, separators=(",", ":")).encode()
-    headers = {"Content-Type": "application/json", providers.EVENT_HEADER: "release.alert"}
-    secret = os.environ.get(settings.RELEASES_ALERT_WEBHOOK_SECRET_ENV, "")
-    if secret:
-        headers[providers.SIGNATURE_HEADER] = providers.sign(secret, body)
-    try:
-        with httpx.Client(timeout=10, transport=providers.TRANSPORT) as client:
-            return client.post(url, content=body, headers=headers).is_success
-    except httpx.TransportError:
-        logger.warning("release alert webhook %s unreachable", url)
-        return False
+    """Through the portal's one routing path (governance.notifications: channels by severity, deliveries recorded;
+    RELEASES_ALERT_WEBHOOK_URL still works as an implicit channel, deprecated). True when a channel took it."""
+    from governance.notifications import notify, routing
+
+    release = alert.release
+    message = notify.Message(
+        severity=notify.Severity.WARNING, title=f"Release alert ({alert.kind}): {release.service.slug} {release.version}",
+        text=alert.message, source=routing.RELEASES_SOURCE, event="release.alert",
+        dedup_key=f"release-alert:{alert.pk}",
+        fields={"kind": alert.kind, "service": release.service.slug, "version": release.version,
+                "since": alert.since.isoformat()})
+    return any(d.delivered for d in routing.send_alert(message, service_id=release.service_id))

@@ -13,14 +13,19 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from governance.models import Service
 from status import public
 
 MAX_AGE = 30
+# The CORS headers Statuspage's public API answers with: any origin may read (no credentials), GET/HEAD only.
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type, If-None-Match", "Access-Control-Expose-Headers": "ETag"}
 
 
 class PageOutput(serializers.Serializer):
@@ -101,17 +106,32 @@ class _PublicApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes: list[Any] = []
 
-    def build(self) -> dict[str, Any]:
+    def build(self, service: Service | None = None) -> dict[str, Any]:
         raise NotImplementedError
 
-    def get(self, request: Request) -> Response:
-        body = self.build()
+    def get(self, request: Request, slug: str | None = None) -> Response:
+        service = None
+        if slug is not None:
+            service = Service.objects.filter(slug=slug).first()
+            if service is None:
+                raise NotFound("No such service.")  # problem+json like every API error, CORS added below
+        body = self.build(service)
         etag = 'W/"' + hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:32] + '"'
-        headers = {"ETag": etag, "Cache-Control": f"public, max-age={MAX_AGE}",
-                   "Access-Control-Allow-Origin": "*", "Vary": "Accept-Encoding"}
+        headers = {"ETag": etag, "Cache-Control": f"public, max-age={MAX_AGE}", "Vary": "Accept-Encoding", **CORS}
         if etag in request.headers.get("If-None-Match", ""):
             return Response(status=304, headers=headers)
         return Response(body, headers=headers)
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """Every answer, errors included, carries Statuspage's CORS headers (a widget must read a 404 too)."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for name, value in CORS.items():
+            response[name] = value
+        return response
+
+    def options(self, request: Any, *args: Any, **kwargs: Any) -> Response:
+        """A browser's CORS preflight: allowed from any origin, like Statuspage's public API."""
+        return Response(status=204, headers={**CORS, "Access-Control-Max-Age": "86400"})
 
 
 class StatusSummaryApi(_PublicApi):
@@ -123,11 +143,11 @@ class StatusSummaryApi(_PublicApi):
         status = StatusOutput()
 
     @extend_schema(responses={200: Output}, summary="Statuspage-compatible summary (public)", auth=[])
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+    def get(self, request: Request, slug: str | None = None) -> Response:
+        return super().get(request, slug)
 
-    def build(self) -> dict[str, Any]:
-        return public.summary()
+    def build(self, service: Service | None = None) -> dict[str, Any]:
+        return public.summary(service)
 
 
 class StatusIndicatorApi(_PublicApi):
@@ -136,11 +156,11 @@ class StatusIndicatorApi(_PublicApi):
         status = StatusOutput()
 
     @extend_schema(responses={200: Output}, summary="Statuspage-compatible overall status (public)", auth=[])
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+    def get(self, request: Request, slug: str | None = None) -> Response:
+        return super().get(request, slug)
 
-    def build(self) -> dict[str, Any]:
-        return {"page": public.page(), "status": public.status()}
+    def build(self, service: Service | None = None) -> dict[str, Any]:
+        return {"page": public.page(service), "status": public.status(service)}
 
 
 class StatusComponentsApi(_PublicApi):
@@ -149,11 +169,11 @@ class StatusComponentsApi(_PublicApi):
         components = ComponentOutput(many=True)
 
     @extend_schema(responses={200: Output}, summary="Statuspage-compatible components (public)", auth=[])
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+    def get(self, request: Request, slug: str | None = None) -> Response:
+        return super().get(request, slug)
 
-    def build(self) -> dict[str, Any]:
-        return {"page": public.page(), "components": public.components()}
+    def build(self, service: Service | None = None) -> dict[str, Any]:
+        return {"page": public.page(service), "components": public.components(service)}
 
 
 class StatusIncidentsApi(_PublicApi):
@@ -165,11 +185,11 @@ class StatusIncidentsApi(_PublicApi):
 
     @extend_schema(responses={200: Output}, summary="Statuspage-compatible incidents, 50 most recent (public)",
                    auth=[])
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+    def get(self, request: Request, slug: str | None = None) -> Response:
+        return super().get(request, slug)
 
-    def build(self) -> dict[str, Any]:
-        return {"page": public.page(), "incidents": public.incidents(unresolved=self.unresolved)}
+    def build(self, service: Service | None = None) -> dict[str, Any]:
+        return {"page": public.page(service), "incidents": public.incidents(service, unresolved=self.unresolved)}
 
 
 class StatusUnresolvedIncidentsApi(StatusIncidentsApi):
@@ -180,8 +200,8 @@ class StatusUnresolvedIncidentsApi(StatusIncidentsApi):
         incidents = IncidentOutput(many=True)
 
     @extend_schema(responses={200: Output}, summary="Statuspage-compatible unresolved incidents (public)", auth=[])
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+    def get(self, request: Request, slug: str | None = None) -> Response:
+        return super().get(request, slug)
 
 
 class StatusMaintenancesApi(_PublicApi):
@@ -192,11 +212,12 @@ class StatusMaintenancesApi(_PublicApi):
         scheduled_maintenances = MaintenanceOutput(many=True)
 
     @extend_schema(responses={200: Output}, summary="Statuspage-compatible scheduled maintenances (public)", auth=[])
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+    def get(self, request: Request, slug: str | None = None) -> Response:
+        return super().get(request, slug)
 
-    def build(self) -> dict[str, Any]:
-        return {"page": public.page(), "scheduled_maintenances": public.maintenances(which=self.which)}
+    def build(self, service: Service | None = None) -> dict[str, Any]:
+        return {"page": public.page(service),
+                "scheduled_maintenances": public.maintenances(service, which=self.which)}
 
 
 class StatusUpcomingMaintenancesApi(StatusMaintenancesApi):
@@ -207,8 +228,8 @@ class StatusUpcomingMaintenancesApi(StatusMaintenancesApi):
         scheduled_maintenances = MaintenanceOutput(many=True)
 
     @extend_schema(responses={200: Output}, summary="Statuspage-compatible upcoming maintenances (public)", auth=[])
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+    def get(self, request: Request, slug: str | None = None) -> Response:
+        return super().get(request, slug)
 
 
 class StatusActiveMaintenancesApi(StatusMaintenancesApi):
@@ -220,5 +241,5 @@ class StatusActiveMaintenancesApi(StatusMaintenancesApi):
 
     @extend_schema(responses={200: Output}, summary="Statuspage-compatible maintenances in progress (public)",
                    auth=[])
-    def get(self, request: Request) -> Response:
-        return super().get(request)
+    def get(self, request: Request, slug: str | None = None) -> Response:
+        return super().get(request, slug)

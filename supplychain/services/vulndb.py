@@ -173,8 +173,8 @@ def alert_live(findings: list[Finding]) -> int:
 
 
 def send_finding_alert(finding: Finding, environments: list[str]) -> None:
-    """The one place this app sends an alert (contract: Alerts), so the notification code can move."""
-    from observability import notify, ops_alerts
+    """The one place this app sends an alert (the portal's one routing path)."""
+    from governance.notifications import notify, send_alert
 
     release = Release.objects.select_related("service").get(pk=finding.release_id)
     advisory = Advisory.objects.get(pk=finding.advisory_id)
@@ -189,4 +189,4 @@ def send_finding_alert(finding: Finding, environments: list[str]) -> None:
                 "release": release.version, "component": finding.purl, "advisory": advisory.osv_id,
                 "severity": rating, "fixed version": finding.fixed or "none known"},
     )
-    ops_alerts.send(message, ops_alerts.portal_channels(release.service_id))
+    send_alert(message, service_id=release.service_id)

@@ -17,14 +17,14 @@ from governance.services import system_user
 
 def test_new_drift__alerts_once_not_every_run(governed, caplog, django_capture_on_commit_callbacks):
     scratch, target = governed
-    caplog.set_level(logging.WARNING, logger="observability.ops_alerts")
+    caplog.set_level(logging.WARNING, logger="governance.notifications.routing")
     with django_capture_on_commit_callbacks(execute=True):
         services.review_access(target=target, actor=system_user(), reason="test")
     scratch.run("GRANT TRUNCATE ON orders TO {p}_anon")
     with django_capture_on_commit_callbacks(execute=True):
         first = services.review_access(target=target, actor=system_user(), reason="test")
         again = services.review_access(target=target, actor=system_user(), reason="test")
-    alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("portal alert: Database access")]
+    alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("alert: Database access")]
     assert len(alerts) == 1 and "TRUNCATE on public.orders" in alerts[0]
     assert (first.alerted, again.alerted) == (True, False)
 

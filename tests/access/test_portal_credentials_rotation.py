@@ -21,8 +21,9 @@ from django.utils import timezone
 from access import services as access_services
 from access.models import SecretRotation
 from governance import outage
+from governance.notifications import notify
+from governance.notifications import routing as ops_alerts
 from governance.services import system_user
-from observability import notify, ops_alerts
 from observability import services as obs_services
 from observability.models import NotificationChannel
 from recovery.engine import pgtools

@@ -87,13 +87,13 @@ def test_rotation_in_the_future_or_before_the_last__is_refused(secret):
 
 
 def test_overdue__alerts_once_per_overdue_period(secret, caplog, django_capture_on_commit_callbacks):
-    caplog.set_level(logging.WARNING, logger="observability.ops_alerts")
+    caplog.set_level(logging.WARNING, logger="governance.notifications.routing")
     later = timezone.now() + timedelta(days=85)  # 95 days after the last rotation: overdue
     with django_capture_on_commit_callbacks(execute=True):
         assert services.check_overdue_secrets(now=timezone.now()) == []
         assert [s.pk for s in services.check_overdue_secrets(now=later)] == [secret.pk]
         assert services.check_overdue_secrets(now=later + timedelta(days=1)) == []  # same period: no repeat
-    alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("portal alert: Secret overdue")]
+    alerts = [r.getMessage() for r in caplog.records if r.getMessage().startswith("alert: Secret overdue")]
     assert len(alerts) == 1 and "STRIPE_API_KEY" in alerts[0] and "payments team" in alerts[0]
     # A rotation starts a new period; when that one runs out, it alerts again.
     services.record_rotation(secret=secret, actor=system_user(), reason="rotated")

@@ -38,6 +38,15 @@ def test_customer__reads_the_status_page_on_a_phone_and_subscribes(live_server, 
     text = page.inner_text("main")
     assert "Checkout errors" in text and "Database upgrade" in text and "Slow checkout" in text
     assert "Internal tools" not in text
+    # 90-day uptime bars per public component, readable without JavaScript: a day per bar with its words
+    bars = page.locator("figure.uptime")
+    assert bars.count() == 3
+    api_days = page.locator("figure.uptime").first.locator("li")
+    assert api_days.count() == 90
+    assert api_days.nth(0).get_attribute("class") == "d-nodata"  # 90 days ago: nothing measured, grey
+    assert "d-maintenance" in [api_days.nth(i).get_attribute("class") for i in range(60, 80)]
+    assert page.locator("figure.uptime .d-major_outage").count() >= 1
+    assert "% uptime" in page.locator("figure.uptime figcaption").first.inner_text()
     _shot(page, "status-page")
 
     page.set_viewport_size({"width": 390, "height": 844})

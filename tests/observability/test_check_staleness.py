@@ -6,8 +6,8 @@ from django_q.models import Schedule
 
 from governance.schedules import ensure_schedules
 from observability import services
-from observability.apps import HOURLY_SCHEDULE, NIGHTLY_SCHEDULE
 from observability.models import SloAlert, SloCheckRun
+from observability.schedules import HOURLY_SCHEDULE, NIGHTLY_SCHEDULE
 
 
 def _open_missed():

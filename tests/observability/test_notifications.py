@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from observability.notify import (
+from governance.notifications.notify import (
     ChannelConfigError,
     Message,
     Router,

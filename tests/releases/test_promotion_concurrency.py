@@ -88,7 +88,13 @@ def test_stuck_promotion__raises_one_alert_and_notifies(register, production, re
     assert alert.notified and ReleaseAlert.objects.count() == 1
     [delivery] = receiver.received
     assert delivery["valid"] and delivery["event"] == "release.alert"
-    assert delivery["body"]["version"] == "1.1.0"
+    # The deprecated RELEASES_ALERT_WEBHOOK_URL is an implicit channel of the one routing path: the standard
+    # notification webhook body, the event in header and body, and a recorded delivery.
+    assert delivery["body"]["fields"]["version"] == "1.1.0" and delivery["body"]["event"] == "release.alert"
+    from observability.models import NotificationDelivery
+
+    [recorded] = NotificationDelivery.objects.filter(source="governance-portal/releases")
+    assert recorded.delivered and recorded.channel_name.startswith("release-alerts") and recorded.alert is None
 
 
 def test_stuck_promotion_task__is_scheduled():

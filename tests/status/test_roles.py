@@ -14,7 +14,7 @@ def _perms(role: str) -> set[str]:
 def test_auditor__only_views(db):
     perms = _perms(roles.AUDITOR)
     assert {"view_component", "view_incident", "view_incidentupdate", "view_componentgroup", "view_subscriber",
-            "view_webhooksubscriber"} == perms
+            "view_webhooksubscriber", "view_uptimeday"} == perms
 
 
 def test_on_call_roles__write_incidents_and_components_but_delete_nothing(db):

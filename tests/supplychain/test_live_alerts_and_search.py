@@ -16,7 +16,7 @@ def test_new_advisory_for_a_live_release__alerts_with_service_environment_compon
     release_services.record_deployment(release=live, environment=production, status="succeeded",
                                        actor=system_user, reason="ci")
     not_live = register_with_sbom("1.1.0", "pkg:pypi/demo@1.3")
-    with caplog.at_level(logging.WARNING, logger="observability.ops_alerts"):
+    with caplog.at_level(logging.WARNING, logger="governance.notifications.routing"):
         run = services.import_advisories(source=str(write_records(tmp_path / "a", osv("GHSA-new", "demo",
                                                                                       fixed="1.5"))))
     assert run.alerts == 1

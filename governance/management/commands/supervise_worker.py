@@ -14,7 +14,8 @@ logger = logging.getLogger("governance.supervisor")
 def _alert_sender() -> Any:
     """Alerts go to the portal-wide notification channels, read now (and refreshed) so they work without the
     database."""
-    from observability import notify, ops_alerts
+    from governance.notifications import notify
+    from governance.notifications import routing as ops_alerts
 
     channels: list[notify.ChannelConfig] = []
     try:

@@ -1,4 +1,5 @@
-"""Notification channels for SLO alerts: Slack-compatible webhooks and signed generic webhooks.
+"""The notification channels of the whole portal: Slack-compatible webhooks, signed generic webhooks and
+PagerDuty (Events API v2). A pure module (httpx, no Django): `governance.notifications.routing` feeds it.
 
 A `Router` holds channel configs, picks the channels a message's severity is routed to, and
 delivers to each one, retrying transport errors, 429 and 5xx answers with bounded exponential
@@ -10,6 +11,7 @@ Generic webhook contract (documented in docs/SLOs.md):
     X-Governance-Signature: sha256=<hex HMAC-SHA256 of the raw body bytes, keyed with the channel secret>
     X-Governance-Timestamp: <unix seconds>, equal to the body's sent_at (so the signature covers it)
     X-Governance-Delivery: <delivery_id>, the same on every retry of one message (for de-duplication)
+    X-Governance-Event: <event>, when the message names one (e.g. "release.alert"); also in the body as "event"
 """
 
 from __future__ import annotations
@@ -26,9 +28,12 @@ from typing import Any
 
 import httpx
 
+from governance.notifications import pagerduty
+
 SIGNATURE_HEADER = "X-Governance-Signature"
 TIMESTAMP_HEADER = "X-Governance-Timestamp"
 DELIVERY_HEADER = "X-Governance-Delivery"
+EVENT_HEADER = "X-Governance-Event"
 USER_AGENT = "governance-portal-notify/1"
 
 
@@ -48,6 +53,7 @@ _RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.CRITICAL: 2}
 class ChannelKind(StrEnum):
     SLACK = "slack"
     WEBHOOK = "webhook"
+    PAGERDUTY = "pagerduty"
 
 
 class ChannelConfigError(ValueError):
@@ -62,6 +68,9 @@ class Message:
     fields: Mapping[str, str] = field(default_factory=dict)
     url: str | None = None
     source: str = "governance-portal"
+    dedup_key: str | None = None  # one incident in PagerDuty per key: a resolve closes the trigger with the same key
+    resolve: bool = False  # the problem is over (PagerDuty: event_action "resolve")
+    event: str = ""  # a machine name for receivers, e.g. "release.alert" (webhooks: header and body)
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,8 @@ class ChannelConfig:
         secret = raw.get("secret")
         if kind is ChannelKind.WEBHOOK and (not isinstance(secret, str) or not secret):
             raise ChannelConfigError(f"{path}.secret: a signed webhook needs a non-empty secret")
+        if kind is ChannelKind.PAGERDUTY and (not isinstance(secret, str) or not secret):
+            raise ChannelConfigError(f"{path}.secret: a PagerDuty channel needs its integration (routing) key")
         if secret is not None and not isinstance(secret, str):
             raise ChannelConfigError(f"{path}.secret: must be a string")
         if "min_severity" in raw and "severities" in raw:
@@ -193,6 +204,8 @@ def webhook_body(message: Message, *, delivery_id: str, sent_at: int) -> bytes:
         "fields": dict(message.fields),
         "url": message.url,
     }
+    if message.event:
+        payload["event"] = message.event
     return json.dumps(payload, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
 
 
@@ -254,6 +267,8 @@ class Router:
     def _request(self, channel: ChannelConfig, message: Message, delivery_id: str) -> httpx.Response:
         if channel.kind is ChannelKind.SLACK:
             return self._client.post(channel.url, json=slack_payload(message))
+        if channel.kind is ChannelKind.PAGERDUTY:
+            return self._client.post(channel.url, json=pagerduty.event(message, routing_key=channel.secret or ""))
         # Re-signed on every attempt so the timestamp says when this attempt was sent.
         sent_at = int(self._clock())
         body = webhook_body(message, delivery_id=delivery_id, sent_at=sent_at)
@@ -263,6 +278,8 @@ class Router:
             TIMESTAMP_HEADER: str(sent_at),
             DELIVERY_HEADER: delivery_id,
         }
+        if message.event:
+            headers[EVENT_HEADER] = message.event
         return self._client.post(channel.url, content=body, headers=headers)
 
     def _deliver(self, channel: ChannelConfig, message: Message, delivery_id: str) -> DeliveryResult:
