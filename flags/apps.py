@@ -13,6 +13,10 @@ class FlagsConfig(AppConfig):
         from flags.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
         from governance import hooks, schedules
 
+        from flags.services.common import snapshot_members_changed
+
+        if snapshot_members_changed not in hooks.SNAPSHOT_CHANGED:
+            hooks.SNAPSHOT_CHANGED.append(snapshot_members_changed)
         if services.on_service_created not in hooks.SERVICE_CREATED:
             hooks.SERVICE_CREATED.append(services.on_service_created)
         names = {s["name"] for s in schedules.SCHEDULES}

@@ -1,7 +1,8 @@
 """Snapshot bodies in the Unleash client-API format, built from the database.
 
 `{version: 2, features, segments}` plus the portal's `revision`, `generated_at`, `service`,
-`environment` and, per feature, `failureMode` and `valueType` (what govctl's SDK reads). The
+`environment`, `faults` (active chaos faults; apps add members through hooks.SNAPSHOT_MEMBERS) and, per
+feature, `failureMode` and `valueType` (what govctl's SDK reads). The
 signature is added by `flags.delivery` after break-glass overrides are applied.
 """
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from flags import expiry
 from flags.models import Flag, FlagState, Kind, Segment, ValueType
+from governance import hooks
 from governance.models import Environment, Service
 
 UNLEASH_TYPES: dict[str, str] = {
@@ -94,5 +96,10 @@ def build(service: Service, environment: Environment, *, now: datetime | None = 
         "generated_at": now.isoformat(),
         "features": features,
         "segments": segments,
+        "faults": [],  # chaos faults in force (docs/CHAOS.md), filled by the chaos app through SNAPSHOT_MEMBERS
     }
+    for contribute in hooks.SNAPSHOT_MEMBERS:
+        members, bump = contribute(service=service, environment=environment, now=now)
+        body.update(members)
+        body["revision"] += bump
     return {"body": body, "expiries": expiries, "service_id": service.pk, "environment_id": environment.pk}

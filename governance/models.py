@@ -26,6 +26,8 @@ class Scope(models.TextChoices):
     AUDIT_READ = "audit:read"
     # The portal's own operational flags (service FLAGS_PORTAL_SERVICE): not an ordinary flags:write grant.
     PORTAL_OPERATE = "portal:operate"
+    CHAOS_RUN = "chaos:run"  # start drills, add and remove faults, halt all chaos
+    CHAOS_READ = "chaos:read"
 
 
 class Service(Audited):

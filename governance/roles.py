@@ -16,27 +16,30 @@ MAINTENANCE_ADMIN = "Maintenance admin"
 ADMINISTRATOR = "Administrator"
 ROLES = [OPERATOR, RELEASE_MANAGER, AUDITOR, MAINTENANCE_ADMIN, ADMINISTRATOR]
 
-GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability", "status"]
+GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability", "status", "chaos"]
 VIEW = {"view"}
 EDIT = {"view", "add", "change"}
 ALL = {"view", "add", "change", "delete"}
 
 MATRIX: dict[str, dict[str, set[str]]] = {
     OPERATOR: {"governance": VIEW, "flags": EDIT, "releases": VIEW, "schemaplans": VIEW, "recovery": VIEW,
-               "observability": VIEW, "status": EDIT},  # on call: incidents and component statuses
+               "observability": VIEW, "status": EDIT,  # on call: incidents and component statuses
+               "chaos": VIEW},  # + halt all chaos (EXTRA)
     RELEASE_MANAGER: {"governance": VIEW, "flags": VIEW, "releases": EDIT, "schemaplans": EDIT, "recovery": VIEW,
-                      "observability": EDIT, "status": EDIT},
+                      "observability": EDIT, "status": EDIT, "chaos": VIEW},
     AUDITOR: {app: VIEW for app in GOVERNED_APPS},
     MAINTENANCE_ADMIN: {"governance": VIEW, "flags": VIEW, "releases": VIEW, "schemaplans": EDIT, "recovery": EDIT,
-                        "observability": VIEW, "status": EDIT},  # maintenance windows
+                        "observability": VIEW, "status": EDIT,  # maintenance windows
+                        "chaos": EDIT},  # drills: experiments, runs, faults, chaos policies
     ADMINISTRATOR: {app: ALL for app in GOVERNED_APPS},
 }
 # Per-model exceptions, as "app_label.codename".
 EXTRA: dict[str, set[str]] = {
     AUDITOR: {"governance.export_auditevent"},
     # On call: acknowledging an SLO alert is the runbook's first step (docs/SLOs.md).
-    OPERATOR: {"observability.change_sloalert"},
-    ADMINISTRATOR: {"governance.export_auditevent", "auth.view_user", "auth.add_user", "auth.change_user",
+    OPERATOR: {"observability.change_sloalert", "chaos.halt_chaos"},
+    MAINTENANCE_ADMIN: {"chaos.halt_chaos"},
+    ADMINISTRATOR: {"chaos.halt_chaos", "governance.export_auditevent", "auth.view_user", "auth.add_user", "auth.change_user",
                     "auth.view_group"},
 }
 # Tokens and the audit timeline are read-only or admin-only whatever the app-wide grant says.
@@ -58,7 +61,9 @@ EXCLUDE: dict[str, set[str]] = {
                     # Service accounts own tokens and appear in the audit trail: deactivated, never deleted.
                     "governance.delete_serviceaccount",
                     # Backups and drills are evidence: kept forever (retention only marks a backup's files deleted).
-                    "recovery.delete_backup", "recovery.delete_drill"},
+                    "recovery.delete_backup", "recovery.delete_drill",
+                    # Chaos runs and faults are evidence too: a fault is removed (stamped), never deleted.
+                    "chaos.delete_run", "chaos.delete_fault", "chaos.delete_runlease"},
 }
 
 
