@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("schemaplans.api.urls")),
     path("", include("recovery.api.urls")),
     path("", include("observability.api.urls")),
+    path("", include("chaos.api.urls")),
 ]
 
 urlpatterns = [
