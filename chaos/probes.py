@@ -58,9 +58,9 @@ def slo_success_ratio(service: str, environment: str, minutes: int = 5) -> float
     service_row, environment_row = _target(service, environment)
     since = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=minutes)
     sums = SliPoint.objects.filter(service=service_row, environment=environment_row, minute__gte=since).aggregate(
-        total=Sum("total"), errors=Sum("errors"))
-    total = int(sums["total"] or 0)
-    return None if total == 0 else (total - int(sums["errors"] or 0)) / total
+        all_total=Sum("total"), all_errors=Sum("errors"))
+    total = int(sums["all_total"] or 0)
+    return None if total == 0 else (total - int(sums["all_errors"] or 0)) / total
 
 
 def flag_snapshot(service: str, environment: str, flag: str | None = None) -> dict[str, Any]:

@@ -70,10 +70,11 @@ def chaos_burn(*, service: Any, environment: Any, start: datetime, end: datetime
     from observability.models import SliPoint
 
     points = SliPoint.objects.filter(service=service, environment=environment, minute__gte=start, minute__lt=end)
-    sums = points.aggregate(total=Sum("total"), errors=Sum("errors"),
+    sums = points.aggregate(all_total=Sum("total"), all_errors=Sum("errors"),
                             chaos_total=Sum("total", filter=Q(chaos=True)),
                             chaos_errors=Sum("errors", filter=Q(chaos=True)))
-    return {k: int(v or 0) for k, v in sums.items()}
+    return {"total": int(sums["all_total"] or 0), "errors": int(sums["all_errors"] or 0),
+            "chaos_total": int(sums["chaos_total"] or 0), "chaos_errors": int(sums["chaos_errors"] or 0)}
 
 
 def runs_between(*, start: datetime, end: datetime, service: Any = None) -> QuerySet[Run]:
