@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from govctl.faults import NO_FAULTS, Fault, FaultCache
 
 from flags import delivery
 
@@ -18,6 +19,21 @@ log = logging.getLogger("flags")
 
 
 class PortalFlagSource:
+    def __init__(self) -> None:
+        self._faults = FaultCache()
+        self.capabilities: set[str] = set()  # the chaos hooks govctl's middleware loaded (chaos-http, chaos-db)
+
+    def faults(self) -> tuple[Fault, ...]:
+        """The portal's own active chaos faults (its snapshot's "faults" member, expiry checked here)."""
+        try:
+            snapshot = delivery.get_snapshot(settings.FLAGS_PORTAL_SERVICE, settings.FLAGS_PORTAL_ENVIRONMENT)
+        except delivery.UnknownTarget:
+            return NO_FAULTS
+        return NO_FAULTS if snapshot is None else self._faults.active(snapshot.body)
+
+    def report_capability(self, name: str) -> None:
+        self.capabilities.add(name)
+
     def get_flag(self, key: str) -> tuple[bool, Any]:
         try:
             snapshot = delivery.get_snapshot(settings.FLAGS_PORTAL_SERVICE, settings.FLAGS_PORTAL_ENVIRONMENT)
