@@ -307,7 +307,8 @@ GOVERNANCE_FLAGS = {
     # keep reading their flags, and an operator can log in, or use govctl, to switch maintenance off.
     # "/api/v1/flags" without a slash: the list (/api/v1/flags?service=…) too, not only /api/v1/flags/….
     "HEALTH_PATHS": ["/healthz", "/readyz", f"/{ADMIN_PATH}login/"],
-    "EXEMPT_PREFIXES": ["/api/v1/flags", "/ofrep/", "/api/client/"],
+    # The chaos API and admin pages too: a drill of the portal itself never blocks halting it (docs/CHAOS.md).
+    "EXEMPT_PREFIXES": ["/api/v1/flags", "/ofrep/", "/api/client/", "/api/v1/chaos/", f"/{ADMIN_PATH}chaos/"],
     "RETRY_AFTER": 300,
     # kill_switch_database keeps these writable: the flags themselves (so the switch can be turned off),
     # the audit trail, logins and sessions, and the caches/telemetry the portal needs to answer.
