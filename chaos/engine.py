@@ -51,6 +51,8 @@ def _configuration(definition: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, dict) and value.get("type") == "env":
             value = os.environ.get(str(value.get("key")), value.get("default"))
         values[name] = value
+    if not values.get("portal_url"):
+        values["portal_url"] = settings.PORTAL_URL.rstrip("/")
     return values
 
 

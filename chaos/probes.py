@@ -5,14 +5,18 @@
 - `page_burn_firing(service, environment)`: whether a page-fast burn-rate pair fires (bool);
 - `flag_snapshot(service, environment, flag=None)`: what the flag plane answers now: {"source", "degraded",
   "answers", "value"} (does the service still answer from last-known-good?);
-- `active_faults(service, environment)`: how many faults are in force.
+- `active_faults(service, environment)`: how many faults are in force;
+- `http_latency_p95(url, requests=50)`: p95 latency (ms) of sequential GETs;
+- `client_backoff(url, attempts=30)`: a client that honours 429 + Retry-After: did it get through?
 HTTP providers go through httpx (`http_call`), with Chaos Toolkit's output shape {status, headers, body}.
 """
 
 from __future__ import annotations
 
 import importlib
+import math
 import re
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -130,3 +134,41 @@ def python_call(provider: dict[str, Any]) -> Any:
             raise ValueError(f"no portal probe {func!r}; one of {', '.join(PORTAL_FUNCTIONS)}")
         return PORTAL_FUNCTIONS[func](**arguments)
     return getattr(importlib.import_module(module), func)(**arguments)
+
+
+def http_latency_p95(url: str, requests: int = 50, timeout: float = 10.0) -> float:
+    """The 95th percentile latency (ms) of `requests` sequential GETs of `url` (any answer counts)."""
+    timings = []
+    with httpx.Client(timeout=timeout) as client:
+        for _ in range(max(1, min(int(requests), 1000))):
+            started = time.perf_counter()
+            client.get(url)
+            timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return round(timings[min(len(timings) - 1, math.ceil(0.95 * len(timings)) - 1)], 1)
+
+
+def client_backoff(url: str, attempts: int = 30, timeout: float = 10.0) -> dict[str, Any]:
+    """A well-behaved client: on 429 it waits the Retry-After the answer names, then tries again.
+
+    {"succeeded": got a non-429 answer within `attempts`, "throttled": 429s seen, "all_had_retry_after": every
+    429 named a Retry-After, "waited_s": total back-off}.
+    """
+    throttled, waited, named = 0, 0.0, True
+    with httpx.Client(timeout=timeout) as client:
+        for _ in range(max(1, min(int(attempts), 200))):
+            response = client.get(url)
+            if response.status_code != 429:
+                return {"succeeded": response.status_code < 500, "throttled": throttled,
+                        "all_had_retry_after": named, "waited_s": round(waited, 2), "status": response.status_code}
+            throttled += 1
+            retry_after = response.headers.get("Retry-After")
+            named = named and bool(retry_after and retry_after.isdigit())
+            pause = min(float(retry_after) if retry_after and retry_after.isdigit() else 1.0, 5.0)
+            waited += pause
+            time.sleep(pause)
+    return {"succeeded": False, "throttled": throttled, "all_had_retry_after": named, "waited_s": round(waited, 2),
+            "status": 429}
+
+
+PORTAL_FUNCTIONS.update({f.__name__: f for f in (http_latency_p95, client_backoff)})

@@ -37,7 +37,7 @@ PARAMS: dict[str, dict[str, tuple[Any, float | None, float | None]]] = {
     FaultKind.SLOW_QUERIES: {"statement_timeout_ms": (int, 1, 600_000)},
     FaultKind.HTTP_ERRORS: {"status": (int, 500, 599)},
     FaultKind.HTTP_LATENCY: {"ms": (_NUMBER, 0, 60_000), "jitter_ms": (_NUMBER, 0, 60_000)},
-    FaultKind.THROTTLE: {"rate_factor": (_NUMBER, 0, 1)},
+    FaultKind.THROTTLE: {"rate_factor": (_NUMBER, 0, 1), "retry_after": (int, 1, 3600)},
 }
 DEFAULTS: dict[str, dict[str, Any]] = {
     FaultKind.DB_DOWN: {"mode": "refuse"},
@@ -45,7 +45,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     FaultKind.DB_ERRORS: {"share": 1.0, "writes_only": False, "first_n": None},
     FaultKind.HTTP_ERRORS: {"status": 503},
     FaultKind.HTTP_LATENCY: {"ms": 300, "jitter_ms": 0},
-    FaultKind.THROTTLE: {"rate_factor": 0.1},
+    FaultKind.THROTTLE: {"rate_factor": 0.1, "retry_after": 1},
 }
 REQUIRED: dict[str, set[str]] = {FaultKind.SLOW_QUERIES: {"statement_timeout_ms"}}
 
