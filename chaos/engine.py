@@ -35,6 +35,7 @@ from chaos.tolerance import within_tolerance
 
 log = logging.getLogger("chaos.engine")
 PORTAL_URL = "${portal_url}"
+MAX_RECORDED = 200  # continuous checks recorded per phase (a deviation is always recorded)
 
 
 class Aborted(Exception):
@@ -142,8 +143,10 @@ class Engine:
                 removal_reason__startswith=f"chaos run #{self.run.pk}:").exists():
             raise Aborted("halted: a fault of this run was removed from outside (halt all or an operator)")
         for result in (self.probe(p) for p in self.hypothesis):
-            if not result["ok"]:
+            result["continuous"] = True
+            if len(phase["probes"]) < MAX_RECORDED or not result["ok"]:
                 phase["probes"].append(result)
+            if not result["ok"]:
                 raise Aborted(f"probe '{result['name']}' deviated during the method: {result['value']!r}")
         if probes.page_burn_firing(self.run.service.slug, self.run.environment.slug):
             phase["probes"].append({"name": "page-fast burn rate", "value": True, "tolerance": False, "ok": False,
