@@ -189,7 +189,7 @@ def main() -> int:
                 raise RuntimeError("a fault outlived the abort by 20 s")
             latencies.append(max(t_snap, t_sdk) - t0)
             snapshot_only.append(t_snap - t0)
-            wait_for(lambda: run_status(run_id) not in ("pending", "running"), 30, 0.2)
+            wait_for(lambda run_id=run_id: run_status(run_id) not in ("pending", "running"), 30, 0.2)
             probe.failing = False
         result["abort_latency_s"] = {"n": len(latencies), "p50": statistics.median(latencies),
                                      "p95": pct(latencies, 0.95), "max": max(latencies),

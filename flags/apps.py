@@ -11,9 +11,8 @@ class FlagsConfig(AppConfig):
     def ready(self) -> None:
         from flags import services
         from flags.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
-        from governance import hooks, schedules
-
         from flags.services.common import snapshot_members_changed
+        from governance import hooks, schedules
 
         if snapshot_members_changed not in hooks.SNAPSHOT_CHANGED:
             hooks.SNAPSHOT_CHANGED.append(snapshot_members_changed)

@@ -184,7 +184,7 @@ def test_5_percent_api_errors__the_page_burn_fires_and_the_drill_aborts_itself(l
 
 
 def test_postgres_really_unreachable__flags_answer_from_last_known_good_and_halt_all_still_works(live):
-    portal, cluster, env = live["portal"], live["cluster"], live["env"]
+    cluster = live["cluster"]
     with _api(live) as api:
         fault = api.post("/api/v1/chaos/faults/", json={
             "service": "portal", "environment": "preview", "kind": "http_latency", "params": {"ms": 1},
