@@ -90,7 +90,7 @@ class Worker:
 
 def experiment(probe_url: str, hold: float) -> dict[str, Any]:
     return {
-        "title": "abort bench", "configuration": {"service": "shop", "environment": "preview"},
+        "title": "abort bench", "description": "abort latency and orphans", "configuration": {"service": "shop", "environment": "preview"},
         "steady-state-hypothesis": {"title": "probe healthy", "probes": [
             {"type": "probe", "name": "probe answers 200", "tolerance": 200,
              "provider": {"type": "http", "url": probe_url, "method": "GET", "timeout": 5}}]},

@@ -191,7 +191,7 @@ def _chaos_rows(service: Any, system_user: Any) -> tuple[Any, Any]:
     preview = Environment.objects.get(slug="preview")
     experiment = chaos_services.save_experiment(service=service, key="new-checkout", actor=system_user,
                                                 reason="fixture", definition={
-        "title": "fixture", "method": [ctk.fault_action(name="inject", service=service.slug, environment="preview",
+        "title": "fixture", "description": "fixture", "method": [ctk.fault_action(name="inject", service=service.slug, environment="preview",
                                                         kind="http_errors", params={}, reason="fixture")]})
     run = chaos_services.request_run(experiment=experiment, environment=preview, actor=system_user, reason="fixture")
     fault = chaos_services.create_fault(service=service, environment=preview, kind="http_latency", ttl_seconds=600,
