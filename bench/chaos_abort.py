@@ -180,7 +180,10 @@ def main() -> int:
             probe.failing = False
             run_id = start_drill()
             if wait_for(lambda: bool(sdk.active_faults()), 30) is None:
-                raise RuntimeError("the SDK never applied the drill's fault")
+                run = api.get(f"/api/v1/chaos/runs/{run_id}/").json()
+                raise RuntimeError(f"the SDK never applied the drill's fault: run {run['status']} {run['verdict']}; "
+                                   f"served faults {snapshot_faults()}; SDK error {sdk.last_error!r} "
+                                   f"stream {sdk.last_stream_error!r}")
             probe.failing = True
             t0 = time.monotonic()
             t_snap = wait_for(lambda: snapshot_faults() == [], 20)

@@ -35,7 +35,11 @@ def error_budget(service: Any, environment: Any) -> str:
 def page_alerts(service: Any, environment: Any) -> str:
     from observability import queries
 
-    alerts = queries.open_alerts().filter(service=service, action="page")
+    from django.db.models import Q
+
+    # A page of the same service in another environment (production) does not stop a preview drill.
+    alerts = queries.open_alerts().filter(Q(slo__environment=environment) | Q(slo__isnull=True), service=service,
+                                          action="page")
     names = [a.summary for a in alerts[:3]]
     return f"page alert open: {'; '.join(names)}" if names else ""
 

@@ -175,3 +175,21 @@ def test_heartbeat_capabilities__make_a_service_drillable(api, make_token, servi
     assert response.status_code == 204
     assert queries.drillable(service=service) == {"drillable": True, "capabilities": ["chaos-db", "chaos-http"],
                                                   "live_instances": 1, "label": "drillable"}
+
+
+def test_open_page_alert__refuses_a_drill_in_its_environment_only(make_experiment, service, preview, production,
+                                                                 maintainer):
+    from governance import services as core
+    from observability.models import Slo, SloAlert
+
+    slo = Slo.objects.filter(service=service, environment=production).first()
+    core.save_audited(instance=SloAlert(kind="burn_rate", dedupe_key="t", slo=slo, service=service, action="page",
+                                        severity="critical", summary="production burning"), actor=maintainer,
+                      reason="test")
+    assert _run(make_experiment(), preview, maintainer).status == "completed"  # production's page: not preview's
+    preview_slo = Slo.objects.filter(service=service, environment=preview).first()
+    core.save_audited(instance=SloAlert(kind="burn_rate", dedupe_key="p", slo=preview_slo, service=service,
+                                        action="page", severity="critical", summary="preview burning"),
+                      actor=maintainer, reason="test")
+    run = _run(make_experiment(key="second"), preview, maintainer)
+    assert run.status == "failed" and "preview burning" in run.verdict

@@ -98,6 +98,7 @@ def _chaos_rows(service: Any, system_user: Any) -> None:
     from governance.models import Environment
 
     preview = Environment.objects.get(slug="preview")
+    chaos_services.set_policy(environment=preview, allow_chaos=True, actor=system_user, reason="fixture")
     experiment = chaos_services.save_experiment(service=service, key="fixture-drill", actor=system_user,
                                                 reason="fixture", definition={
         "title": "fixture", "description": "fixture", "method": [ctk.fault_action(name="inject", service=service.slug, environment="preview",
