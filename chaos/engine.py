@@ -71,7 +71,7 @@ class Engine:
 
     # --- phases ------------------------------------------------------------------------------------
     def _phase(self, name: str) -> dict[str, Any]:
-        phase = {"name": name, "status": "running", "started_at": _now(), "ended_at": None, "probes": [],
+        phase: dict[str, Any] = {"name": name, "status": "running", "started_at": _now(), "ended_at": None, "probes": [],
                  "detail": ""}
         self.phases.append(phase)
         return phase

@@ -155,7 +155,7 @@ class Fault(Audited):
                                    related_name="+", editable=False)
     removal_reason = models.TextField(blank=True, editable=False)
 
-    objects = FaultQuerySet.as_manager()
+    objects = FaultQuerySet.as_manager()  # type: ignore[misc]  # Audited declares a ClassVar manager; ours adds .active()
 
     class Meta:
         ordering = ["-created_at"]

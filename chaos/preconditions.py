@@ -25,7 +25,7 @@ def error_budget(service: Any, environment: Any) -> str:
     low = []
     for status in queries.slo_statuses(slos):
         report = status.report
-        if report is None or report.remaining_fraction is None or status.report.verdict.value == "insufficient_data":
+        if report is None or report.remaining_fraction is None or report.verdict.value == "insufficient_data":
             continue
         if float(report.remaining_fraction) < settings.CHAOS_MIN_BUDGET_FRACTION:
             low.append(f"{status.slo.name} ({percent(float(report.remaining_fraction))} left)")
@@ -33,9 +33,9 @@ def error_budget(service: Any, environment: Any) -> str:
 
 
 def page_alerts(service: Any, environment: Any) -> str:
-    from observability import queries
-
     from django.db.models import Q
+
+    from observability import queries
 
     # A page of the same service in another environment (production) does not stop a preview drill.
     alerts = queries.open_alerts().filter(Q(slo__environment=environment) | Q(slo__isnull=True), service=service,

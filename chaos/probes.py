@@ -17,6 +17,7 @@ import importlib
 import math
 import re
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -88,7 +89,7 @@ def active_faults(service: str, environment: str) -> int:
     return queries.active_faults(service=service_row, environment=environment_row).count()
 
 
-PORTAL_FUNCTIONS = {f.__name__: f for f in (slo_burn_rate, page_burn_firing, slo_success_ratio, flag_snapshot,
+PORTAL_FUNCTIONS: dict[str, Callable[..., Any]] = {f.__name__: f for f in (slo_burn_rate, page_burn_firing, slo_success_ratio, flag_snapshot,
                                              active_faults)}
 
 

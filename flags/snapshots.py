@@ -88,6 +88,11 @@ def build(service: Service, environment: Environment, *, now: datetime | None = 
     wanted = referenced_segment_ids(features)
     segments = [segment_dict(s) for s in Segment.objects.filter(pk__in=wanted).order_by("pk")] if wanted else []
     revision = max((s.revision for s in states), default=0)  # archived flags' states count: archiving bumps them
+    extra: dict[str, Any] = {"faults": []}  # chaos faults in force (docs/CHAOS.md), filled by the chaos app
+    for contribute in hooks.SNAPSHOT_MEMBERS:
+        members, bump = contribute(service=service, environment=environment, now=now)
+        extra.update(members)
+        revision += bump
     body = {
         "version": 2,
         "service": service.slug,
@@ -96,10 +101,6 @@ def build(service: Service, environment: Environment, *, now: datetime | None = 
         "generated_at": now.isoformat(),
         "features": features,
         "segments": segments,
-        "faults": [],  # chaos faults in force (docs/CHAOS.md), filled by the chaos app through SNAPSHOT_MEMBERS
+        **extra,
     }
-    for contribute in hooks.SNAPSHOT_MEMBERS:
-        members, bump = contribute(service=service, environment=environment, now=now)
-        body.update(members)
-        body["revision"] += bump
     return {"body": body, "expiries": expiries, "service_id": service.pk, "environment_id": environment.pk}

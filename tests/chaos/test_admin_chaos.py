@@ -24,6 +24,7 @@ def test_every_chaos_page__shows_the_halt_button(client, oncall, make_experiment
     run = services.request_run(experiment=experiment, environment=preview, actor=maintainer, reason="t")
     engine.execute(run.pk, worker="t")
     fault = run.faults.first()
+    assert fault is not None
     pages = [reverse("admin:chaos_experiment_changelist"), reverse("admin:chaos_run_changelist"),
              reverse("admin:chaos_fault_changelist"), reverse("admin:chaos_run_change", args=[run.pk]),
              reverse("admin:chaos_fault_change", args=[fault.pk]),

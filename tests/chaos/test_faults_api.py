@@ -88,10 +88,12 @@ def test_fault_expiring_after_the_build__dropped_from_the_held_snapshot(service,
     fault = services.create_fault(service=service, environment=preview, kind="http_latency", ttl_seconds=60,
                                   actor=maintainer, reason="short")
     snapshot = delivery.get_snapshot("shop", "preview")
+    assert snapshot is not None
     assert [f["id"] for f in snapshot.body["faults"]] == [str(fault.pk)]
     later = fault.expires_at.timestamp() + 1
     held = delivery._memory[("shop", "preview")]
-    assert delivery._finish(("shop", "preview"), held, "memory", False, later).body["faults"] == []
+    finished = delivery._finish(("shop", "preview"), held, "memory", False, later)
+    assert finished is not None and finished.body["faults"] == []
 
 
 def test_halt__removes_every_fault_everywhere_with_the_reason(api, chaos_token, other_service, maintainer,
@@ -112,9 +114,11 @@ def test_break_glass_halt__snapshots_lose_their_faults_at_once_then_the_replay_r
                                                                                         maintainer):
     fault = services.create_fault(service=service, environment=preview, kind="http_errors", ttl_seconds=60,
                                   actor=maintainer, reason="drill")
-    assert delivery.get_snapshot("shop", "preview").body["faults"]
+    snapshot = delivery.get_snapshot("shop", "preview")
+    assert snapshot is not None and snapshot.body["faults"]
     services.halt_all_break_glass(reason="database down, INC-9", operator="oncall@host")
-    assert delivery.get_snapshot("shop", "preview").body["faults"] == []  # no database needed for this
+    halted = delivery.get_snapshot("shop", "preview")
+    assert halted is not None and halted.body["faults"] == []  # no database needed for this
     [(entry, outcome)] = breakglass.replay()
     assert entry["action"] == "halt-chaos" and outcome == "halted 1 fault(s)"
     fault.refresh_from_db()

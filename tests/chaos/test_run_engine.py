@@ -84,7 +84,9 @@ def test_method_action_failing__rollbacks_still_run(make_experiment, preview, ma
 def test_worker_gone__watchdog_interrupts_the_run_and_removes_its_faults(make_experiment, preview, maintainer,
                                                                         service):
     run = services.request_run(experiment=make_experiment(), environment=preview, actor=maintainer, reason="t")
-    run = services.claim_run(run_id=run.pk, worker="dead-worker", actor=system_user())
+    claimed = services.claim_run(run_id=run.pk, worker="dead-worker", actor=system_user())
+    assert claimed is not None
+    run = claimed
     fault = services.create_fault(service=service, environment=preview, kind="http_errors", ttl_seconds=600,
                                   actor=system_user(), reason="injected by the dead worker", run=run)
     assert services.watchdog(actor=system_user()) == {"interrupted": 0, "orphans_removed": 0}  # lease still fresh
@@ -108,7 +110,7 @@ def test_production__refused_without_policy_then_needs_a_second_person(make_expe
         services.approve_run(run=run, actor=maintainer, reason="me again")
     services.approve_run(run=run, actor=make_user("second", "Maintenance admin"), reason="approved")
     run.refresh_from_db()
-    assert run.approved_by.username == "second"
+    assert run.approved_by is not None and run.approved_by.username == "second"
 
 
 def test_sli_points_during_a_fault__tagged_as_chaos(make_experiment, preview, maintainer, service):
