@@ -24,8 +24,9 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from bench.sdk_eval import contexts, feature_set, serve
 from govctl.sdk import FlagClient
+
+from bench.sdk_eval import contexts, feature_set, serve
 
 
 def alternate(a: Callable[[], None], b: Callable[[], None], rounds: int) -> tuple[float, float]:
@@ -111,7 +112,6 @@ def middleware_requests(rounds: int, requests: int) -> tuple[float, float]:
     from django.conf import settings
     from django.http import HttpResponse
     from django.urls import path
-
     from govctl.django_middleware import SdkFlagSource
     from govctl.sdk import StaticFlagClient
 
