@@ -31,7 +31,8 @@ from bench.sdk_eval import contexts, feature_set, serve
 
 def alternate(a: Callable[[], None], b: Callable[[], None], rounds: int) -> tuple[float, float]:
     """Best wall time of ``a`` and of ``b`` over alternating rounds (after one warm-up each)."""
-    a(), b()
+    a()
+    b()
     best_a = best_b = float("inf")
     for i in range(rounds):
         for fn, which in ((a, "a"), (b, "b")) if i % 2 == 0 else ((b, "b"), (a, "a")):
@@ -133,7 +134,7 @@ def middleware_requests(rounds: int, requests: int) -> tuple[float, float]:
         return {"REQUEST_METHOD": "GET", "PATH_INFO": "/plain", "SERVER_NAME": "bench", "SERVER_PORT": "80",
                 "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http", "HTTP_ACCEPT": "application/json"}
 
-    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         assert status.startswith("200"), status
 
     def run(handler: WSGIHandler) -> Callable[[], None]:

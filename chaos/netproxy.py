@@ -456,7 +456,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"proxy {created['name']}: {created['listen']} -> {created['upstream']}", flush=True)
     host, port = _address(args.api)
     server = serve_api(proxy, host, port)
-    print(f"API on http://{server.server_address[0]}:{server.server_address[1]}", flush=True)
+    api_host, api_port = server.server_address[:2]
+    print(f"API on http://{api_host!s}:{api_port}", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

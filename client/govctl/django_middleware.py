@@ -102,7 +102,8 @@ class SdkFlagSource:
             from govctl.sdk import get_client
 
             self._client = get_client()
-        return self._client.active_faults()  # type: ignore[no-any-return]  # FlagClient or StaticFlagClient
+        faults: tuple[Fault, ...] = self._client.active_faults()
+        return faults
 
     def report_capability(self, name: str) -> None:
         if self._client is None:

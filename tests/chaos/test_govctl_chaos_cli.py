@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -77,7 +78,7 @@ class FakeChaosApi:
 
     def run(self):
         status = {1: "pending", 2: "running"}.get(self.polls, self.final)
-        phases = [{"name": "hypothesis-before", "status": "completed", "started_at": "2026-12-05T10:00:00Z",
+        phases: list[dict[str, Any]] = [{"name": "hypothesis-before", "status": "completed", "started_at": "2026-12-05T10:00:00Z",
                    "ended_at": "2026-12-05T10:00:01Z",
                    "probes": [{"name": "p95", "value": 120, "tolerance": [0, 300], "ok": True}]}]
         if self.polls >= 2:

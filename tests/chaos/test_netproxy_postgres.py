@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def netproxy():
     proxy = NetProxy()
     server = serve_api(proxy, "127.0.0.1", 0)
-    proxy.api_url = f"http://127.0.0.1:{server.server_address[1]}"
+    proxy.api_url = f"http://127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]  # for the tests
     yield proxy
     server.shutdown()
     proxy.close()
@@ -93,7 +93,7 @@ def test_reset_peer__open_connection_reset(pg, netproxy):
 def test_timeout_zero__stalls_until_removed(pg, netproxy):
     with pg() as conn:
         netproxy.add_toxic("pg", name="stall", type="timeout", attributes={"timeout": 0})
-        result = {}
+        result: dict[str, tuple] = {}
         worker = threading.Thread(target=lambda: result.setdefault("row", conn.execute("SELECT 7").fetchone()))
         worker.start()
         worker.join(1.0)
@@ -137,6 +137,7 @@ def test_command_line__runs_the_proxy_and_its_api(db):
                                 f"pg=127.0.0.1:0:{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}"],
                                stdout=subprocess.PIPE, text=True)
     try:
+        assert process.stdout is not None
         proxy_line, api_line = process.stdout.readline(), process.stdout.readline()
         assert proxy_line.startswith("proxy pg: 127.0.0.1:")
         api = api_line.split()[-1]

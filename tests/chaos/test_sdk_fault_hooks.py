@@ -94,7 +94,7 @@ def sdk(stub, tmp_path):
             stub.etag = '"' + hashlib.sha256(canonical_json(body)).hexdigest()[:16] + '"'
         client.refresh()
 
-    client.publish = publish
+    client.publish = publish  # type: ignore[attr-defined]  # the tests' way to change the snapshot
     publish()
     yield client
     client.stop()
