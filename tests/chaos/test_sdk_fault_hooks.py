@@ -231,3 +231,24 @@ def test_install_db_faults__applies_outside_requests(sdk):
         assert "chaos-db" in sdk.capabilities
     finally:
         uninstall_db_faults()
+
+
+def test_fault_source_that_reads_the_database__no_recursion(sdk):
+    """The portal's own source builds its snapshot from PostgreSQL: its queries pass the wrapper untouched."""
+    calls = []
+
+    def faults_from_the_database():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM auth_user")
+            calls.append(cursor.fetchone())
+        return sdk.active_faults()
+
+    sdk.publish(fault("db_latency", {"ms": 1}))
+    install_db_faults(faults_from_the_database)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+    finally:
+        uninstall_db_faults()
+    assert len(calls) == 1
