@@ -298,6 +298,9 @@ GOVERNANCE_FLAGS = {
     # "/api/v1/flags" without a slash: the list (/api/v1/flags?service=…) too, not only /api/v1/flags/….
     "HEALTH_PATHS": ["/healthz", "/readyz", f"/{ADMIN_PATH}login/"],
     "EXEMPT_PREFIXES": ["/api/v1/flags", "/ofrep/", "/api/client/"],
+    # A chaos drill of the portal itself never faults the way out of it: the chaos API (halt, fault removal) and
+    # the chaos admin pages answer, and reach the database, whatever faults are active (docs/CHAOS.md).
+    "CHAOS_EXEMPT_PREFIXES": ["/api/v1/chaos", f"/{ADMIN_PATH}chaos/"],
     "RETRY_AFTER": 300,
     # kill_switch_database keeps these writable: the flags themselves (so the switch can be turned off),
     # the audit trail, logins and sessions, and the caches/telemetry the portal needs to answer.

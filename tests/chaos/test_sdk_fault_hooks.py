@@ -252,3 +252,17 @@ def test_fault_source_that_reads_the_database__no_recursion(sdk):
     finally:
         uninstall_db_faults()
     assert len(calls) == 1
+
+
+def test_chaos_exempt_prefixes__untouched_by_http_and_database_faults(sdk, settings):
+    settings.MIDDLEWARE = ["govctl.django_middleware.GovernanceFlagsMiddleware"]
+    settings.GOVERNANCE_FLAGS = {"FLAG_SOURCE": SdkFlagSource(sdk), "CHAOS_EXEMPT_PREFIXES": ["/svc/read"]}
+    web = Client()
+    sdk.publish(fault("http_errors", {}), fault("db_down", {"mode": "refuse"}, fid="f2"))
+    install_db_faults(sdk.active_faults)
+    try:
+        assert web.get("/svc/ok").status_code == 503
+        response = web.get("/svc/read")  # the way out of a drill: answers, and reaches the database
+        assert response.status_code == 200 and response.json()["error"] is None
+    finally:
+        uninstall_db_faults()
