@@ -1,39 +1,10 @@
-"""A TCP proxy on 127.0.0.1 between a service and PostgreSQL, for network faults, in Toxiproxy's vocabulary.
-
-Proxies (``name``, ``listen``, ``upstream``, ``enabled``) forward bytes both ways; toxics change that:
-
-- ``latency`` {latency, jitter} (ms): each chunk is delayed by latency ± jitter;
-- ``bandwidth`` {rate} (KB/s): the stream is throttled to that rate;
-- ``timeout`` {timeout} (ms): no data gets through; the connection is closed after ``timeout`` (0: held open,
-  stalled, until the toxic is removed);
-- ``reset_peer`` {timeout} (ms): the connection is reset (TCP RST) ``timeout`` after the toxic applies to it;
-- ``down``: not a toxic but the proxy disabled (``enabled: false``): new connections are refused, open ones
-  closed.
-
-Each toxic has a ``stream`` (``downstream``: upstream → client, the default; ``upstream``: client → upstream) and
-a ``toxicity`` (0..1, default 1): the probability it applies to a connection, drawn once per connection.
-Toxics apply to connections already open as well as new ones.
-
-Control it in-process (:class:`NetProxy`) or over HTTP with Toxiproxy's API shape (:func:`serve_api`)::
-
-    GET    /version                          POST /reset (enable every proxy, remove every toxic)
-    GET    /proxies                          POST /proxies {name, listen, upstream, enabled?}
-    GET    /proxies/{name}                   POST /proxies/{name} {enabled?, listen?, upstream?}   DELETE …
-    GET    /proxies/{name}/toxics            POST /proxies/{name}/toxics {name?, type, stream?, toxicity?, attributes}
-    GET    /proxies/{name}/toxics/{toxic}    POST … {toxicity?, attributes?}                      DELETE …
-
-Run it on its own (no Django needed)::
-
-    python -m chaos.netproxy --api 127.0.0.1:8474 --proxy postgres=127.0.0.1:15432:127.0.0.1:5432
-"""
+"""The proxies, their toxics and the connections they shape (see chaos.netproxy)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import dataclasses
-import json
 import random
 import re
 import socket
@@ -41,7 +12,6 @@ import struct
 import threading
 import time
 from collections.abc import Coroutine
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
 TOXIC_TYPES = ("latency", "bandwidth", "timeout", "reset_peer")
@@ -356,117 +326,3 @@ class NetProxy:
             self.delete(name)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
-
-
-# -- the HTTP API (Toxiproxy's shape) -------------------------------------------------------------------------
-
-
-VERSION = "chaos.netproxy 1 (toxiproxy API subset)"
-
-
-def _route(proxy: NetProxy, method: str, path: str, body: dict[str, Any]) -> tuple[int, Any]:
-    parts = [p for p in path.split("?")[0].split("/") if p]
-    if parts == ["version"] and method == "GET":
-        return 200, VERSION
-    if parts == ["reset"] and method == "POST":
-        proxy.reset()
-        return 204, None
-    if parts[:1] != ["proxies"]:
-        raise ProxyError("not found", 404)
-    if len(parts) == 1:
-        if method == "GET":
-            return 200, proxy.all()
-        if method == "POST":
-            return 201, proxy.create(str(body.get("name", "")), listen=str(body.get("listen", "")),
-                                     upstream=str(body.get("upstream", "")), enabled=bool(body.get("enabled", True)))
-    elif len(parts) == 2:
-        name = parts[1]
-        if method == "GET":
-            return 200, proxy.get(name)
-        if method in ("POST", "PATCH"):
-            return 200, proxy.update(name, enabled=body.get("enabled"), listen=body.get("listen"),
-                                     upstream=body.get("upstream"))
-        if method == "DELETE":
-            proxy.delete(name)
-            return 204, None
-    elif parts[2] == "toxics" and len(parts) == 3:
-        if method == "GET":
-            return 200, proxy.toxics(parts[1])
-        if method == "POST":
-            return 200, proxy.add_toxic(parts[1], type=str(body.get("type")), name=body.get("name"),
-                                        stream=str(body.get("stream", "downstream")),
-                                        toxicity=body.get("toxicity", 1.0), attributes=body.get("attributes"))
-    elif parts[2] == "toxics" and len(parts) == 4:
-        if method == "GET":
-            return 200, proxy.toxic(parts[1], parts[3])
-        if method in ("POST", "PATCH"):
-            return 200, proxy.update_toxic(parts[1], parts[3], toxicity=body.get("toxicity"),
-                                           attributes=body.get("attributes"))
-        if method == "DELETE":
-            proxy.remove_toxic(parts[1], parts[3])
-            return 204, None
-    raise ProxyError(f"{method} {path} is not part of the API", 405)
-
-
-def serve_api(proxy: NetProxy, host: str = "127.0.0.1", port: int = 8474) -> ThreadingHTTPServer:
-    """Serve the HTTP API in a daemon thread; ``server.server_address`` tells the port (0: a free one)."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def _handle(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            try:
-                body = json.loads(self.rfile.read(length) or b"{}") if length else {}
-                if not isinstance(body, dict):
-                    raise ProxyError("the body must be a JSON object")
-                status, payload = _route(proxy, self.command, self.path, body)
-            except ProxyError as exc:
-                status, payload = exc.status, {"error": str(exc), "status": exc.status}
-            except ValueError as exc:
-                status, payload = 400, {"error": f"bad JSON: {exc}", "status": 400}
-            data = b"" if payload is None else json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        do_GET = do_POST = do_DELETE = do_PATCH = _handle
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="chaos-netproxy-api", daemon=True).start()
-    return server
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m chaos.netproxy", description=__doc__.splitlines()[0])
-    parser.add_argument("--api", default="127.0.0.1:8474", help="host:port of the HTTP API (default %(default)s)")
-    parser.add_argument("--proxy", action="append", default=[], metavar="NAME=LISTEN_HOST:PORT:UPSTREAM_HOST:PORT",
-                        help="a proxy to create at start (repeatable)")
-    args = parser.parse_args(argv)
-    proxy = NetProxy()
-    for spec in args.proxy:
-        match = re.fullmatch(r"([^=]+)=([^:]+:\d+):([^:]+:\d+)", spec)
-        if match is None:
-            parser.error(f"--proxy {spec!r}: expected NAME=LISTEN_HOST:PORT:UPSTREAM_HOST:PORT")
-        created = proxy.create(match[1], listen=match[2], upstream=match[3])
-        print(f"proxy {created['name']}: {created['listen']} -> {created['upstream']}", flush=True)
-    host, port = _address(args.api)
-    server = serve_api(proxy, host, port)
-    api_host, api_port = server.server_address[:2]
-    print(f"API on http://{api_host!s}:{api_port}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
-        proxy.close()
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
