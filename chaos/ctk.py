@@ -349,6 +349,32 @@ def verdict_of(*, before_ok: bool | None, method_ok: bool, after_ok: bool | None
     return COMPLETED
 
 
+def replay_verdict(journal: Mapping[str, Any], *, probe_runner: Any = None) -> str:
+    """The verdict OUR semantics give on the probe outputs a Chaos Toolkit journal recorded: chaos.tolerance on
+    each hypothesis probe's output, then :func:`verdict_of`. Compare it with :func:`verdict_from_journal`."""
+    from chaos.tolerance import ToleranceError, within_tolerance
+
+    def holds(state: Mapping[str, Any] | None) -> bool | None:
+        if state is None:
+            return None
+        for run in state.get("probes") or []:
+            if run.get("status") != "succeeded":
+                return False
+            try:
+                if not within_tolerance(run["activity"].get("tolerance"), run.get("output"),
+                                        probe_runner=probe_runner):
+                    return False
+            except ToleranceError:
+                return False
+        return True
+
+    steady = journal.get("steady_states") or {}
+    method_ok = all(run.get("status") == "succeeded" for run in journal.get("run") or [])
+    status = journal.get("status")
+    return verdict_of(before_ok=holds(steady.get("before")), method_ok=method_ok, after_ok=holds(steady.get("after")),
+                      aborted=status == ABORTED, interrupted=status == INTERRUPTED)
+
+
 @dataclasses.dataclass(frozen=True)
 class CliRun:
     verdict: str

@@ -42,7 +42,6 @@ INSTALLED_APPS = [
     "recovery",
     "observability",
     "status",
-    "chaos",
 ]
 
 MIDDLEWARE = [
@@ -233,15 +232,6 @@ if DR_ALERT_WEBHOOK_URL and not DR_ALERT_WEBHOOK_URL.startswith(("http://", "htt
 if DR_ALERT_WEBHOOK_URL and not DR_ALERT_WEBHOOK_SECRET:
     raise ImproperlyConfigured("DR_ALERT_WEBHOOK_SECRET is required when DR_ALERT_WEBHOOK_URL is set (alerts are signed)")
 
-# Chaos drills (docs/CHAOS.md): the hard limits on every fault, and the run engine's rhythm.
-CHAOS_MAX_TTL_SECONDS = env.int("CHAOS_MAX_TTL_SECONDS", default=1800)
-CHAOS_MAX_SHARE = env.float("CHAOS_MAX_SHARE", default=0.5)
-CHAOS_MIN_BUDGET_FRACTION = env.float("CHAOS_MIN_BUDGET_FRACTION", default=0.25)
-CHAOS_CHECK_INTERVAL_SECONDS = env.float("CHAOS_CHECK_INTERVAL_SECONDS", default=1.0)
-CHAOS_LEASE_SECONDS = env.int("CHAOS_LEASE_SECONDS", default=15)
-if not 0 < CHAOS_MAX_SHARE <= 1:
-    raise ImproperlyConfigured("CHAOS_MAX_SHARE must be in (0, 1]")
-
 # Observability (docs/SLOs.md)
 SLI_RETENTION_DAYS = env.int("SLI_RETENTION_DAYS", default=35)
 SLO_CHECK_INTERVAL_MINUTES = env.int("SLO_CHECK_INTERVAL_MINUTES", default=60)
@@ -307,8 +297,10 @@ GOVERNANCE_FLAGS = {
     # keep reading their flags, and an operator can log in, or use govctl, to switch maintenance off.
     # "/api/v1/flags" without a slash: the list (/api/v1/flags?service=…) too, not only /api/v1/flags/….
     "HEALTH_PATHS": ["/healthz", "/readyz", f"/{ADMIN_PATH}login/"],
-    # The chaos API and admin pages too: a drill of the portal itself never blocks halting it (docs/CHAOS.md).
-    "EXEMPT_PREFIXES": ["/api/v1/flags", "/ofrep/", "/api/client/", "/api/v1/chaos/", f"/{ADMIN_PATH}chaos/"],
+    "EXEMPT_PREFIXES": ["/api/v1/flags", "/ofrep/", "/api/client/"],
+    # A chaos drill of the portal itself never faults the way out of it: the chaos API (halt, fault removal) and
+    # the chaos admin pages answer, and reach the database, whatever faults are active (docs/CHAOS.md).
+    "CHAOS_EXEMPT_PREFIXES": ["/api/v1/chaos", f"/{ADMIN_PATH}chaos/"],
     "RETRY_AFTER": 300,
     # kill_switch_database keeps these writable: the flags themselves (so the switch can be turned off),
     # the audit trail, logins and sessions, and the caches/telemetry the portal needs to answer.

@@ -1,6 +1,7 @@
 """Entry point of `govctl`. Exit codes: 0 ok, 1 failed/blocked, 2 usage, 3 portal unreachable, 4 auth,
 5 pending approval (`flags set|unkill|maintenance off`: a change request waits for a second person).
 `audit verify`: 0 verified, 1 failed, 2 usage (no trusted key, unreadable file).
+`chaos`: 0 completed, 1 deviated or failed, 2 usage, 3 aborted or interrupted, 4 portal unreachable or API error.
 
 Start-up matters when tools call govctl once per file: `--version` imports nothing, and a command imports only
 its own module (the portal client, httpx, loads only for commands that talk to the portal).
@@ -23,6 +24,7 @@ COMMAND_MODULES = {
     "migrations": "govctl.commands.migrations", "schema": "govctl.commands.schema", "flags": "govctl.commands.flags",
     "drill": "govctl.commands.drill", "release": "govctl.commands.release", "check": "govctl.commands.check",
     "gate": "govctl.commands.gate", "deploy": "govctl.commands.deploy", "backfill": "govctl.commands.backfill",
+    "chaos": "govctl.commands.chaos",
 }  # fmt: skip
 
 

@@ -41,6 +41,9 @@ log = logging.getLogger("govctl.chaos")
 FaultsFn = Callable[[], "tuple[Fault, ...]"]
 _REQUEST: contextvars.ContextVar[tuple[str, Mapping[str, str]] | None] = contextvars.ContextVar(
     "govctl_chaos_request", default=None)
+_READING: contextvars.ContextVar[bool] = contextvars.ContextVar("govctl_chaos_reading_faults", default=False)
+# a request under CHAOS_EXEMPT_PREFIXES (the halt path…): no fault applies to its statements either
+_EXEMPT: contextvars.ContextVar[bool] = contextvars.ContextVar("govctl_chaos_exempt", default=False)
 _TIMEOUT_ATTR = "_govctl_chaos_statement_timeout"
 # transaction control: no SET/RESET before these (in an aborted transaction it would fail, and they are not slow)
 _TX_CONTROL = re.compile(r"\s*(ROLLBACK|RELEASE|SAVEPOINT|COMMIT|BEGIN|START|END|SET|RESET)\b", re.IGNORECASE)
@@ -53,7 +56,14 @@ def make_db_fault_wrapper(faults: FaultsFn, *, state: DbFaultState | None = None
     counters = state or DbFaultState()
 
     def wrapper(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        active = faults()
+        if _READING.get() or _EXEMPT.get():
+            # faults() itself reads the database (the portal builds its snapshot from PostgreSQL): pass through
+            return execute(sql, params, many, context)
+        token = _READING.set(True)
+        try:
+            active = faults()
+        finally:
+            _READING.reset(token)
         connection = context.get("connection")
         applied = getattr(connection, _TIMEOUT_ATTR, None)
         if applied is not None and _TX_CONTROL.match(sql):
@@ -182,6 +192,15 @@ class ChaosHooks:
             for connection in connections.all():
                 stack.enter_context(connection.execute_wrapper(self.db_wrapper))
             return self._with_request(request, handler)
+
+    @staticmethod
+    def exempt(request: Any, handler: Callable[[Any], Any]) -> Any:
+        """Handle a request no fault may touch (not even a process-wide database fault)."""
+        token = _EXEMPT.set(True)
+        try:
+            return handler(request)
+        finally:
+            _EXEMPT.reset(token)
 
     @staticmethod
     def _with_request(request: Any, handler: Callable[[Any], Any]) -> Any:

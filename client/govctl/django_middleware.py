@@ -12,6 +12,7 @@
         "PROBLEM_TYPE_BASE": "https://governance.invalid/problems/",
         "CHAOS": True,                         # apply the snapshot's chaos faults (HTTP hooks)
         "CHAOS_DB": True,                      # ... and its database faults (execute wrapper)
+        "CHAOS_EXEMPT_PREFIXES": [],           # paths no fault touches (HTTP or database): e.g. a halt endpoint
     }
 
 - ``maintenance_mode`` on: 503 for everyone but staff users and health checks; browsers get a
@@ -76,6 +77,7 @@ DEFAULTS: dict[str, Any] = {
     "PROBLEM_TYPE_BASE": "https://governance.invalid/problems/",
     "CHAOS": True,
     "CHAOS_DB": True,
+    "CHAOS_EXEMPT_PREFIXES": (),
 }
 
 
@@ -102,7 +104,8 @@ class SdkFlagSource:
             from govctl.sdk import get_client
 
             self._client = get_client()
-        return self._client.active_faults()  # type: ignore[no-any-return]  # FlagClient or StaticFlagClient
+        faults: tuple[Fault, ...] = self._client.active_faults()
+        return faults
 
     def report_capability(self, name: str) -> None:
         if self._client is None:
@@ -178,12 +181,15 @@ class GovernanceFlagsMiddleware:
         self.blocker = make_write_blocker(tuple(config["ALWAYS_WRITABLE_TABLES"]))
         self.chaos = ChaosHooks.for_source(self.source, http=bool(config["CHAOS"]), db=bool(config["CHAOS_DB"]),
                                            problem=self._problem)
+        self.chaos_exempt = tuple(config["CHAOS_EXEMPT_PREFIXES"])
 
     def __call__(self, request: Any) -> Any:
         path = request.path
         if path.rstrip("/") in self.health_paths or path.startswith(self.exempt_prefixes):
             return self.get_response(request)
         if self.chaos is not None:
+            if path.startswith(self.chaos_exempt):
+                return self.chaos.exempt(request, self._guarded)
             faults = self.chaos.faults()
             if faults:
                 return self.chaos.apply(request, faults, self._guarded)

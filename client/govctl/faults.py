@@ -130,11 +130,12 @@ class FaultCache:
         self._faults: tuple[Fault, ...] = NO_FAULTS
 
     def active(self, snapshot: Mapping[str, Any] | None, now: float | None = None) -> tuple[Fault, ...]:
-        if snapshot is None:
-            return NO_FAULTS
         if snapshot is not self._raw:
+            if snapshot is None:
+                return NO_FAULTS
             self._faults, self._raw = parse_faults(snapshot), snapshot
-        return unexpired(self._faults, now) if self._faults else NO_FAULTS
+        faults = self._faults
+        return unexpired(faults, now) if faults else NO_FAULTS
 
 
 # -- HTTP -----------------------------------------------------------------------------------------------------

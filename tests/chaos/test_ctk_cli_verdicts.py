@@ -15,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from chaos import ctk
-from chaos.tolerance import within_tolerance
 
 TOKEN = "test-token-for-chaos-cli"
 
@@ -94,19 +93,6 @@ def _experiment(base_url, fault_paths):
     }
 
 
-def _our_verdict(journal):
-    """Apply chaos.tolerance to the probe outputs chaostoolkit recorded, and our verdict rules to the result."""
-    def holds(state):
-        if state is None:
-            return None
-        return all(run["status"] == "succeeded" and within_tolerance(run["activity"]["tolerance"], run["output"])
-                   for run in state["probes"])
-
-    method_ok = all(run["status"] == "succeeded" for run in journal["run"])
-    return ctk.verdict_of(before_ok=holds(journal["steady_states"]["before"]), method_ok=method_ok,
-                          after_ok=holds(journal["steady_states"]["after"]))
-
-
 @pytest.mark.parametrize(("fault_paths", "expected"), [(["/other"], "completed"), (["/health"], "deviated")])
 def test_exported_experiment_under_chaos_run__verdict_matches_our_semantics(stand_in, fault_paths, expected):
     exported = ctk.export_experiment(_experiment("${portal_url}", fault_paths))
@@ -115,7 +101,7 @@ def test_exported_experiment_under_chaos_run__verdict_matches_our_semantics(stan
     run = ctk.run_with_chaos_cli(exported, env={"GOVERNANCE_URL": stand_in, "GOVERNANCE_TOKEN": TOKEN}, timeout=120)
 
     assert run.verdict == expected, run.output[-3000:]
-    assert _our_verdict(run.journal) == expected
+    assert ctk.replay_verdict(run.journal) == expected
     posted = [(method, path, auth) for method, path, auth in _StandIn.calls if method == "POST"]
     assert posted == [("POST", ctk.FAULTS_PATH, f"Bearer {TOKEN}"), ("POST", ctk.HALT_PATH, f"Bearer {TOKEN}")]
     assert _StandIn.faults == []  # the rollback ran, whatever the verdict
@@ -129,7 +115,7 @@ def test_hypothesis_failing_before_the_method__no_fault_injected_and_not_deviate
     assert run.verdict == "completed"  # chaostoolkit's own word: the hypothesis failed before, nothing ran
     assert run.journal["steady_states"]["after"] is None
     assert not any(path == ctk.FAULTS_PATH for _, path, _ in _StandIn.calls)
-    assert _our_verdict(run.journal) == "failed"  # the portal is stricter: a drill that could not start failed
+    assert ctk.replay_verdict(run.journal) == "failed"  # the portal is stricter: a drill that could not start failed
 
 
 def test_invalid_document__problems_name_json_paths():

@@ -94,7 +94,7 @@ def sdk(stub, tmp_path):
             stub.etag = '"' + hashlib.sha256(canonical_json(body)).hexdigest()[:16] + '"'
         client.refresh()
 
-    client.publish = publish
+    client.publish = publish  # type: ignore[attr-defined]  # the tests' way to change the snapshot
     publish()
     yield client
     client.stop()
@@ -229,5 +229,40 @@ def test_install_db_faults__applies_outside_requests(sdk):
             cursor.execute("SELECT 1")
             assert cursor.fetchone() == (1,)
         assert "chaos-db" in sdk.capabilities
+    finally:
+        uninstall_db_faults()
+
+
+def test_fault_source_that_reads_the_database__no_recursion(sdk):
+    """The portal's own source builds its snapshot from PostgreSQL: its queries pass the wrapper untouched."""
+    calls = []
+
+    def faults_from_the_database():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM auth_user")
+            calls.append(cursor.fetchone())
+        return sdk.active_faults()
+
+    sdk.publish(fault("db_latency", {"ms": 1}))
+    install_db_faults(faults_from_the_database)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+    finally:
+        uninstall_db_faults()
+    assert len(calls) == 1
+
+
+def test_chaos_exempt_prefixes__untouched_by_http_and_database_faults(sdk, settings):
+    settings.MIDDLEWARE = ["govctl.django_middleware.GovernanceFlagsMiddleware"]
+    settings.GOVERNANCE_FLAGS = {"FLAG_SOURCE": SdkFlagSource(sdk), "CHAOS_EXEMPT_PREFIXES": ["/svc/read"]}
+    web = Client()
+    sdk.publish(fault("http_errors", {}), fault("db_down", {"mode": "refuse"}, fid="f2"))
+    install_db_faults(sdk.active_faults)
+    try:
+        assert web.get("/svc/ok").status_code == 503
+        response = web.get("/svc/read")  # the way out of a drill: answers, and reaches the database
+        assert response.status_code == 200 and response.json()["error"] is None
     finally:
         uninstall_db_faults()

@@ -435,8 +435,10 @@ class FlagClient(_FlagReader):
         """The chaos faults of the held snapshot (portal's or last-known-good) that have not expired by this
         host's clock. Never raises: chaos must not take the request down in ways it did not mean to."""
         try:
-            self._ensure()
             loaded = self._loaded
+            if loaded is None:
+                self._ensure()  # else evaluation keeps the snapshot fresh: the fast path is a few attribute reads
+                loaded = self._loaded
             return self._fault_cache.active(None if loaded is None else loaded.state.raw, now)
         except Exception:
             log.exception("reading chaos faults failed")
