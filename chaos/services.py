@@ -332,6 +332,11 @@ def finish_run(*, run: Run, status: str, verdict: str, phases: list[dict[str, An
     run.save(update_fields=["status", "verdict", "phases", "ended_at", "report_markdown"])
     RunLease.objects.filter(run=run).delete()
     tag_sli_points(run=run)
+    if status != RunStatus.COMPLETED:
+        from chaos import alerts
+
+        finished = run
+        transaction.on_commit(lambda: alerts.send_run_finished(finished))
     return run
 
 

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "recovery",
     "observability",
     "status",
+    "chaos",
 ]
 
 MIDDLEWARE = [
@@ -231,6 +232,15 @@ if DR_ALERT_WEBHOOK_URL and not DR_ALERT_WEBHOOK_URL.startswith(("http://", "htt
     raise ImproperlyConfigured("DR_ALERT_WEBHOOK_URL must be an http:// or https:// URL")
 if DR_ALERT_WEBHOOK_URL and not DR_ALERT_WEBHOOK_SECRET:
     raise ImproperlyConfigured("DR_ALERT_WEBHOOK_SECRET is required when DR_ALERT_WEBHOOK_URL is set (alerts are signed)")
+
+# Chaos drills (docs/CHAOS.md): the hard limits on every fault, and the run engine's rhythm.
+CHAOS_MAX_TTL_SECONDS = env.int("CHAOS_MAX_TTL_SECONDS", default=1800)
+CHAOS_MAX_SHARE = env.float("CHAOS_MAX_SHARE", default=0.5)
+CHAOS_MIN_BUDGET_FRACTION = env.float("CHAOS_MIN_BUDGET_FRACTION", default=0.25)
+CHAOS_CHECK_INTERVAL_SECONDS = env.float("CHAOS_CHECK_INTERVAL_SECONDS", default=1.0)
+CHAOS_LEASE_SECONDS = env.int("CHAOS_LEASE_SECONDS", default=15)
+if not 0 < CHAOS_MAX_SHARE <= 1:
+    raise ImproperlyConfigured("CHAOS_MAX_SHARE must be in (0, 1]")
 
 # Observability (docs/SLOs.md)
 SLI_RETENTION_DAYS = env.int("SLI_RETENTION_DAYS", default=35)

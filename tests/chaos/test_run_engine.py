@@ -195,3 +195,23 @@ def test_open_page_alert__refuses_a_drill_in_its_environment_only(make_experimen
                       actor=maintainer, reason="test")
     run = _run(make_experiment(key="second"), preview, maintainer)
     assert run.status == "failed" and "preview burning" in run.verdict
+
+
+def test_cron_schedule__starts_a_drill_in_preview_once_per_minute(make_experiment, service, maintainer):
+    from chaos import tasks
+
+    experiment = make_experiment()
+    services.save_experiment(service=service, key=experiment.key, definition=experiment.definition,
+                             schedule_cron="* * * * *", actor=maintainer, reason="every minute")
+    assert tasks.start_scheduled_drills() == "started 1 scheduled drill(s)"
+    assert tasks.start_scheduled_drills() == "started 0 scheduled drill(s)"  # same minute: once
+    [run] = Run.objects.filter(experiment=experiment)
+    assert run.environment.slug == "preview" and run.status == "pending"
+
+
+def test_drill_not_completed__alerts_the_channels(make_experiment, preview, maintainer, caplog,
+                                                 django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = _run(make_experiment(hypothesis_tolerance=5), preview, maintainer)
+    assert run.status == "failed"
+    assert any("Chaos drill drill on shop@preview: failed" in r.getMessage() for r in caplog.records)
