@@ -56,7 +56,8 @@ def definition(key: str, *, service: str, environment: str = "preview", duration
     if key == "postgres-down":
         hypothesis = [_flags_answer()]
         method = [_fault("database refuses connections", "db_down", {"mode": "refuse"}),
-                  {"type": "probe", "name": "maintenance page shows", "provider": {
+                  # the fault reaches the service through its snapshot: streaming SDKs within a second
+                  {"type": "probe", "name": "maintenance page shows", "pauses": {"before": 3}, "provider": {
                       "type": "http", "url": "${portal_url}/status/", "method": "GET", "timeout": 10}},
                   _python("flags answer during the outage", "flag_snapshot", service="${service}",
                           environment="${environment}", flag="maintenance_mode")]
