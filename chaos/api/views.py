@@ -246,7 +246,7 @@ class ChaosHaltApi(APIView):
         try:
             removed = services.halt_all(actor=request.user, reason=reason)
         except (OperationalError, InterfaceError):
-            services.halt_all_break_glass(reason=reason, operator=f"api:{request.auth.name if request.auth else '?'}",
+            services.halt_all_break_glass(reason=reason, operator=f"api:{getattr(request.auth, 'name', '?')}",
                                           actor_username=request.user.get_username())
             return Response({"removed": 0, "faults": [], "break_glass": True})
         return Response({"removed": len(removed), "faults": [str(f.pk) for f in removed], "break_glass": False})
