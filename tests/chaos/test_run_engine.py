@@ -215,3 +215,15 @@ def test_drill_not_completed__alerts_the_channels(make_experiment, preview, main
         run = _run(make_experiment(hypothesis_tolerance=5), preview, maintainer)
     assert run.status == "failed"
     assert any("Chaos drill drill on shop@preview: failed" in r.getMessage() for r in caplog.records)
+
+
+def test_slo_page__shows_chaos_caused_burn_apart(client, make_user, make_experiment, preview, maintainer, service):
+    from django.urls import reverse
+
+    from observability.models import SliPoint
+
+    minute = timezone.now().replace(second=0, microsecond=0) - timedelta(minutes=1)
+    SliPoint.objects.create(service=service, environment=preview, minute=minute, total=100, errors=7, chaos=True)
+    client.force_login(make_user("root", superuser=True))
+    page = client.get(reverse("admin:observability_slo_service", args=[service.pk])).content.decode()
+    assert "100 requests recorded while a fault was in force, 7 of them errors" in page
