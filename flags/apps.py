@@ -11,8 +11,11 @@ class FlagsConfig(AppConfig):
     def ready(self) -> None:
         from flags import services
         from flags.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from flags.services.common import snapshot_members_changed
         from governance import hooks, schedules
 
+        if snapshot_members_changed not in hooks.SNAPSHOT_CHANGED:
+            hooks.SNAPSHOT_CHANGED.append(snapshot_members_changed)
         if services.on_service_created not in hooks.SERVICE_CREATED:
             hooks.SERVICE_CREATED.append(services.on_service_created)
         names = {s["name"] for s in schedules.SCHEDULES}

@@ -7,6 +7,10 @@ without the database. When the database answers again, `replay()` writes each ov
 database through the flag services (history with actor and reason); the override's id is
 recorded in BreakGlassRecord in the same transaction, so a replay happens once whichever process
 runs it (the command itself, the job every minute, or the next snapshot build).
+
+Other apps add actions of their own through `governance.hooks.BREAK_GLASS_ACTIONS` (chaos: "halt-chaos",
+service and environment "*": every snapshot is served without chaos faults until the replay records the
+halt in the database); the file, the lock, the once-only record and the replay are the same.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ log = logging.getLogger("flags.breakglass")
 
 FILE_NAME = "break-glass.json"
 ACTIONS = ("engage", "disengage")
+EVERYWHERE = "*"
+HALT_CHAOS = "halt-chaos"
 
 RECHECK_SECONDS = 0.02
 _seen: dict[str, Any] = {"checked": float("-inf"), "signature": None, "entries": []}
@@ -102,6 +108,14 @@ def active(service: str, environment: str, now: float) -> list[dict[str, Any]]:
             and (e["_expires"] is None or e["_expires"] > now)]
 
 
+def chaos_halts(now: float) -> list[dict[str, Any]]:
+    """Pending "halt all chaos" entries: while one is on disk no snapshot carries a chaos fault."""
+    items = entries()
+    if not items:
+        return []
+    return [e for e in items if e.get("action") == HALT_CHAOS and (e["_expires"] is None or e["_expires"] > now)]
+
+
 def _write(items: list[dict[str, Any]]) -> None:
     clean = [{k: v for k, v in item.items() if not k.startswith("_")} for item in items]
     write_atomic(path(), json.dumps({"overrides": clean}, indent=2, ensure_ascii=False).encode("utf-8"))
@@ -111,8 +125,10 @@ def add(*, service: str, environment: str, flag: str, action: str, reason: str,
         expires_in: timedelta | None = None, operator: str | None = None,
         actor_username: str | None = None) -> dict[str, Any]:
     """Write an override; it is in force on every portal process reading this directory at once."""
-    if action not in ACTIONS:
-        raise ValueError(f"action must be one of {', '.join(ACTIONS)}")
+    from governance import hooks
+
+    if action not in ACTIONS and action not in hooks.BREAK_GLASS_ACTIONS:
+        raise ValueError(f"action must be one of {', '.join([*ACTIONS, *hooks.BREAK_GLASS_ACTIONS])}")
     now = timezone.now()
     entry = {
         "id": uuid.uuid4().hex,
@@ -161,6 +177,10 @@ def _replay_one(entry: dict[str, Any], actor: Any) -> str:
                 )
         except IntegrityError:
             return "already recorded"
+        if entry["action"] not in ACTIONS:  # another app's action (governance.hooks.BREAK_GLASS_ACTIONS)
+            from governance import hooks
+
+            return hooks.BREAK_GLASS_ACTIONS[entry["action"]](entry=entry, actor=actor)
         service = Service.objects.get(slug=entry["service"])
         environment = Environment.objects.get(slug=entry["environment"])
         state = services.state_for(service=service, environment=environment, key=entry["flag"])

@@ -14,9 +14,10 @@ outage does not cost a connection timeout per request.
 
 Break-glass overrides (`flags.breakglass`) are applied on top of every layer on every request, and
 emergency toggles whose expiry passed since the body was built are served reverted (the values
-`flags.expiry` decided at build time), so both hold without a database or a worker; nothing here
-writes. The body is signed after that (govctl.flags.snapshot.sign_snapshot) with the current key, whose id it
-carries as "kid" (docs/SECURITY.md, key rotation): what is served is signed.
+`flags.expiry` decided at build time), so both hold without a database or a worker; likewise chaos
+faults past their expiry leave the body, and a pending break-glass "halt all chaos" empties `faults`;
+nothing here writes. The body is signed after that (govctl.flags.snapshot.sign_snapshot) with the current key,
+whose id it carries as "kid" (docs/SECURITY.md, key rotation): what is served is signed.
 """
 
 from __future__ import annotations
@@ -65,9 +66,10 @@ class _Base:
     environment_id: int | None
     generation: str | None
     checked_at: float  # time.monotonic() when the shared cache or the database last confirmed it
+    fault_expiries: tuple[float, ...] = ()  # when each chaos fault in the body ends (epoch seconds)
 
     def next_expiry(self) -> float | None:
-        return min((at for at, _, _ in self.expiries), default=None)
+        return min((*(at for at, _, _ in self.expiries), *self.fault_expiries), default=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,8 +170,9 @@ def _epoch(iso: str) -> float:
 
 def _base_from_payload(service: str, environment: str, payload: dict[str, Any], generation: str | None) -> _Base:
     expiries = tuple(sorted((_epoch(e["at"]), e["feature"], e["revert_to"]) for e in payload.get("expiries", [])))
+    faults = tuple(sorted(_epoch(f["expires_at"]) for f in payload["body"].get("faults") or ()))
     return _Base(service, environment, payload["body"], expiries, payload.get("service_id"),
-                 payload.get("environment_id"), generation, time.monotonic())
+                 payload.get("environment_id"), generation, time.monotonic(), faults)
 
 
 def _circuit_open(backend: str) -> bool:
@@ -343,21 +346,26 @@ def _set_feature(features: list[dict[str, Any]], name: str, changes: dict[str, A
 
 def _finish(key: tuple[str, str], base: _Base | None, source: str, degraded: bool, now: float) -> Snapshot | None:
     overrides = breakglass.active(key[0], key[1], now)
+    halts = breakglass.chaos_halts(now)
     if base is None and not overrides:
         return None
     expired = tuple(e for e in (base.expiries if base else ()) if e[0] <= now)
     kid, secret = signing_key()
+    # A chaos fault ends on its own at its expiry, and a pending break-glass halt ends every fault.
+    ended_faults = sum(1 for at in (base.fault_expiries if base else ()) if at <= now or halts)
     memo_key = (id(base), base.checked_at if base else None, source, degraded,
-                tuple(o["id"] for o in overrides), tuple(f for _, f, _ in expired), kid, secret)
+                tuple(o["id"] for o in overrides), tuple(f for _, f, _ in expired), ended_faults, kid, secret)
     memo = _final.get(key)
     if memo is not None and memo[0] == memo_key:
         return memo[1]
     if base is None:
         body: dict[str, Any] = {"version": 2, "service": key[0], "environment": key[1], "revision": None,
-                                "generated_at": None, "features": [], "segments": []}
+                                "generated_at": None, "features": [], "segments": [], "faults": []}
         source = "break-glass"
     else:
         body = copy.deepcopy(base.body) if (expired or overrides) else dict(base.body)
+    if ended_faults:
+        body["faults"] = [] if halts else [f for f in body.get("faults") or () if _epoch(f["expires_at"]) > now]
     for _, feature, revert_to in expired:
         _set_feature(body["features"], feature, revert_to)
     for override in overrides:

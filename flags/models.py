@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -236,6 +237,9 @@ class SdkInstance(models.Model):
     environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
     revision = models.BigIntegerField(null=True)
     sdk_version = models.CharField(max_length=50, blank=True)
+    # Hooks the instance has loaded, from its heartbeat ("chaos-http", "chaos-db"): chaos calls a service
+    # without them "not drillable".
+    capabilities = ArrayField(models.CharField(max_length=30), default=list, db_default=[], blank=True)
     first_seen = models.DateTimeField(default=timezone.now)
     last_seen = models.DateTimeField(default=timezone.now, db_index=True)
 

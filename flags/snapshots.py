@@ -1,7 +1,8 @@
 """Snapshot bodies in the Unleash client-API format, built from the database.
 
 `{version: 2, features, segments}` plus the portal's `revision`, `generated_at`, `service`,
-`environment` and, per feature, `failureMode` and `valueType` (what govctl's SDK reads). The
+`environment`, `faults` (active chaos faults; apps add members through hooks.SNAPSHOT_MEMBERS) and, per
+feature, `failureMode` and `valueType` (what govctl's SDK reads). The
 signature is added by `flags.delivery` after break-glass overrides are applied.
 """
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 
 from flags import expiry
 from flags.models import Flag, FlagState, Kind, Segment, ValueType
+from governance import hooks
 from governance.models import Environment, Service
 
 UNLEASH_TYPES: dict[str, str] = {
@@ -86,6 +88,11 @@ def build(service: Service, environment: Environment, *, now: datetime | None = 
     wanted = referenced_segment_ids(features)
     segments = [segment_dict(s) for s in Segment.objects.filter(pk__in=wanted).order_by("pk")] if wanted else []
     revision = max((s.revision for s in states), default=0)  # archived flags' states count: archiving bumps them
+    extra: dict[str, Any] = {"faults": []}  # chaos faults in force (docs/CHAOS.md), filled by the chaos app
+    for contribute in hooks.SNAPSHOT_MEMBERS:
+        members, bump = contribute(service=service, environment=environment, now=now)
+        extra.update(members)
+        revision += bump
     body = {
         "version": 2,
         "service": service.slug,
@@ -94,5 +101,6 @@ def build(service: Service, environment: Environment, *, now: datetime | None = 
         "generated_at": now.isoformat(),
         "features": features,
         "segments": segments,
+        **extra,
     }
     return {"body": body, "expiries": expiries, "service_id": service.pk, "environment_id": environment.pk}

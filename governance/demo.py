@@ -192,7 +192,8 @@ def load(service: Service, actor: Any) -> list[str]:
     """Everything but the users; returns what was added, one line each."""
     return [*flags(service, actor), *releases(service, actor), *sli(service), *recovery(actor),
             *schema_plan(service, actor), *status_page(service, actor), *access(service, actor),
-            *supply_chain(service, actor)]
+            *supply_chain(service, actor),
+            *chaos(service, actor)]
 
 
 def access(service: Service, actor: Any) -> list[str]:
@@ -224,6 +225,43 @@ def access(service: Service, actor: Any) -> list[str]:
         access_services.create_access_policy(target=target, document=portal_policy(), actor=actor, reason=REASON)
         done.append("access policy of portal-db (governance_migrator owns, governance_app writes; history append-only)")
     return done
+
+
+def chaos(service: Service, actor: Any) -> list[str]:
+    """The built-in drills for the portal, a demo experiment for the service and one past run of it (executed
+    for real, in this process: a harmless fault on a path nobody calls, held 0.2 s)."""
+    from chaos import builtins, ctk, engine
+    from chaos import services as chaos_services
+    from chaos.models import Experiment
+    from governance.models import Environment
+
+    if Experiment.objects.filter(service=service, key="demo-api-errors").exists():
+        return []
+    portal = Service.objects.filter(slug=settings.FLAGS_PORTAL_SERVICE).first()
+    if portal is not None:
+        builtins.install(service=portal, actor=actor, reason=REASON)
+    definition = {
+        "title": "API errors on a path nobody calls: the SDK applies and drops the fault",
+        "description": "Demo drill: a 503 fault scoped to /demo-chaos/, held briefly, rolled back.",
+        "configuration": {"service": service.slug, "environment": "preview"},
+        "steady-state-hypothesis": {"title": "at most one fault in force", "probes": [
+            {"type": "probe", "name": "faults in force", "tolerance": {"type": "range", "range": [0, 1]},
+             "provider": {"type": "python", "module": "govctl.chaos_actions", "func": "active_faults",
+                          "arguments": {"service": "${service}", "environment": "${environment}"}}}]},
+        "method": [ctk.fault_action(name="503 on /demo-chaos/", service=service.slug, environment="preview",
+                                    kind="http_errors", params={"status": 503},
+                                    scope={"share": 0.5, "paths": ["/demo-chaos/"], "header": None},
+                                    ttl_seconds=60, reason="demo drill", pause_after=0.2)],
+        "rollbacks": [ctk.halt_rollback(reason="demo drill rollback")],
+    }
+    experiment = chaos_services.save_experiment(service=service, key="demo-api-errors", definition=definition,
+                                                actor=actor, reason=REASON)
+    preview = Environment.objects.get(slug="preview")
+    run = chaos_services.request_run(experiment=experiment, environment=preview, actor=actor, reason=REASON)
+    engine.execute(run.pk, worker="seed_demo")
+    run.refresh_from_db()
+    return [f"chaos: the built-in drills for the portal, experiment demo-api-errors and its run #{run.pk} "
+            f"({run.status})"]
 
 
 def status_page(service: Service, actor: Any) -> list[str]:

@@ -13,6 +13,12 @@ Apps register callables in their AppConfig.ready():
 - MAINTENANCE_CHANGED: f(*, service, environment, engaged, actor, reason) -> None, run inside the flag change's
   transaction whenever a service's `maintenance_mode` turns on or off (the status app puts components under
   maintenance).
+- SNAPSHOT_MEMBERS: f(*, service, environment, now) -> (members, revision_bump), run by the flag snapshot build:
+  extra top-level members of the signed body and a number added to its revision (chaos adds "faults").
+- SNAPSHOT_CHANGED: f() -> None; flags registers its "rebuild and push every snapshot" (cache generation bump
+  + the push plane). An app whose SNAPSHOT_MEMBERS changed calls each inside its writing transaction.
+- BREAK_GLASS_ACTIONS: action -> f(*, entry, actor) -> str, replays a break-glass entry whose action is not a
+  flag's (chaos: "halt-chaos"); flags.breakglass records it once like a kill switch.
 - ALERT_OPENED: f(*, alert_id, service_id, action, summary) -> None, run inside the checker's transaction when
   a burn-rate alert opens (the status app proposes a component status for paging alerts).
 - EVIDENCE_SECTIONS: name -> f(*, start, end, service) -> {relative_path: file_bytes}, the files an auditor's
@@ -60,6 +66,9 @@ DEPLOYMENT_RECORDED: list[Callable[..., None]] = []
 SUMMARY_SECTIONS: list[Callable[..., str]] = []
 MAINTENANCE_CHANGED: list[Callable[..., None]] = []
 ALERT_OPENED: list[Callable[..., None]] = []
+SNAPSHOT_MEMBERS: list[Callable[..., tuple[dict[str, Any], int]]] = []
+SNAPSHOT_CHANGED: list[Callable[[], None]] = []
+BREAK_GLASS_ACTIONS: dict[str, Callable[..., str]] = {}
 EVIDENCE_SECTIONS: dict[str, Callable[..., dict[str, bytes]]] = {}
 # name -> f(*, start: datetime, end: datetime, service: Service | None) -> {relative_path: file_bytes}
 EVIDENCE_VALIDATORS: list[Callable[..., None]] = []

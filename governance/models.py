@@ -27,6 +27,8 @@ class Scope(models.TextChoices):
     SECRETS_WRITE = "secrets:write"  # the secrets inventory: entries and recorded rotations (never values)
     # The portal's own operational flags (service FLAGS_PORTAL_SERVICE): not an ordinary flags:write grant.
     PORTAL_OPERATE = "portal:operate"
+    CHAOS_RUN = "chaos:run"  # start drills, add and remove faults, halt all chaos
+    CHAOS_READ = "chaos:read"
 
 
 class Service(Audited):

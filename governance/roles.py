@@ -17,7 +17,7 @@ ADMINISTRATOR = "Administrator"
 ROLES = [OPERATOR, RELEASE_MANAGER, AUDITOR, MAINTENANCE_ADMIN, ADMINISTRATOR]
 
 GOVERNED_APPS = ["governance", "flags", "releases", "schemaplans", "recovery", "observability", "status", "access",
-                 "supplychain"]
+                 "supplychain", "chaos"]
 VIEW = {"view"}
 EDIT = {"view", "add", "change"}
 ALL = {"view", "add", "change", "delete"}
@@ -25,22 +25,25 @@ ALL = {"view", "add", "change", "delete"}
 MATRIX: dict[str, dict[str, set[str]]] = {
     OPERATOR: {"governance": VIEW, "flags": EDIT, "releases": VIEW, "schemaplans": VIEW, "recovery": VIEW,
                "observability": VIEW, "status": EDIT, "access": VIEW,  # on call: incidents and component statuses
-               "supplychain": VIEW},
+               "supplychain": VIEW, "chaos": VIEW},  # + halt all chaos (EXTRA)
     RELEASE_MANAGER: {"governance": VIEW, "flags": VIEW, "releases": EDIT, "schemaplans": EDIT, "recovery": VIEW,
-                      "observability": EDIT, "status": EDIT, "access": VIEW, "supplychain": EDIT},  # SBOMs, waivers
+                      "observability": EDIT, "status": EDIT, "access": VIEW, "supplychain": EDIT,  # SBOMs, waivers
+                      "chaos": VIEW},
     AUDITOR: {app: VIEW for app in GOVERNED_APPS},
     MAINTENANCE_ADMIN: {"governance": VIEW, "flags": VIEW, "releases": VIEW, "schemaplans": EDIT, "recovery": EDIT,
                         "observability": VIEW, "status": EDIT,  # maintenance windows
                         "access": EDIT,  # access policies and reviews, the secrets inventory and rotations
-                        "supplychain": VIEW},
+                        "supplychain": VIEW,
+                        "chaos": EDIT},  # drills: experiments, runs, faults, chaos policies
     ADMINISTRATOR: {app: ALL for app in GOVERNED_APPS},
 }
 # Per-model exceptions, as "app_label.codename".
 EXTRA: dict[str, set[str]] = {
     AUDITOR: {"governance.export_auditevent"},
     # On call: acknowledging an SLO alert is the runbook's first step (docs/SLOs.md).
-    OPERATOR: {"observability.change_sloalert"},
-    ADMINISTRATOR: {"governance.export_auditevent", "auth.view_user", "auth.add_user", "auth.change_user",
+    OPERATOR: {"observability.change_sloalert", "chaos.halt_chaos"},
+    MAINTENANCE_ADMIN: {"chaos.halt_chaos"},
+    ADMINISTRATOR: {"chaos.halt_chaos", "governance.export_auditevent", "auth.view_user", "auth.add_user", "auth.change_user",
                     "auth.view_group"},
 }
 # Tokens and the audit timeline are read-only or admin-only whatever the app-wide grant says.
@@ -75,7 +78,9 @@ EXCLUDE: dict[str, set[str]] = {
                     # SBOMs, findings and waivers are release evidence; advisories change only through imports.
                     "supplychain.delete_sbom", "supplychain.delete_waiver", "supplychain.delete_finding",
                     "supplychain.delete_component", "supplychain.delete_advisory",
-                    "supplychain.delete_affectedpackage", "supplychain.delete_importrun"},
+                    "supplychain.delete_affectedpackage", "supplychain.delete_importrun",
+                    # Chaos runs and faults are evidence too: a fault is removed (stamped), never deleted.
+                    "chaos.delete_run", "chaos.delete_fault", "chaos.delete_runlease"},
 }
 
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "status",
     "access",
     "supplychain",
+    "chaos",
 ]
 
 MIDDLEWARE = [
@@ -256,6 +257,15 @@ if DR_ALERT_WEBHOOK_URL and not DR_ALERT_WEBHOOK_URL.startswith(("http://", "htt
 if DR_ALERT_WEBHOOK_URL and not DR_ALERT_WEBHOOK_SECRET:
     raise ImproperlyConfigured("DR_ALERT_WEBHOOK_SECRET is required when DR_ALERT_WEBHOOK_URL is set (alerts are signed)")
 
+# Chaos drills (docs/CHAOS.md): the hard limits on every fault, and the run engine's rhythm.
+CHAOS_MAX_TTL_SECONDS = env.int("CHAOS_MAX_TTL_SECONDS", default=1800)
+CHAOS_MAX_SHARE = env.float("CHAOS_MAX_SHARE", default=0.5)
+CHAOS_MIN_BUDGET_FRACTION = env.float("CHAOS_MIN_BUDGET_FRACTION", default=0.25)
+CHAOS_CHECK_INTERVAL_SECONDS = env.float("CHAOS_CHECK_INTERVAL_SECONDS", default=1.0)
+CHAOS_LEASE_SECONDS = env.int("CHAOS_LEASE_SECONDS", default=15)
+if not 0 < CHAOS_MAX_SHARE <= 1:
+    raise ImproperlyConfigured("CHAOS_MAX_SHARE must be in (0, 1]")
+
 # Observability (docs/SLOs.md)
 SLI_RETENTION_DAYS = env.int("SLI_RETENTION_DAYS", default=35)
 SLO_CHECK_INTERVAL_MINUTES = env.int("SLO_CHECK_INTERVAL_MINUTES", default=60)
@@ -346,6 +356,9 @@ GOVERNANCE_FLAGS = {
     # "/api/v1/flags" without a slash: the list (/api/v1/flags?service=…) too, not only /api/v1/flags/….
     "HEALTH_PATHS": ["/healthz", "/readyz", f"/{ADMIN_PATH}login/"],
     "EXEMPT_PREFIXES": ["/api/v1/flags", "/ofrep/", "/api/client/"],
+    # A chaos drill of the portal itself never faults the way out of it: the chaos API (halt, fault removal) and
+    # the chaos admin pages answer, and reach the database, whatever faults are active (docs/CHAOS.md).
+    "CHAOS_EXEMPT_PREFIXES": ["/api/v1/chaos", f"/{ADMIN_PATH}chaos/"],
     "RETRY_AFTER": 300,
     # kill_switch_database keeps these writable: the flags themselves (so the switch can be turned off),
     # the audit trail, logins and sessions, and the caches/telemetry the portal needs to answer.

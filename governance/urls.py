@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("access.api.urls")),
     path("", include("supplychain.api.urls")),
     path("", include("status.api.v1_urls")),
+    path("", include("chaos.api.urls")),
 ]
 
 urlpatterns = [

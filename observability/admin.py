@@ -97,6 +97,9 @@ class SloAdmin(AuditedAdmin):
         alerts_by_slo: dict[int | None, list[SloAlert]] = {}
         for alert in alerts:
             alerts_by_slo.setdefault(alert.slo_id, []).append(alert)
+        end = statuses[0].window_end if statuses else slo_math.window_end(timezone.now())
+        longest = max((s.definition.window for s in statuses), default=timedelta(0))
+        chaos = queries.chaos_points(service_id=service.pk, start=end - longest, end=end)
         rows = []
         for status in statuses:
             report = status.report
@@ -130,6 +133,8 @@ class SloAdmin(AuditedAdmin):
                     series.get(status.slo.pk, []), title=f"{d.environment}: {d.name} error budget",
                     element_id=f"burndown-{status.slo.pk}")),
                 "error": status.error,
+                "chaos": queries.chaos_events(chaos, environment_id=status.slo.environment_id,
+                                              start=status.window_end - d.window, end=status.window_end),
             })
         last_run = SloCheckRun.objects.filter(status=SloCheckRun.Status.OK).order_by("-finished_at").first()
         context = {

@@ -153,6 +153,9 @@ class SliPoint(models.Model):
     db_queries = models.BigIntegerField(default=0)
     db_errors = models.BigIntegerField(default=0)
     received_at = models.DateTimeField(default=timezone.now)
+    # Tagged by the chaos app for minutes when a fault was in force on this target (docs/CHAOS.md): budget
+    # reports show that burn apart. Set after ingestion (chaos.queries.tag_sli_points), never by sources.
+    chaos = models.BooleanField(db_default=False, editable=False)
 
     class Meta:
         verbose_name = "SLI point"

@@ -335,6 +335,21 @@ def slos_for_check(*, slo_ids: Iterable[int] | None = None) -> QuerySet[Slo]:
     return qs.order_by("service_id", "environment_id", "name")
 
 
+def chaos_points(*, service_id: int, start: datetime, end: datetime) -> list[tuple[int, datetime, int, int]]:
+    """(environment id, minute, requests, errors) of the SLI points in [start, end) recorded while a chaos fault was
+    in force (SliPoint.chaos, tagged by the chaos app; few rows): budget reports show this burn apart. ONE query."""
+    from observability.models import SliPoint
+
+    return list(SliPoint.objects.filter(service_id=service_id, chaos=True, minute__gte=start, minute__lt=end)
+                .values_list("environment_id", "minute", "total", "errors"))
+
+
+def chaos_events(points: Sequence[tuple[int, datetime, int, int]], *, environment_id: int, start: datetime,
+                 end: datetime) -> dict[str, int]:
+    inside = [p for p in points if p[0] == environment_id and start <= p[1] < end]
+    return {"total": sum(p[2] for p in inside), "errors": sum(p[3] for p in inside)}
+
+
 def open_alerts() -> QuerySet[SloAlert]:
     return SloAlert.objects.filter(resolved_at__isnull=True)
 

@@ -46,6 +46,11 @@ def _problem_detail(response: httpx.Response) -> str:
         errors = body.get("errors")
         if errors:
             detail = f"{detail} {errors}".strip()
+        problems = body.get("problems")  # [{path, message}]: e.g. an invalid Chaos Toolkit experiment
+        if isinstance(problems, list) and problems:
+            listed = "; ".join(f"{p.get('path')}: {p.get('message')}" if isinstance(p, dict) else str(p)
+                               for p in problems)
+            detail = f"{detail} {listed}".strip()
         return str(detail)
     return str(body)[:200]
 

@@ -3,6 +3,7 @@
 `audit verify`: 0 verified, 1 failed, 2 usage (no trusted key, unreadable file). `slo check`: 1 an SLO is breached.
 `evidence verify`: 0 verified, 1 a file changed/missing/extra or the audit chain broken, 2 usage, 3 the manifest
 is not signed by a key you trust.
+`chaos`: 0 completed, 1 deviated or failed, 2 usage, 3 aborted or interrupted, 4 portal unreachable or API error.
 
 Start-up matters when tools call govctl once per file: `--version` imports nothing, and a command imports only
 its own module (the portal client, httpx, loads only for commands that talk to the portal).
@@ -28,6 +29,7 @@ COMMAND_MODULES = {
     "sbom": "govctl.commands.sbom", "secrets": "govctl.commands.secrets",
     "evidence": "govctl.commands.evidence",
     "slo": "govctl.commands.slo",
+    "chaos": "govctl.commands.chaos",
 }  # fmt: skip
 
 

@@ -10,6 +10,9 @@
         "RETRY_AFTER": 300,                    # seconds, sent with 503s
         "ALWAYS_WRITABLE_TABLES": ["flags_flag", "flags_flagstate"],
         "PROBLEM_TYPE_BASE": "https://governance.invalid/problems/",
+        "CHAOS": True,                         # apply the snapshot's chaos faults (HTTP hooks)
+        "CHAOS_DB": True,                      # ... and its database faults (execute wrapper)
+        "CHAOS_EXEMPT_PREFIXES": [],           # paths no fault touches (HTTP or database): e.g. a halt endpoint
     }
 
 - ``maintenance_mode`` on: 503 for everyone but staff users and health checks; browsers get a
@@ -22,6 +25,13 @@
 - ``rate_limit_multiplier`` (number): ``rate_limit_multiplier()`` and ``FlagScaledThrottleMixin``
   scale DRF throttle rates with ``guards.scaled_rate``.
 
+- chaos faults (the snapshot's ``faults`` member, see ``govctl.flags.faults``): http_latency, http_errors and
+  throttle (429 + Retry-After) within their scope, here; database faults (db_down, db_latency, db_errors,
+  slow_queries) through an execute wrapper installed for the request, or for the whole process with
+  ``govctl.django_chaos.install_db_faults()`` (call it in AppConfig.ready to cover jobs and commands too).
+  With no active fault the cost is one call per request. The heartbeat reports the hooks loaded
+  (``capabilities``: chaos-http, chaos-db).
+
 Django is imported inside the functions that need it, so this module imports without Django.
 """
 
@@ -33,6 +43,8 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from govctl.django_chaos import ChaosHooks
+from govctl.flags.faults import Fault
 from govctl.flags.flag_ops import KILL_API, KILL_DATABASE, MAINTENANCE, RATE_MULTIPLIER  # the built-in keys
 from govctl.flags.guards import (
     DatabaseWritesDisabled,
@@ -63,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
     "RETRY_AFTER": 300,
     "ALWAYS_WRITABLE_TABLES": (),
     "PROBLEM_TYPE_BASE": "https://governance.invalid/problems/",
+    "CHAOS": True,
+    "CHAOS_DB": True,
+    "CHAOS_EXEMPT_PREFIXES": (),
 }
 
 
@@ -83,6 +98,23 @@ class SdkFlagSource:
             self._client = get_client()
         result = self._client.evaluate(key, None, None)
         return result.enabled, result.value
+
+    def faults(self) -> tuple[Fault, ...]:
+        if self._client is None:
+            from govctl.sdk import get_client
+
+            self._client = get_client()
+        faults: tuple[Fault, ...] = self._client.active_faults()
+        return faults
+
+    def report_capability(self, name: str) -> None:
+        if self._client is None:
+            from govctl.sdk import get_client
+
+            self._client = get_client()
+        capabilities = getattr(self._client, "capabilities", None)
+        if capabilities is not None:
+            capabilities.add(name)
 
 
 def make_write_blocker(always_writable: tuple[str, ...] | list[str] = ()) -> Callable[..., Any]:
@@ -147,11 +179,24 @@ class GovernanceFlagsMiddleware:
         self.retry_after = int(config["RETRY_AFTER"]) if config["RETRY_AFTER"] else None
         self.type_base = str(config["PROBLEM_TYPE_BASE"])
         self.blocker = make_write_blocker(tuple(config["ALWAYS_WRITABLE_TABLES"]))
+        self.chaos = ChaosHooks.for_source(self.source, http=bool(config["CHAOS"]), db=bool(config["CHAOS_DB"]),
+                                           problem=self._problem)
+        self.chaos_exempt = tuple(config["CHAOS_EXEMPT_PREFIXES"])
 
     def __call__(self, request: Any) -> Any:
         path = request.path
         if path.rstrip("/") in self.health_paths or path.startswith(self.exempt_prefixes):
             return self.get_response(request)
+        if self.chaos is not None:
+            if path.startswith(self.chaos_exempt):
+                return self.chaos.exempt(request, self._guarded)
+            faults = self.chaos.faults()
+            if faults:
+                return self.chaos.apply(request, faults, self._guarded)
+        return self._guarded(request)
+
+    def _guarded(self, request: Any) -> Any:
+        path = request.path
         enabled, value = self.source.get_flag(MAINTENANCE)
         if enabled and not _is_staff(request):
             return self._maintenance(request, value)
@@ -186,12 +231,15 @@ class GovernanceFlagsMiddleware:
         response["Cache-Control"] = "no-store"
         return response
 
-    def _problem(self, status: int, title: str, detail: str, code: str) -> Any:
+    def _problem(self, status: int, title: str, detail: str, code: str, retry_after: int | None = None) -> Any:
         from django.http import HttpResponse
 
         body = problem_body(status, title, detail, code, self.type_base)
         response = HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
-        return self._headers(response)
+        response = self._headers(response)
+        if retry_after is not None:
+            response["Retry-After"] = str(retry_after)
+        return response
 
     def _html(self, status: int, title: str, message: str) -> Any:
         from django.http import HttpResponse

@@ -185,6 +185,9 @@ class FlagHeartbeatApi(FlagDeliveryApi):
         environment = serializers.CharField(max_length=63)
         revision = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=2**63 - 1)
         sdk_version = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+        capabilities = serializers.ListField(child=serializers.CharField(max_length=30), required=False,
+                                             max_length=20, default=list,
+                                             help_text='Hooks the SDK has loaded, e.g. ["chaos-http", "chaos-db"].')
 
     @extend_schema(request=Input, responses={204: None}, summary="An SDK instance reports the revision it serves")
     def post(self, request: Request) -> Response:
@@ -198,7 +201,8 @@ class FlagHeartbeatApi(FlagDeliveryApi):
                 raise NotFound(f"Unknown service '{params['service']}' or environment '{params['environment']}'.")
             check_token_target(request, service=service, environment=environment)
             services.record_sdk_heartbeat(instance_id=params["instance_id"], service=service, environment=environment,
-                                          revision=params.get("revision"), sdk_version=params["sdk_version"])
+                                          revision=params.get("revision"), sdk_version=params["sdk_version"],
+                                          capabilities=params["capabilities"])
         except (OperationalError, InterfaceError) as exc:
             raise Unavailable("Heartbeat not recorded: the database is unreachable.") from exc
         return Response(status=204)

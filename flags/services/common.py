@@ -63,6 +63,11 @@ def next_revision() -> int:
         return int(cursor.fetchone()[0])
 
 
+def snapshot_members_changed() -> None:
+    """Another app changed what a snapshot carries (hooks.SNAPSHOT_MEMBERS): rebuild and push like a flag change."""
+    _invalidate()
+
+
 def _invalidate() -> None:
     from flags import delivery, push
 

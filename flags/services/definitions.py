@@ -288,7 +288,7 @@ def save_segment(*, segment: Segment, actor: Any, reason: str) -> Segment:
 
 
 def record_sdk_heartbeat(*, instance_id: str, service: Service, environment: Environment, revision: int | None,
-                         sdk_version: str = "") -> SdkInstance:
+                         sdk_version: str = "", capabilities: list[str] | None = None) -> SdkInstance:
     """Telemetry, deliberately outside the audit trail; a new revision also leaves a propagation receipt."""
     previous = (SdkInstance.objects.filter(instance_id=instance_id, service=service, environment=environment)
                 .values_list("revision", flat=True).first())
@@ -296,7 +296,8 @@ def record_sdk_heartbeat(*, instance_id: str, service: Service, environment: Env
         SdkReceipt.objects.create(instance_id=instance_id, service=service, environment=environment, revision=revision)
     instance, _ = SdkInstance.objects.update_or_create(
         instance_id=instance_id, service=service, environment=environment,
-        defaults={"revision": revision, "sdk_version": sdk_version[:50], "last_seen": timezone.now()},
+        defaults={"revision": revision, "sdk_version": sdk_version[:50], "last_seen": timezone.now(),
+                  "capabilities": sorted(set(capabilities or ()))[:20]},
     )
     return instance
 

@@ -117,7 +117,8 @@ def test_heartbeat__posted_at_most_once_per_poll_interval(portal: PortalStub, ma
     assert portal.count("GET", "/snapshot") == 4
     assert len(portal.heartbeats) == 1
     beat = portal.heartbeats[0]
-    assert set(beat) == {"instance_id", "service", "environment", "revision", "sdk_version"}
+    assert set(beat) == {"instance_id", "service", "environment", "revision", "sdk_version", "capabilities"}
+    assert beat["capabilities"] == []  # no chaos hook loaded: a bare client is not drillable
     assert (beat["service"], beat["environment"], beat["revision"]) == ("shop", "production", 5)
     assert beat["instance_id"] == client.instance_id
 

@@ -33,6 +33,8 @@ CUSTOM_WRITES = {
     "governance_auditevent_export": "governance.export_auditevent",
     # one click on a paging alert drafts an (unpublished) incident
     "status_incident_draft_from_alert": "status.add_incident",
+    # halt all chaos removes every active fault (on-call roles hold it: docs/CHAOS.md)
+    "chaos_halt": "chaos.halt_chaos",
 }
 REASON = "admin write sweep"
 

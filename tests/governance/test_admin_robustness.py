@@ -30,7 +30,7 @@ BAD_QUERIES: list[dict[str, str]] = [
     {"q": "a\x00b"}, {"q": "x" * 10_000}, {"o": "abc.-99"}, {"p": "-1"}, {"p": "abc"}, {"all": "\x00"},
     {"e": "1"}, {"_changelist_filters": "a\x00b"},
 ]
-PROJECT_APPS = {"governance", "flags", "releases", "schemaplans", "recovery", "observability", "status"}
+PROJECT_APPS = {"governance", "flags", "releases", "schemaplans", "recovery", "observability", "status", "chaos"}
 STANDARD_VIEWS = ("_changelist", "_add", "_history", "_delete", "_change", "_simple_history", "_autocomplete")
 
 
@@ -86,8 +86,26 @@ def world(service, system_user, make_user, make_token, production, tmp_path) -> 
                              duration_minutes=3840), actor=system_user, reason="fixture")
     make_token("flags:read")
     _status_rows(service, operator, system_user)
+    _chaos_rows(service, system_user)
     kill_switch = FlagState.objects.get(flag__service=service, flag__key="kill_switch_api", environment=production)
     return {"service": service.slug, "service_id": service.pk, "state_id": kill_switch.pk, "action": "engage"}
+
+
+def _chaos_rows(service: Any, system_user: Any) -> None:
+    """An experiment, a pending run in preview, a fault in force (the chaos admins' actions)."""
+    from chaos import ctk
+    from chaos import services as chaos_services
+    from governance.models import Environment
+
+    preview = Environment.objects.get(slug="preview")
+    chaos_services.set_policy(environment=preview, allow_chaos=True, actor=system_user, reason="fixture")
+    experiment = chaos_services.save_experiment(service=service, key="fixture-drill", actor=system_user,
+                                                reason="fixture", definition={
+        "title": "fixture", "description": "fixture", "method": [ctk.fault_action(name="inject", service=service.slug, environment="preview",
+                                                        kind="http_errors", params={}, reason="fixture")]})
+    run = chaos_services.request_run(experiment=experiment, environment=preview, actor=system_user, reason="fixture")
+    chaos_services.create_fault(service=service, environment=preview, kind="http_latency", ttl_seconds=600,
+                                actor=system_user, reason="fixture", run=run)
 
 
 def _status_rows(service: Any, operator: Any, system_user: Any) -> None:

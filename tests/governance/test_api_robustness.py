@@ -172,12 +172,31 @@ def world(service, system_user, make_token, tmp_path) -> World:
     # Queued only: on_commit never fires inside the test's transaction, so no drill runs.
     drill = recovery_services.request_drill(target=target, kind="restore", actor=system_user, reason="fixture")
     flag = flag_services.create_flag(service=service, key="new-checkout", actor=system_user, reason="fixture")
+    run, fault = _chaos_rows(service, system_user)
     return World(
         by_name={"service": service.slug, "version": release.version, "key": flag.key, "slug": plan.slug},
-        by_collection={"releases": release.pk, "backfills": backfill.pk, "drills": drill.pk},
+        by_collection={"releases": release.pk, "backfills": backfill.pk, "drills": drill.pk, "runs": run.pk,
+                       "faults": fault.pk},
         fields={**KNOWN, "release": release.pk},
         secret=make_token(*Scope.values),
     )
+
+
+def _chaos_rows(service: Any, system_user: Any) -> tuple[Any, Any]:
+    """An experiment keyed like the flag (so /experiments/shop/new-checkout/export exists), a pending run, a fault."""
+    from chaos import ctk
+    from chaos import services as chaos_services
+    from governance.models import Environment
+
+    preview = Environment.objects.get(slug="preview")
+    experiment = chaos_services.save_experiment(service=service, key="new-checkout", actor=system_user,
+                                                reason="fixture", definition={
+        "title": "fixture", "description": "fixture", "method": [ctk.fault_action(name="inject", service=service.slug, environment="preview",
+                                                        kind="http_errors", params={}, reason="fixture")]})
+    run = chaos_services.request_run(experiment=experiment, environment=preview, actor=system_user, reason="fixture")
+    fault = chaos_services.create_fault(service=service, environment=preview, kind="http_latency", ttl_seconds=600,
+                                        actor=system_user, reason="fixture", run=run)
+    return run, fault
 
 
 # --- valid-looking values from the schema -------------------------------------------------------------

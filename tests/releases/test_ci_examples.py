@@ -1,6 +1,5 @@
 """The CI workflows in docs/ci stay true: actionlint passes on each, and every govctl call parses with today's CLI."""
 
-import argparse
 import re
 import shlex
 import shutil
@@ -10,22 +9,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from govctl.cli import build_parser
+from govctl.cli import COMMAND_MODULES, build_parser
 
 CI = Path(__file__).resolve().parents[2] / "docs" / "ci"
 WORKFLOWS = sorted(CI.glob("*.yml"))
 CHOICES = {"--kind": "restore"}  # a shell variable after an option with choices: one of them
 PROMISED = {"release-pr.yml", "promote.yml", "dr-drill.yml", "slo-check.yml", "chaos-check.yml"}
-
-# govctl calls whose COMMAND this branch's CLI does not have yet, as (workflow, "govctl …" after the expressions
-# are substituted). They are still parsed as soon as the command exists (the parser is read, not this list).
-# `sbom` reached main from s4-scan after this branch started (its line parses there: checked by hand), `chaos`
-# comes with the ctk helper's branch (s4-ctk). The integrator empties this list once they are merged:
-# test_expected_missing__is_still_missing fails for an entry whose command has arrived.
-EXPECTED_MISSING = [
-    ("chaos-check.yml", "govctl chaos run --service 1 --experiment 1 --environment preview --wait"),
-]
-
 
 def _govctl_calls(workflow: Path) -> list[list[str]]:
     calls = []
@@ -54,31 +43,15 @@ def test_examples__exist():
     assert {p.name for p in WORKFLOWS} >= PROMISED
 
 
-def _commands(parser: argparse.ArgumentParser) -> set[str]:
-    return {name for action in parser._actions if isinstance(action, argparse._SubParsersAction)  # noqa: SLF001
-            for name in action.choices}
-
-
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
 def test_every_govctl_call__parses(workflow):
     calls = _govctl_calls(workflow)
     assert calls, "the workflow calls govctl"
     parser = build_parser()
-    known = _commands(parser)
     for argv in calls:
-        if argv[0] not in known and (workflow.name, shlex.join(["govctl", *argv])) in EXPECTED_MISSING:
-            continue  # a command another branch adds (EXPECTED_MISSING)
-        args = parser.parse_args(argv)  # exits (fails the test) on an unknown command or option
+        assert argv[0] in COMMAND_MODULES, f"govctl has no command {argv[0]!r}: {argv}"
+        args = parser.parse_args(argv)  # exits (fails the test) on an unknown option
         assert args.func is not None, argv
-
-
-def test_expected_missing__is_still_missing_and_still_called():
-    known = _commands(build_parser())
-    calls = {(p.name, shlex.join(["govctl", *argv])) for p in WORKFLOWS for argv in _govctl_calls(p)}
-    for workflow, line in EXPECTED_MISSING:
-        assert (workflow, line) in calls, f"{workflow} no longer calls {line!r}: remove it from EXPECTED_MISSING"
-        assert line.split()[1] not in known, f"govctl {line.split()[1]} exists now: remove {line!r} from " \
-                                             "EXPECTED_MISSING (the call is parsed like every other)"
 
 
 def _actionlint() -> str:

@@ -18,6 +18,7 @@ import httpx
 from govctl import __version__
 from govctl.flags import degraded, streaming
 from govctl.flags.evaluation import Result, SnapshotError, State
+from govctl.flags.faults import NO_FAULTS, Fault, FaultCache
 from govctl.flags.snapshot import (
     Keys,
     apply_delta,
@@ -84,6 +85,8 @@ class FlagClient(_FlagReader):
         self.stream_read_timeout = float(stream_read_timeout)  # > the portal's heartbeat interval (15 s)
         self._listeners: list[ChangeListener] = []
         self._loaded: _Loaded | None = None
+        self._fault_cache = FaultCache()
+        self.capabilities: set[str] = set()  # the chaos hooks loaded in this process (reported by the heartbeat)
         self.last_error: str | None = None
         self.last_stream_error: str | None = None
         self._init_process_state()
@@ -407,6 +410,7 @@ class FlagClient(_FlagReader):
             "environment": self.environment,
             "revision": None if loaded is None else loaded.state.revision,
             "sdk_version": __version__,
+            "capabilities": sorted(self.capabilities),
         }
         try:
             self._client().post(HEARTBEAT_PATH, json=payload)
@@ -443,6 +447,19 @@ class FlagClient(_FlagReader):
 
     def _failure(self, key: str, default: Any, mode: str | None, state: State | None, message: str) -> Result:
         return degraded.failure_answer(key, default, mode or self.failure_modes.get(key), state, message)
+
+    def active_faults(self, now: float | None = None) -> tuple[Fault, ...]:
+        """The chaos faults of the held snapshot (portal's or last-known-good) that have not expired by this
+        host's clock. Never raises: chaos must not take the request down in ways it did not mean to."""
+        try:
+            loaded = self._loaded
+            if loaded is None:
+                self._ensure()  # else evaluation keeps the snapshot fresh: the fast path is a few attribute reads
+                loaded = self._loaded
+            return self._fault_cache.active(None if loaded is None else loaded.state.raw, now)
+        except Exception:
+            log.exception("reading chaos faults failed")
+            return NO_FAULTS
 
     @property
     def revision(self) -> Any:

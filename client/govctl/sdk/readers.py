@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from govctl.flags.evaluation import ErrorCode, Result, State, evaluate
+from govctl.flags.faults import Fault, FaultCache
 from govctl.flags.variants import Variant
 
 SNAPSHOT_PATH = "/api/v1/flags/snapshot"
@@ -62,6 +63,12 @@ class StaticFlagClient(_FlagReader):
 
     def __init__(self, snapshot: Mapping[str, Any] | State) -> None:
         self.state = snapshot if isinstance(snapshot, State) else State(snapshot)
+        self._fault_cache = FaultCache()
+        self.capabilities: set[str] = set()
+
+    def active_faults(self, now: float | None = None) -> tuple[Fault, ...]:
+        """The snapshot's chaos faults that have not expired (by this host's clock)."""
+        return self._fault_cache.active(self.state.raw, now)
 
     def evaluate(self, key: str, context: Mapping[str, Any] | None = None, default: Any = None) -> Result:
         return evaluate(self.state, key, context, default)
