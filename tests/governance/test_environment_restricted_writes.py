@@ -24,6 +24,13 @@ SERVICE_WIDE = {
     "POST /api/v1/backfills/{id}/resume",
     "POST /api/v1/backfills/{id}/cancel",
     "POST /api/v1/drills",
+    "POST /api/v1/releases/{id}/sbom",
+    "POST /api/v1/waivers",
+    "POST /api/v1/waivers/{id}/approve",
+    "POST /api/v1/secrets",
+    "POST /api/v1/secrets/{id}/rotations",
+    "POST /api/v1/chaos/experiments/",
+    "POST /api/v1/chaos/halt",  # every fault of every service and environment
 }
 WRITES = sorted(f"{m} {p}" for m, p in operations() if m in {"POST", "PUT", "PATCH", "DELETE"})
 
@@ -49,7 +56,9 @@ def world(service, system_user, tmp_path):
     drill = recovery_services.request_drill(target=target, kind="restore", actor=system_user, reason="fixture")
     flag = flag_services.create_flag(service=service, key="new-checkout", actor=system_user, reason="fixture")
     return {"service": service.slug, "environment": "preview", "key": flag.key, "slug": plan.slug,
-            "releases": release.pk, "backfills": backfill.pk, "drills": drill.pk}
+            "releases": release.pk, "backfills": backfill.pk, "drills": drill.pk,
+            # refused before any row is read (the restriction is the view's, not the row's): no row needed
+            "faults": 999_999, "secrets": 999_999, "waivers": 999_999}
 
 
 def _url(path: str, world: dict) -> str:
