@@ -26,9 +26,10 @@ run: migrate
 	$(BIN)/python manage.py ensure_schedules
 	exec scripts/run.sh
 
-# --create-db: a test database kept from an earlier run never hides a changed migration.
+# --create-db: a test database kept from an earlier run never hides a changed migration. --durations: the slowest
+# tests are printed at the end of every run (CI too), so a suite that grows slow shows where.
 test: db
-	$(BIN)/python -m pytest --create-db $(PYTEST_ARGS); rc=$$?; \
+	$(BIN)/python -m pytest --create-db --durations=25 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # ruff, then mypy with the django-stubs and drf-stubs plugins (configured in pyproject.toml)
