@@ -124,6 +124,41 @@ def _active_faults(live) -> list:
         return api.get("/api/v1/chaos/faults/").json()
 
 
+def test_an_experiment_exported_by_the_portal__runs_under_the_real_chaos_cli_with_the_portals_verdict(live):
+    """Chaos Toolkit compatibility on the live portal: the portal's export runs unchanged under `chaos run` (its
+    fault action and halt rollback are HTTP calls to this portal), and both give the same verdict. First in the
+    module: the 5% drill below leaves a page alert open, which (rightly) stops the portal's own run from starting."""
+    from chaos import ctk
+
+    definition = {
+        "title": "A 503 on a path nobody probes: the status API stays up",
+        "description": "Injects a portal fault through the API, checks the hypothesis, halts every fault.",
+        "steady-state-hypothesis": {"title": "the status API answers", "probes": [
+            ctk.http_probe(name="status api answers", url="${portal_url}/api/v2/status.json", tolerance=200)]},
+        "method": [ctk.fault_action(name="503 on an unused path", service="portal", environment="preview",
+                                    kind="http_errors", params={"status": 503},
+                                    scope={"share": 1.0, "paths": ["/ctk-unused/"], "header": None},
+                                    ttl_seconds=60, reason="chaos toolkit compatibility", pause_after=1)],
+        "rollbacks": [ctk.halt_rollback(reason="chaos toolkit compatibility: rollback")],
+    }
+    with _api(live) as api:
+        saved = api.post("/api/v1/chaos/experiments/", json={"service": "portal", "key": "ctk-compat",
+                                                            "definition": definition, "reason": "live test"})
+        assert saved.status_code == 201, saved.text
+        exported = api.get("/api/v1/chaos/experiments/portal/ctk-compat/export")
+        assert exported.status_code == 200, exported.text
+    cli = ctk.run_with_chaos_cli(exported.json(), timeout=120,
+                                 env={"GOVERNANCE_URL": live["portal"].url, "GOVERNANCE_TOKEN": live["secret"]})
+    assert [(r["activity"]["name"], r["status"]) for r in cli.journal["run"]] == [
+        ("503 on an unused path", "succeeded")], cli.output[-2000:]
+    assert [r["status"] for r in cli.journal["rollbacks"]] == ["succeeded"], cli.output[-2000:]
+    assert _active_faults(live) == []  # the CLI's rollback halted the fault it injected
+    portal_run = _drill(live, "ctk-compat")
+    assert cli.verdict == portal_run["status"] == "completed", (cli.output[-2000:], portal_run["verdict"])
+    assert ctk.replay_verdict(cli.journal) == cli.verdict  # our tolerance semantics on the CLI's own probe outputs
+    assert _active_faults(live) == []
+
+
 def test_throttled_to_10_percent__clients_back_off_and_get_through(live):
     run = _drill(live, "throttle-10pct")
     assert run["status"] == "completed", run["verdict"]
@@ -180,40 +215,6 @@ def test_5_percent_api_errors__the_page_burn_fires_and_the_drill_aborts_itself(l
     held = (datetime.fromisoformat(method["ended_at"]) - datetime.fromisoformat(method["started_at"])).total_seconds()
     assert held < ERRORS_HOLD - 30  # it stopped itself, well before the end of its method
     assert counts["5xx"] > 0
-    assert _active_faults(live) == []
-
-
-def test_an_experiment_exported_by_the_portal__runs_under_the_real_chaos_cli_with_the_portals_verdict(live):
-    """Chaos Toolkit compatibility on the live portal: the portal's export runs unchanged under `chaos run` (its
-    fault action and halt rollback are HTTP calls to this portal), and both give the same verdict."""
-    from chaos import ctk
-
-    definition = {
-        "title": "A 503 on a path nobody probes: the status API stays up",
-        "description": "Injects a portal fault through the API, checks the hypothesis, halts every fault.",
-        "steady-state-hypothesis": {"title": "the status API answers", "probes": [
-            ctk.http_probe(name="status api answers", url="${portal_url}/api/v2/status.json", tolerance=200)]},
-        "method": [ctk.fault_action(name="503 on an unused path", service="portal", environment="preview",
-                                    kind="http_errors", params={"status": 503},
-                                    scope={"share": 1.0, "paths": ["/ctk-unused/"], "header": None},
-                                    ttl_seconds=60, reason="chaos toolkit compatibility", pause_after=1)],
-        "rollbacks": [ctk.halt_rollback(reason="chaos toolkit compatibility: rollback")],
-    }
-    with _api(live) as api:
-        saved = api.post("/api/v1/chaos/experiments/", json={"service": "portal", "key": "ctk-compat",
-                                                            "definition": definition, "reason": "live test"})
-        assert saved.status_code == 201, saved.text
-        exported = api.get("/api/v1/chaos/experiments/portal/ctk-compat/export")
-        assert exported.status_code == 200, exported.text
-    cli = ctk.run_with_chaos_cli(exported.json(), timeout=120,
-                                 env={"GOVERNANCE_URL": live["portal"].url, "GOVERNANCE_TOKEN": live["secret"]})
-    assert [(r["activity"]["name"], r["status"]) for r in cli.journal["run"]] == [
-        ("503 on an unused path", "succeeded")], cli.output[-2000:]
-    assert [r["status"] for r in cli.journal["rollbacks"]] == ["succeeded"], cli.output[-2000:]
-    assert _active_faults(live) == []  # the CLI's rollback halted the fault it injected
-    portal_run = _drill(live, "ctk-compat")
-    assert cli.verdict == portal_run["status"] == "completed", (cli.output[-2000:], portal_run["verdict"])
-    assert ctk.replay_verdict(cli.journal) == cli.verdict  # our tolerance semantics on the CLI's own probe outputs
     assert _active_faults(live) == []
 
 
