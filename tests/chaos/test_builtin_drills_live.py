@@ -16,9 +16,6 @@ import base64
 import os
 import secrets
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -28,28 +25,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.flags.live_portal import ROOT, Cluster, Portal, manage, token_maker
+from tests.flags.live_portal import Cluster, Portal, QCluster, manage, token_maker
 
 DURATION = 4
 ERRORS_HOLD = 240
 FINISHED = {"completed", "failed", "aborted", "interrupted", "deviated"}
-
-
-class Worker:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)  # once, to the main process (django-q2#346)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +63,7 @@ def live():
                f"duration_seconds={ERRORS_HOLD}))")
         portal = Portal(env)
         env = {**env, "PORTAL_URL": portal.url, "GOVERNANCE_URL": portal.url}
-        worker = Worker(env, lkg_dir / "worker.log")
+        worker = QCluster(env, lkg_dir / "worker.log")
         yield {"cluster": cluster, "portal": portal, "env": env, "secret": secret, "worker": worker, "lkg": lkg_dir}
     finally:
         if worker is not None:

@@ -141,6 +141,30 @@ class Portal:
         self._log_handle.close()
 
 
+class QCluster:
+    """`manage.py qcluster` in its own session; stopped with one SIGTERM to its main process (PITFALLS,
+    django-q2#346). Its output goes to `log` (appended), or to a temporary file."""
+
+    def __init__(self, env: dict[str, str], log: Path | None = None) -> None:
+        self.log = log or Path(tempfile.mkstemp(prefix="gov-qcluster-", suffix=".log")[1])
+        self._log_handle = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
+                                        stdout=self._log_handle, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self._log_handle.close()
+
+
 class StreamServer:
     """uvicorn serving the flag stream (flags.stream) on 127.0.0.1, as scripts/run.sh starts it."""
 

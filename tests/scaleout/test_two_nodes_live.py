@@ -10,9 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -23,7 +20,7 @@ import psycopg
 import pytest
 from govctl.flags.streaming import STREAM_PATH, read_events
 
-from tests.flags.live_portal import ROOT, Cluster, Portal, StreamServer, manage, token_maker
+from tests.flags.live_portal import ROOT, Cluster, Portal, QCluster, StreamServer, manage, token_maker
 from tests.scaleout.tasks import EFFECTS, TABLE
 
 SECRET = "scaleout-signing-secret"
@@ -31,29 +28,6 @@ TARGET = {"service": "shop", "environment": "development"}
 KEY = "kill_switch_api"
 REDIS = "redis://127.0.0.1:6379/14"
 THROTTLE = 12  # requests per minute per token on the ordinary API (API_THROTTLE_RATE)
-
-
-class QCluster:
-    """`manage.py qcluster` in its own session; stopped with one SIGTERM to its main process (PITFALLS)."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.log = Path(tempfile.mkstemp(prefix="gov-qcluster-", suffix=".log")[1])
-        self._log_handle = open(self.log, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen([sys.executable, "manage.py", "qcluster"], cwd=ROOT, env=env,
-                                        stdout=self._log_handle, stderr=subprocess.STDOUT, start_new_session=True)
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self._log_handle.close()
 
 
 @pytest.fixture(scope="module", params=["redis", "embedded"])
