@@ -43,7 +43,7 @@ from django.conf import settings  # noqa: E402  (after django.setup())
 from django.db import close_old_connections  # noqa: E402
 from govctl.flags.snapshot import canonical_json, snapshot_delta  # noqa: E402
 
-from flags import delivery, push  # noqa: E402
+from flags import delivery, push, served  # noqa: E402
 from flags.api.auth import FlagReadThrottle, Unavailable, verified_token  # noqa: E402
 from flags.api.common import SLUG_PATTERN  # noqa: E402
 from governance.api.permissions import token_allows  # noqa: E402
@@ -125,6 +125,8 @@ class _Target:
             return 0
         for queue in self.streams:
             queue.put_nowait(self.catch_up)
+        if self.streams:
+            served.SNAPSHOTS_SERVED.labels(endpoint="stream", source=snapshot.source).inc(len(self.streams))
         return len(self.streams)
 
 
@@ -248,6 +250,7 @@ def _authorize(meta: dict[str, Any], service: str, environment: str) -> delivery
                       {"Retry-After": "5"})
     if not token_allows(token, service_id=snapshot.service_id, environment_id=snapshot.environment_id):
         raise Refused(403, "Permission denied", "This token is restricted to other services or environments.")
+    served.count("stream", snapshot)  # the first event a new stream gets
     return snapshot
 
 

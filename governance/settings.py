@@ -354,8 +354,12 @@ GOVERNANCE_FLAGS = {
     # Health checks, the admin login and the flag API stay up in portal maintenance: governed services
     # keep reading their flags, and an operator can log in, or use govctl, to switch maintenance off.
     # "/api/v1/flags" without a slash: the list (/api/v1/flags?service=…) too, not only /api/v1/flags/….
-    "HEALTH_PATHS": ["/healthz", "/readyz", f"/{ADMIN_PATH}login/"],
+    # /metrics too: monitoring keeps seeing the portal while it is in maintenance.
+    "HEALTH_PATHS": ["/healthz", "/readyz", "/metrics", f"/{ADMIN_PATH}login/"],
     "EXEMPT_PREFIXES": ["/api/v1/flags", "/ofrep/", "/api/client/"],
+    # The public status page and its Statuspage API tell customers about the maintenance: they stay up in it
+    # (the kill switches still apply: kill_switch_api closes /api/v2/, kill_switch_database its subscriptions).
+    "MAINTENANCE_EXEMPT_PREFIXES": ["/status/", "/api/v2/"],
     # A chaos drill of the portal itself never faults the way out of it: the chaos API (halt, fault removal) and
     # the chaos admin pages answer, and reach the database, whatever faults are active (docs/CHAOS.md).
     "CHAOS_EXEMPT_PREFIXES": ["/api/v1/chaos", f"/{ADMIN_PATH}chaos/"],

@@ -1,37 +1,63 @@
 """GET /metrics: what an operator graphs, in Prometheus' text format (the official `prometheus_client`).
 
-Read at scrape time from the database by one custom collector in a fresh registry (no process-global
-counters, so every web process answers the same). Other apps' rows are read through `apps.get_model`
-(no imports of their internals). Who may scrape: clients in METRICS_ALLOWED_NETWORKS (default: loopback),
-or anyone with a valid API token (`Authorization: Bearer …`); everybody else gets 403.
+Two kinds of series:
+- read at scrape time from the database by one custom collector (SLOs, status, drills, deployments, SDK
+  instances, the task queue), so every web process answers the same; other apps' rows are read through
+  `apps.get_model` (no imports of their internals). With the database down these are left out and
+  `governance_metrics_database_up` is 0: the scrape itself still answers.
+- counted in the processes that serve (flag answers by endpoint and source, flags/served.py). With
+  `PROMETHEUS_MULTIPROC_DIR` set, prometheus_client sums every process's files (gunicorn workers, the stream);
+  without it, this process's own counters.
+Who may scrape: clients in METRICS_ALLOWED_NETWORKS (default: loopback), or anyone with a valid API token
+(`Authorization: Bearer …`); everybody else gets 403.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+import logging
+import os
+from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db import InterfaceError, OperationalError
+from django.db.models import Count, Max, Min
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from observability.models import SloAlert, SloSnapshot
 
+logger = logging.getLogger(__name__)
+
 
 class PortalCollector(Collector):
+    """The series read from the database; none of them (and database_up 0) when it cannot be read."""
+
     def collect(self) -> Iterator[Metric]:
-        yield from self._slos()
-        yield from self._status()
-        yield from self._drills()
-        yield from self._deployments()
-        yield from self._queue()
+        parts: list[Callable[[], Iterator[Metric]]] = [
+            self._slos, self._status, self._drills, self._deployments, self._sdk_instances, self._queue]
+        families: list[Metric] = []
+        up = GaugeMetricFamily("governance_metrics_database_up",
+                               "1 when this scrape could read the portal's database, 0 when it could not.")
+        try:
+            for part in parts:
+                families.extend(part())  # materialised: a failure halfway leaves no half-written family
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning("metrics: database unreachable, serving process counters only (%s)", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from families
 
     def _slos(self) -> Iterator[Metric]:
         remaining = GaugeMetricFamily("governance_slo_budget_remaining_ratio",
@@ -98,17 +124,68 @@ class PortalCollector(Collector):
             total.add_metric([row["service__slug"], row["environment__slug"], row["kind"], row["status"]], row["n"])
         yield total
 
+    def _sdk_instances(self) -> Iterator[Metric]:
+        if not apps.is_installed("flags"):
+            return
+        instance = apps.get_model("flags", "SdkInstance")
+        state = apps.get_model("flags", "FlagState")
+        current = {(row["flag__service__slug"], row["environment__slug"]): row["r"] for row in
+                   state.objects.values("flag__service__slug", "environment__slug").annotate(r=Max("revision"))}
+        revision = GaugeMetricFamily("governance_flag_revision",
+                                     "The current flag revision of a service in an environment.",
+                                     labels=["service", "environment"])
+        for (service, environment), value in sorted(current.items()):
+            revision.add_metric([service, environment], value or 0)
+        instances = GaugeMetricFamily(
+            "governance_flag_sdk_instances",
+            f"SDK instances seen in the last {settings.FLAGS_INSTANCE_WINDOW_MINUTES} minutes by the revision they "
+            "serve; current=\"false\" lags behind the portal.", labels=["service", "environment", "revision", "current"])
+        since = timezone.now() - timedelta(minutes=settings.FLAGS_INSTANCE_WINDOW_MINUTES)
+        for row in (instance.objects.filter(last_seen__gte=since)
+                    .values("service__slug", "environment__slug", "revision").annotate(n=Count("id"))
+                    .order_by("service__slug", "environment__slug", "revision")):
+            key = (row["service__slug"], row["environment__slug"])
+            served = row["revision"]
+            up_to_date = served is not None and served >= (current.get(key) or 0)
+            instances.add_metric([*key, "none" if served is None else str(served), str(up_to_date).lower()],
+                                 row["n"])
+        yield from (revision, instances)
+
     def _queue(self) -> Iterator[Metric]:
+        """The broker's own figures: the ORM broker's table, or the Redis list (with leases and dead letters)."""
+        from django_q.brokers import get_broker
         from django_q.models import OrmQ
 
-        depth = GaugeMetricFamily("governance_queue_depth", "Tasks waiting in the ORM broker's queue.")
+        from governance.redis_broker import ReliableRedis
+
+        depth = GaugeMetricFamily("governance_queue_depth", "Tasks waiting in the broker's queue.")
         oldest = GaugeMetricFamily("governance_queue_oldest_task_age_seconds",
-                                   "Age of the oldest queued task (0 when the queue is empty).")
+                                   "Age of the oldest queued task (0 when the queue is empty; ORM broker only).")
+        broker = get_broker()
+        if isinstance(broker, ReliableRedis):
+            leased = GaugeMetricFamily("governance_queue_leased", "Tasks a worker holds and has not acknowledged.")
+            dead = GaugeMetricFamily("governance_queue_dead_letters",
+                                     "Tasks moved aside after max_attempts deliveries without acknowledgement.")
+            depth.add_metric([], broker.queue_size())
+            leased.add_metric([], broker.lock_size())
+            dead.add_metric([], broker.dead_size())
+            yield from (depth, oldest, leased, dead)
+            return
         figures = OrmQ.objects.aggregate(n=Count("id"), first=Min("lock"))
         depth.add_metric([], figures["n"])
         first = figures["first"]
         oldest.add_metric([], max(0.0, (timezone.now() - first).total_seconds()) if first else 0.0)
         yield from (depth, oldest)
+
+
+class ProcessCounters(Collector):
+    """What the serving processes counted: summed over every process's files in multiprocess mode."""
+
+    def collect(self) -> Iterator[Metric]:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            yield from MultiProcessCollector(None).collect()
+        else:
+            yield from REGISTRY.collect()
 
 
 def _allowed(request: HttpRequest) -> bool:
@@ -134,4 +211,5 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
                             status=403, content_type="text/plain")
     registry = CollectorRegistry(auto_describe=False)
     registry.register(PortalCollector())
+    registry.register(ProcessCounters())
     return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

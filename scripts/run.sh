@@ -10,6 +10,11 @@ PORT=${PORT:-8000}
 BIND=${BIND:-127.0.0.1:$PORT}
 STREAM_PORT=${STREAM_PORT:-8001}
 
+# GET /metrics sums the counters of every gunicorn worker and the stream process from files here (prometheus_client's
+# multiprocess mode, docs/SLOs.md § Metrics); emptied at each start, so counters restart with the portal.
+export PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-${TMPDIR:-/tmp}/portal-metrics-$PORT}
+mkdir -p "$PROMETHEUS_MULTIPROC_DIR" && rm -f "$PROMETHEUS_MULTIPROC_DIR"/*.db
+
 $BIN/python manage.py collectstatic --noinput --verbosity 0
 # Each child gets its own session: Ctrl-C reaches only this script, which then sends exactly one SIGTERM to
 # each; the supervisor in turn sends exactly one to qcluster (a second signal can deadlock it, django-q2#346).

@@ -7,6 +7,8 @@
         "API_PREFIXES": ["/api/"],
         "HEALTH_PATHS": ["/healthz", "/readyz"],
         "EXEMPT_PREFIXES": [],                 # paths under these skip every guard (like health checks)
+        "MAINTENANCE_EXEMPT_PREFIXES": [],     # paths that stay up in maintenance mode (e.g. a status page);
+                                               # the kill switches still apply to them
         "RETRY_AFTER": 300,                    # seconds, sent with 503s
         "ALWAYS_WRITABLE_TABLES": ["flags_flag", "flags_flagstate"],
         "PROBLEM_TYPE_BASE": "https://governance.invalid/problems/",
@@ -72,6 +74,7 @@ DEFAULTS: dict[str, Any] = {
     "API_PREFIXES": ("/api/",),
     "HEALTH_PATHS": ("/healthz", "/readyz"),
     "EXEMPT_PREFIXES": (),
+    "MAINTENANCE_EXEMPT_PREFIXES": (),
     "RETRY_AFTER": 300,
     "ALWAYS_WRITABLE_TABLES": (),
     "PROBLEM_TYPE_BASE": "https://governance.invalid/problems/",
@@ -176,6 +179,7 @@ class GovernanceFlagsMiddleware:
         self.api_prefixes = tuple(config["API_PREFIXES"])
         self.health_paths = {p.rstrip("/") for p in config["HEALTH_PATHS"]}
         self.exempt_prefixes = tuple(config["EXEMPT_PREFIXES"])
+        self.maintenance_exempt = tuple(config["MAINTENANCE_EXEMPT_PREFIXES"])
         self.retry_after = int(config["RETRY_AFTER"]) if config["RETRY_AFTER"] else None
         self.type_base = str(config["PROBLEM_TYPE_BASE"])
         self.blocker = make_write_blocker(tuple(config["ALWAYS_WRITABLE_TABLES"]))
@@ -198,7 +202,7 @@ class GovernanceFlagsMiddleware:
     def _guarded(self, request: Any) -> Any:
         path = request.path
         enabled, value = self.source.get_flag(MAINTENANCE)
-        if enabled and not _is_staff(request):
+        if enabled and not _is_staff(request) and not path.startswith(self.maintenance_exempt):
             return self._maintenance(request, value)
         if path.startswith(self.api_prefixes) and self.source.get_flag(KILL_API)[0]:
             return self._problem(503, "API disabled", "The API is switched off by an operator.", "api-disabled")

@@ -14,7 +14,7 @@ from govctl.flags.provider import unleash_context
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from flags import delivery
+from flags import delivery, served
 from governance.api.permissions import check_token_target
 from governance.models import SLUG_RE, ApiToken, Environment, Service
 
@@ -108,7 +108,9 @@ def conditional(request: HttpRequest | Request, content: bytes, etag: str, *, co
     return HttpResponse(content, content_type=content_type, headers=common)
 
 
-def source_headers(snapshot: delivery.Snapshot) -> dict[str, str]:
+def source_headers(snapshot: delivery.Snapshot, endpoint: str) -> dict[str, str]:
+    """The headers of an answer built from `snapshot`; each call is one answer served (counted for /metrics)."""
+    served.count(endpoint, snapshot)
     headers = {"X-Flags-Source": snapshot.source, "X-Flags-Revision": str(snapshot.revision)}
     if snapshot.overridden:
         headers["X-Flags-Break-Glass"] = str(len(snapshot.overridden))  # how many flags an override sets

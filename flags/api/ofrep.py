@@ -96,7 +96,7 @@ class OfrepFlagEvaluateApi(FlagDeliveryApi):
                                                               f"{snapshot.environment}.")
         if result.error_code in (ErrorCode.PARSE_ERROR, ErrorCode.INVALID_CONTEXT):
             return _error(400, key, result.error_code, result.error_message or result.error_code)
-        return JsonResponse(_success(result, snapshot), headers=common.source_headers(snapshot))
+        return JsonResponse(_success(result, snapshot), headers=common.source_headers(snapshot, "ofrep"))
 
 
 class OfrepBulkEvaluateApi(FlagDeliveryApi):
@@ -122,6 +122,6 @@ class OfrepBulkEvaluateApi(FlagDeliveryApi):
                 flags.append(_success(result, snapshot))
         content = canonical_json({"flags": flags})
         etag = f'"{hashlib.sha256(content).hexdigest()[:40]}"'
-        response = common.conditional(request, content, etag, headers=common.source_headers(snapshot))
+        response = common.conditional(request, content, etag, headers=common.source_headers(snapshot, "ofrep"))
         response["Cache-Control"] = "no-cache"  # evaluated per context: revalidate with the ETag
         return response

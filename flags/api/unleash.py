@@ -25,7 +25,7 @@ class UnleashFeaturesApi(FlagDeliveryApi):
     def get(self, request: Request) -> HttpResponse:
         service, environment = common.target_from(request, fallback_service=request.headers.get("UNLEASH-APPNAME"))
         snapshot = common.snapshot_for(request, service, environment)
-        return common.conditional(request, snapshot.content, snapshot.etag, headers=common.source_headers(snapshot))
+        return common.conditional(request, snapshot.content, snapshot.etag, headers=common.source_headers(snapshot, "unleash"))
 
 
 class UnleashRegisterApi(FlagDeliveryApi):

@@ -56,7 +56,7 @@ class FlagSnapshotApi(FlagDeliveryApi):
     def get(self, request: Request) -> HttpResponse:
         service, environment = _target(request, self.Input)
         snapshot = common.snapshot_for(request, service, environment)
-        return common.conditional(request, snapshot.content, snapshot.etag, headers=common.source_headers(snapshot))
+        return common.conditional(request, snapshot.content, snapshot.etag, headers=common.source_headers(snapshot, "snapshot"))
 
 
 _targets: dict[str, tuple[str, str]] = {}
@@ -112,7 +112,7 @@ def _poll_fast(request: HttpRequest) -> HttpResponse | None:
     if FlagReadThrottle.take(f"token-{token.pk}") is not None:
         return None
     request.user = token.owner  # as DRF would set it, for the middleware after the view
-    response = common.conditional(request, snapshot.content, snapshot.etag, headers=common.source_headers(snapshot))
+    response = common.conditional(request, snapshot.content, snapshot.etag, headers=common.source_headers(snapshot, "snapshot"))
     response["Allow"] = _ALLOW
     return response
 
@@ -175,7 +175,7 @@ class FlagEvaluateApi(FlagDeliveryApi):
         results = {key: delivery.resolve(snapshot, key, params["context"]).to_dict() for key in keys}
         body = {"service": snapshot.service, "environment": snapshot.environment, "revision": snapshot.revision,
                 "source": snapshot.source, "degraded": snapshot.degraded, "flags": results}
-        return Response(body, headers=common.source_headers(snapshot))
+        return Response(body, headers=common.source_headers(snapshot, "evaluate"))
 
 
 class FlagHeartbeatApi(FlagDeliveryApi):

@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -109,3 +110,65 @@ def test_portal__keeps_serving_flags_without_its_database_and_break_glass_is_rep
         SELECT actor_name, reason FROM governance_auditevent
         WHERE model = 'flags.flagstate' AND reason LIKE 'break-glass engage%%' ORDER BY id""")
     assert len(audit) == 2 and all(actor == "system" and "database down, INC-42" in reason for actor, reason in audit)
+
+
+@pytest.fixture(scope="module")
+def two_workers(outage_setup, tmp_path_factory):
+    """A second portal on the same cluster: two gunicorn workers sharing a PROMETHEUS_MULTIPROC_DIR (as run.sh)."""
+    _, _, env, _, _ = outage_setup
+    counters = tmp_path_factory.mktemp("prometheus")
+    portal = Portal({**env, "PROMETHEUS_MULTIPROC_DIR": str(counters)}, workers=2)
+    try:
+        yield portal, counters
+    finally:
+        portal.stop()
+
+
+def _scrape(portal) -> dict:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = httpx.get(f"{portal.url}/metrics", timeout=15)
+    assert response.status_code == 200, response.text
+    return {f.name: f for f in text_string_to_metric_families(response.text)}
+
+
+def _served(families) -> dict[tuple[str, str], float]:
+    family = families.get("governance_flag_snapshots_served")  # absent until some process counted
+    return {(s.labels["endpoint"], s.labels["source"]): s.value
+            for s in (family.samples if family else []) if s.name.endswith("_total")}
+
+
+def test_metrics__counts_every_worker_and_answers_with_the_database_down(outage_setup, two_workers):
+    cluster, _, _, secret, _ = outage_setup
+    two_workers, counters = two_workers
+    headers = {"Authorization": f"Bearer {secret}"}
+    shop = {"service": "shop", "environment": "production"}
+    before = sum(_served(_scrape(two_workers)).values())
+
+    def poll(_):
+        # a connection each, eight at a time: both workers take some
+        return httpx.get(f"{two_workers.url}/api/v1/flags/snapshot", params=shop, headers=headers,
+                         timeout=10).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(poll, range(40))) == {200}
+    counted_by = {p.name for p in counters.glob("counter_*.db")}
+    families = _scrape(two_workers)
+    # Both workers counted (a file each), and whichever answered the scrape reports the answers of both.
+    assert len(counted_by) >= 2, counted_by
+    assert sum(_served(families).values()) - before == 40
+    assert families["governance_metrics_database_up"].samples[0].value == 1
+
+    cluster.stop()
+    try:
+        time.sleep(0.6)  # past the in-memory trust period
+        for _ in range(4):
+            with httpx.Client(base_url=two_workers.url, headers=headers, timeout=10) as client:
+                assert client.get("/api/v1/flags/snapshot", params=shop).status_code == 200
+        down = _scrape(two_workers)
+    finally:
+        cluster.start()
+    assert down["governance_metrics_database_up"].samples[0].value == 0
+    assert "governance_slo_budget_remaining_ratio" not in down  # nothing read from a database it cannot reach
+    fallback = {source: n for (endpoint, source), n in _served(down).items() if endpoint == "snapshot"}
+    assert fallback.get("memory", 0) + fallback.get("lkg-file", 0) >= 4

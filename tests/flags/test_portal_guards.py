@@ -53,6 +53,23 @@ def test_maintenance__staff_health_checks_login_and_flag_delivery_pass(client, a
     assert client.get(reverse("admin:flags_ops_console", args=["portal"])).status_code == 200
 
 
+def test_maintenance__status_page_its_api_and_metrics_stay_up_for_customers_and_monitoring(client, switch):
+    """In portal maintenance the status page is how customers learn about it, and monitoring keeps scraping."""
+    switch("maintenance_mode")
+    page = client.get("/status/", HTTP_ACCEPT="text/html")
+    assert page.status_code == 200 and b"<html" in page.content.lower()
+    assert client.get("/api/v2/summary.json").json()["status"]["indicator"] in (
+        "none", "minor", "major", "critical", "maintenance")
+    assert client.get("/metrics").status_code == 200
+    assert client.get("/admin/", HTTP_ACCEPT="text/html").status_code == 503  # the rest is under maintenance
+
+
+def test_api_kill_switch__status_api_is_closed_with_the_rest_of_the_api(client, switch):
+    switch("kill_switch_api")
+    assert client.get("/api/v2/summary.json").status_code == 503
+    assert client.get("/status/", HTTP_ACCEPT="text/html").status_code == 200  # the page is not the API
+
+
 def test_api_kill_switch__503_on_api_paths_only(client, api, make_token, operator, switch):
     switch("kill_switch_api")
     response = api(make_token("flags:read")).get("/api/v1/whoami")

@@ -88,3 +88,21 @@ def test_two_clusters_never_receive_the_same_task(broker):
             seen.append(got[0][1])
             b.acknowledge(got[0][0])
     assert sorted(seen) == sorted(f"t{i}".encode() for i in range(40))
+
+
+def test_metrics__read_the_redis_queue_its_leases_and_dead_letters(broker, monkeypatch, client, db):
+    """With the Redis broker, /metrics reads Redis (the ORM queue table is empty there and would say 0)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    monkeypatch.setattr(Conf, "BROKER_CLASS", "governance.redis_broker.ReliableRedis")
+    monkeypatch.setattr(Conf, "CLUSTER_NAME", broker.list_key.split(":")[1])  # django_q:<name>:q
+    for n in range(3):
+        broker.enqueue(f"task-{n}".encode())
+    assert _next(broker) is not None  # one leased, not acknowledged
+
+    families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").content.decode())}
+
+    value = {name: families[name].samples[0].value
+             for name in ("governance_queue_depth", "governance_queue_leased", "governance_queue_dead_letters")}
+    assert value == {"governance_queue_depth": 2, "governance_queue_leased": 1, "governance_queue_dead_letters": 0}
+    assert families["governance_queue_oldest_task_age_seconds"].samples == []  # not known on Redis: not claimed
