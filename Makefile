@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/governance
 
-.PHONY: run test venv db migrate lint supply-chain clean-venv
+.PHONY: run test venv db migrate lint supply-chain clean-venv js
 
 venv: $(VENV)/.installed
 
@@ -28,9 +28,17 @@ run: migrate
 
 # --create-db: a test database kept from an earlier run never hides a changed migration. --durations: the slowest
 # tests are printed at the end of every run (CI too), so a suite that grows slow shows where.
-test: db
+test: db js
 	$(BIN)/python -m pytest --create-db --durations=25 $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+# The JavaScript clients of the status API that the tests run (tests/js/README.md), from their lockfile.
+js: tests/js/node_modules/.installed
+
+tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: apt-get install -y nodejs npm"; exit 1; }
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
 
 # ruff, then mypy with the django-stubs and drf-stubs plugins (configured in pyproject.toml)
 lint: venv

@@ -1,5 +1,5 @@
 """A real third-party client of the Statuspage v2 API against a live portal: Atlassian's own status widget
-(`@statuspage/status-widget`, vendored in tests/data) embedded in a page served from ANOTHER origin, in Debian's
+(`@statuspage/status-widget`, installed in tests/js from its lockfile) embedded in a page served from ANOTHER origin, in Debian's
 chromium. The browser enforces CORS, so the widget only renders when /api/v2/summary.json answers as Statuspage's
 does; it reads the page's indicator and description unchanged."""
 
@@ -16,7 +16,8 @@ from tests.browser import test_journeys as journeys
 from tests.browser.test_journeys import CHROMIUM, _seed, _shot
 
 browser_context_factory = journeys.browser_context_factory  # the journeys' browser fixture (shared, not copied)
-WIDGET = Path(__file__).resolve().parents[1] / "data" / "statuspage-status-widget" / "index.js"
+# npm ci from tests/js/package-lock.json (`make test` runs it)
+WIDGET = Path(__file__).resolve().parents[1] / "js" / "node_modules" / "@statuspage" / "status-widget" / "dist" / "index.js"
 
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),

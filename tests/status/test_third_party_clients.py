@@ -1,6 +1,6 @@
 """Published third-party clients of Statuspage's public v2 API read the portal over real HTTP (live_server).
 
-- npm `statuspage.io` 3.3.8 (the typed TypeScript client, vendored in tests/data/statuspage-io-client and run
+- npm `statuspage.io` 3.3.8 (the typed TypeScript client, installed in tests/js from its lockfile and run
   with node): summary, status, components, incidents, incidents/unresolved, scheduled-maintenances/upcoming.
   Its own interfaces (dist/interfaces/Result.d.ts) and enums (IncidentStatus, IncidentImpact,
   MaintenanceStatus) are what the portal's answers are held to.
@@ -28,7 +28,7 @@ from django.utils import timezone
 from status import services
 from status.models import Component, ComponentGroup
 
-CLIENT_DIR = Path(__file__).resolve().parents[1] / "data" / "statuspage-io-client"
+CLIENT_DIR = Path(__file__).resolve().parents[1] / "js"  # npm ci from its package-lock.json (`make test`)
 RESULT_TYPES = CLIENT_DIR / "node_modules" / "statuspage.io" / "dist" / "interfaces" / "Result.d.ts"
 NODE = shutil.which("node")
 PUBLIC_COMPONENTS = {"API", "Workers", "Backend"}
@@ -72,7 +72,8 @@ def _maintenance(name: str, start: Any, components: list[Component], steps: list
 def _statuspage_io(base_url: str) -> dict[str, Any]:
     """What the npm client's read methods return (and the path each asked), plus its own enums."""
     if NODE is None:
-        pytest.skip("node is not installed")
+        pytest.skip("node is not installed (Debian: apt-get install nodejs npm; then make js)")
+    assert RESULT_TYPES.exists(), "the npm test clients are not installed: run `make js` (make test does)"
     done = subprocess.run([NODE, "--conditions=browser", "read_all.js", base_url], cwd=CLIENT_DIR,
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr

@@ -1,7 +1,7 @@
-// Drives the vendored npm client `statuspage.io` against a status page and prints, as one JSON document, what
+// Drives the npm client `statuspage.io` (installed from tests/js/package-lock.json) against a status page and prints, as one JSON document, what
 // each of its read methods returned, the path it actually requested, and the client's own enums.
 // Usage: node --conditions=browser read_all.js http://127.0.0.1:PORT
-// (`--conditions=browser` makes `require("axios")` pick axios's dependency-free build, the one vendored here.)
+// (`--conditions=browser`: axios uses its fetch adapter, Node's built-in fetch, as in a browser.)
 "use strict";
 
 const { Statuspage, IncidentStatus, IncidentImpact, MaintenanceStatus } = require("statuspage.io");
