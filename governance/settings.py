@@ -240,6 +240,9 @@ BRANCH_PROTECTION_MIN_REVIEWS = env.int("BRANCH_PROTECTION_MIN_REVIEWS", default
 BRANCH_PROTECTION_DISMISS_STALE = env.bool("BRANCH_PROTECTION_DISMISS_STALE", default=True)
 BRANCH_PROTECTION_ENFORCE_ADMINS = env.bool("BRANCH_PROTECTION_ENFORCE_ADMINS", default=True)
 BRANCH_PROTECTION_BLOCKS_PRODUCTION = env.bool("BRANCH_PROTECTION_BLOCKS_PRODUCTION", default=True)
+# On: production waits (pending) while branch protection is not checked (no GitHub, no review yet, a failed review)
+# instead of passing with "not checked" (docs/RELEASES.md § Branch protection).
+BRANCH_PROTECTION_REQUIRED_IN_PRODUCTION = env.bool("BRANCH_PROTECTION_REQUIRED_IN_PRODUCTION", default=False)
 
 # Disaster recovery (docs/DR.md): where drills restore, how long they may take, where alerts go.
 DR_DRILL_ADMIN_DSN = env.str("DR_DRILL_ADMIN_DSN", default="")  # empty: the portal's server, database postgres

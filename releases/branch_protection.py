@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from governance.hooks import GateInput
+from governance.hooks import GateInput, Verdict
 from governance.models import Environment, Service
 from releases import github
 from releases.models import BranchProtectionReview, GatePolicy, Release
@@ -161,17 +161,21 @@ def send_alert(review: BranchProtectionReview) -> bool:
 
 def gate_input(*, release: Release, environment: Environment) -> GateInput:
     """`branch-protection`: the latest review. A mismatch blocks production (BRANCH_PROTECTION_BLOCKS_PRODUCTION)
-    and warns elsewhere; a service never reviewed, or without GitHub, is "not checked" (never a pass)."""
+    and warns elsewhere; a service never reviewed, or without GitHub, is "not checked" (never a pass): it enters
+    saying so, or waits (pending) in production when BRANCH_PROTECTION_REQUIRED_IN_PRODUCTION is on."""
     review = latest_review(release.service)
+    wait = environment.is_production and settings.BRANCH_PROTECTION_REQUIRED_IN_PRODUCTION
+    unchecked: Verdict = "pending" if wait else "allow"
+    required = " (production requires a passing review: BRANCH_PROTECTION_REQUIRED_IN_PRODUCTION)" if wait else ""
     if review is None or review.result == R.NOT_CHECKED:
         why = review.message if review is not None else "not checked: no branch-protection review has run yet"
-        return GateInput(NAME, "allow", "not-checked", why, {"checked": False})
+        return GateInput(NAME, unchecked, "not-checked", why + required, {"checked": False})
     details: dict[str, Any] = {"checked": review.result != R.ERROR, "repository": review.repository,
                                "branch": review.branch, "reviewed_at": review.reviewed_at.isoformat(),
                                "differences": review.differences}
     if review.result == R.ERROR:
-        return GateInput(NAME, "allow", "not-checked", f"not checked: the last review failed: {review.message}",
-                         details)
+        return GateInput(NAME, unchecked, "not-checked",
+                         f"not checked: the last review failed: {review.message}{required}", details)
     if review.result == R.MATCHES:
         return GateInput(NAME, "allow", "matches", f"{review.repository}@{review.branch} enforces the gate policy",
                          details)

@@ -211,7 +211,7 @@ class WaiverAdmin(AuditedAdmin):
 
 @admin.register(SeverityPolicy)
 class SeverityPolicyAdmin(AuditedAdmin):
-    list_display = ["environment", "min_severity", "blocks"]
+    list_display = ["environment", "min_severity", "blocks", "require_sbom"]
 
     def save_via_service(self, request: HttpRequest, obj: Any, form: Any, change: bool, reason: str) -> None:
         services.save_severity_policy(policy=obj, actor=request.user, reason=reason)

@@ -1,6 +1,7 @@
 """The `vulnerabilities` gate input: a release with a finding at or above the environment's severity policy does
 not enter it (production blocks; other environments warn unless their policy blocks), unless a waiver in force
-covers the finding. An expired or revoked waiver blocks again."""
+covers the finding. An expired or revoked waiver blocks again. A release without an SBOM is "not checked": it
+passes, saying so, unless the environment's policy requires an SBOM (`require_sbom`), where it waits (pending)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,15 @@ def vulnerabilities(*, release: Release, environment: Environment) -> GateInput:
     policy = queries.severity_policy(environment)
     sbom = queries.current_sbom(release)
     details: dict[str, Any] = {"min_severity": policy.min_severity, "blocks": policy.blocks,
-                               "policy_configured": policy.configured}
+                               "policy_configured": policy.configured, "require_sbom": policy.require_sbom,
+                               "checked": sbom is not None}
+    if sbom is None and policy.require_sbom:
+        return GateInput(NAME, "pending", "no-sbom",
+                         f"{release} has no SBOM and {environment.slug} requires one: attach it (govctl sbom attach, "
+                         "docs/SUPPLY-CHAIN.md) so its dependencies can be checked", details)
     if sbom is None:
-        return GateInput(NAME, "allow", "no-sbom", f"{release} has no SBOM: nothing to check", details)
+        return GateInput(NAME, "allow", "no-sbom",
+                         f"not checked: {release} has no SBOM (not required in {environment.slug})", details)
     details["sbom"] = {"id": sbom.pk, "source": sbom.source, "received_at": sbom.received_at.isoformat()}
     if queries.database_size() == 0:
         verdict: Verdict = "pending" if policy.blocks else "allow"

@@ -187,10 +187,15 @@ class SeverityPolicy(Audited):
     environment = models.OneToOneField(Environment, on_delete=models.PROTECT, related_name="severity_policy")
     min_severity = models.CharField(max_length=10, choices=RATING_CHOICES, default="high")
     blocks = models.BooleanField(default=True, help_text="Off: findings are shown by the gate but do not block.")
+    require_sbom = models.BooleanField(
+        default=False, db_default=False,
+        help_text="On: a release without an SBOM waits at the gate (pending) until one is attached, instead of "
+                  "entering with its dependencies unchecked.")
 
     class Meta:
         verbose_name_plural = "severity policies"
         ordering = ["environment__order"]
 
     def __str__(self) -> str:
-        return f"{self.environment.slug}: {self.min_severity} and above {'blocks' if self.blocks else 'warns'}"
+        sbom = "; an SBOM is required" if self.require_sbom else ""
+        return f"{self.environment.slug}: {self.min_severity} and above {'blocks' if self.blocks else 'warns'}{sbom}"

@@ -82,13 +82,14 @@ class Policy:
     min_severity: str
     blocks: bool
     configured: bool
+    require_sbom: bool = False
 
 
 def severity_policy(environment: Environment) -> Policy:
     """The environment's policy; without one, production blocks at VULNDB_GATE_SEVERITY and others only warn."""
     row = SeverityPolicy.objects.filter(environment=environment).first()
     if row is not None:
-        return Policy(row.min_severity, row.blocks, True)
+        return Policy(row.min_severity, row.blocks, True, row.require_sbom)
     return Policy(settings.VULNDB_GATE_SEVERITY, environment.is_production, False)
 
 

@@ -167,6 +167,21 @@ def test_no_github_configured__not_checked_never_a_pass(monkeypatch, service, pr
 
 
 @pytest.mark.django_db
+def test_required_in_production__not_checked_waits_there_and_passes_elsewhere(monkeypatch, settings, service,
+                                                                             production, preview, register):
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    settings.BRANCH_PROTECTION_REQUIRED_IN_PRODUCTION = True
+    release = register("1.0.0")
+
+    there = {i.name: i for i in gates.evaluate(release, production).inputs}["branch-protection"]
+    elsewhere = {i.name: i for i in gates.evaluate(release, preview).inputs}["branch-protection"]
+
+    assert (there.verdict, there.code) == ("pending", "not-checked") and "requires a passing review" in there.message
+    assert gates.evaluate(release, production).decision != "allow"
+    assert (elsewhere.verdict, elsewhere.code) == ("allow", "not-checked")
+
+
+@pytest.mark.django_db
 def test_admin__reviews_are_shown_read_only_with_the_differences(fake, shop, client, administrator):
     fake.on(PROTECTION, _ok(shape("branch_protection.json"))).on(RULES, _ok([]))
     review = branch_protection.review_service(shop)
