@@ -88,7 +88,8 @@ class SloListApi(APIView):
         service = serializers.CharField()
         slos = SloDefinitionOutput(many=True)
 
-    @extend_schema(parameters=[Input], responses={200: Output}, summary="A service's SLO definitions")
+    @extend_schema(parameters=[Input], responses={200: Output}, summary="A service's SLO definitions",
+                   operation_id="api_v1_slos_list")
     def get(self, request: Request) -> Response:
         data = self.Input(data=request.query_params)
         data.is_valid(raise_exception=True)
