@@ -39,7 +39,8 @@ class SloDefinitionOutput(serializers.Serializer):
     threshold_ms = serializers.IntegerField(allow_null=True, help_text="Latency SLOs only.")
     slice_error_threshold = serializers.DecimalField(max_digits=6, decimal_places=5, allow_null=True,
                                                      help_text="Availability SLOs only.")
-    source = serializers.CharField(help_text="points or prometheus")
+    source = serializers.CharField(  # type: ignore[assignment]  # DRF pops declared fields off the class
+        help_text="points or prometheus")
     enabled = serializers.BooleanField()
     exclude_maintenance = serializers.BooleanField(
         help_text="Declared maintenance windows are left out of the SLI (default false; SLI-point SLOs).")
