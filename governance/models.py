@@ -29,6 +29,7 @@ class Scope(models.TextChoices):
     PORTAL_OPERATE = "portal:operate"
     CHAOS_RUN = "chaos:run"  # start drills, add and remove faults, halt all chaos
     CHAOS_READ = "chaos:read"
+    SLOS_WRITE = "slos:write"  # change SLO definitions' options through the API (exclude_maintenance)
 
 
 class Service(Audited):

@@ -129,6 +129,7 @@ class Slo(Audited):
             else Decimal(self.slice_error_threshold).normalize(),
             display_name=self.display_name,
             description=self.description,
+            exclude_maintenance=self.exclude_maintenance,
         )
 
 

@@ -50,6 +50,8 @@ class SloDefinition:
     `min_events`: below this many events (slices for availability) in the window no verdict is given.
     `threshold_ms` is required for latency SLOs only; `slice_error_threshold` for availability only
     (a one-minute slice is good when its error ratio is strictly below it).
+    `exclude_maintenance`: leave declared maintenance windows out of the SLI. The maths never reads it (the
+    windows are Django-side data); it is here so every carrier of a definition (OpenSLO, import) keeps it.
     """
 
     name: str
@@ -63,10 +65,13 @@ class SloDefinition:
     slice_error_threshold: Decimal | None = None
     display_name: str = ""
     description: str = ""
+    exclude_maintenance: bool = False
 
     def __post_init__(self) -> None:
         if not self.name:
             raise ValueError("name: must not be empty")
+        if not isinstance(self.exclude_maintenance, bool):
+            raise ValueError(f"exclude_maintenance: must be true or false, got {self.exclude_maintenance!r}")
         if not isinstance(self.sli_type, SliType):
             raise ValueError(f"sli_type: must be one of {[t.value for t in SliType]}, got {self.sli_type!r}")
         if not isinstance(self.objective, Decimal) or not (0 < self.objective < 1):

@@ -33,6 +33,7 @@ def _fields_from_definition(definition: slo_math.SloDefinition) -> dict[str, Any
         "min_events": definition.min_events,
         "threshold_ms": definition.threshold_ms,
         "slice_error_threshold": definition.slice_error_threshold,
+        "exclude_maintenance": definition.exclude_maintenance,
     }
 
 

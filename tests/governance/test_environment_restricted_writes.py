@@ -56,6 +56,7 @@ def world(service, system_user, tmp_path):
     drill = recovery_services.request_drill(target=target, kind="restore", actor=system_user, reason="fixture")
     flag = flag_services.create_flag(service=service, key="new-checkout", actor=system_user, reason="fixture")
     return {"service": service.slug, "environment": "preview", "key": flag.key, "slug": plan.slug,
+            "name": "api-success",  # a seeded SLO (PATCH /api/v1/slos/{service}/{environment}/{name})
             "releases": release.pk, "backfills": backfill.pk, "drills": drill.pk,
             # refused before any row is read (the restriction is the view's, not the row's): no row needed
             "faults": 999_999, "secrets": 999_999, "waivers": 999_999}

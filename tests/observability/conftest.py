@@ -50,6 +50,35 @@ def slo_named(service, environment, name: str) -> Slo:
 
 
 @pytest.fixture
+def bad_hour_in_a_window(service, production, write_points, now) -> tuple[datetime, datetime]:
+    """A week of clean traffic (100 requests a minute) with one hour of 50% errors three hours ago."""
+    end = slo_math.window_end(now)
+    points = steady(end, 7 * 24 * 60, total=100)
+    bad_start = end - timedelta(hours=3)
+    for m in range(60):
+        minute = bad_start + timedelta(minutes=m)
+        points[minute] = slo_math.SliPoint(minute=minute, total=100, errors=50)
+    write_points(service, production, points)
+    return bad_start, end
+
+
+def declare_maintenance(service, system_user, start: datetime, end: datetime, *, created_at: datetime | None = None):
+    """A status-page scheduled maintenance of `service` over [start, end); by default entered now."""
+    from status import services as status_services
+    from status.models import Incident
+
+    window = status_services.schedule_maintenance(service=service, name="Upgrade", body="Planned.",
+                                                  scheduled_for=start, scheduled_until=end, actor=system_user,
+                                                  reason="declared beforehand")
+    if created_at is not None:  # arranging the past: the window was entered at `created_at`
+        from governance.audit_base import history_recorded_by_caller
+
+        with history_recorded_by_caller():
+            Incident.objects.filter(pk=window.pk).update(created_at=created_at)
+    return window
+
+
+@pytest.fixture
 def webhook_receiver():
     """The real HTTP receiver of the notification tests (signature-checking, on 127.0.0.1)."""
     import threading

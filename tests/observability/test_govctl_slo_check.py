@@ -40,3 +40,25 @@ def test_healthy_slos__exit_0(env, service, production, write_points, now, capsy
 def test_unknown_service__a_clear_error_never_a_pass(env, db, capsys):
     assert main(["slo", "check", "--service", "nope"]) == 1  # the nightly run fails, saying why
     assert "request failed (404): No service 'nope'." in capsys.readouterr().err
+
+
+def test_an_slo_leaving_maintenance_out__says_how_many_minutes(env, service, production, bad_hour_in_a_window,
+                                                               system_user, capsys):
+    from datetime import timedelta
+
+    from observability import services
+    from tests.observability.conftest import declare_maintenance, slo_named
+
+    start, _ = bad_hour_in_a_window
+    declare_maintenance(service, system_user, start, start + timedelta(hours=1), created_at=start - timedelta(days=2))
+    services.update_slo(slo=slo_named(service, production, "api-success"), exclude_maintenance=True,
+                        actor=system_user, reason="announced upgrades")
+
+    # Per SLO: the availability SLO still counts the hour (60 bad slices against a budget of 5) and is breached.
+    assert main(["slo", "check", "--service", "shop"]) == 1
+
+    lines = capsys.readouterr().out.splitlines()
+    success = next(line for line in lines if "api-success:" in line)
+    assert success.endswith(": met (declared maintenance left out: 60 min)")
+    assert next(line for line in lines if "availability:" in line).endswith(": breached")
+    assert lines[-1] == "breached: availability"

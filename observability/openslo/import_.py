@@ -1,145 +1,27 @@
-"""OpenSLO v1 (`apiVersion: openslo/v1`, `kind: SLO`) import and export of `SloDefinition`s.
-
-Mapping (export writes exactly this; import reads it back and also accepts `targetPercent`,
-`indicatorRef` resolved against `kind: SLI` documents in the same YAML stream, and documents of
-other kinds, which it skips):
-
-    metadata.name                       SloDefinition.name (RFC 1123 label)
-    metadata.displayName                display_name (optional)
-    metadata.labels.environment         environment
-    metadata.annotations[min-events]    min_events (no OpenSLO field exists for it)
-    spec.description                    description (optional, <= 1050 characters)
-    spec.service                        service
-    spec.indicator                      SLI type, from the indicator's shape and metric source:
-        request_success   ratioMetric good/total
-        database_errors   ratioMetric bad/total
-        latency           thresholdMetric, objective {op: lte, value: threshold_ms}
-        availability      ratioMetric good/total with budgetingMethod Timeslices,
-                          objective {timeSliceTarget: 1 - slice_error_threshold, timeSliceWindow: 1m}
-    spec.timeWindow[0]                  window: {duration: 7d, isRolling: true}; rolling only
-    spec.budgetingMethod                Occurrences, or Timeslices for availability
-    spec.objectives[0].target           objective (exactly one objective)
-
-Every metric source is `type: GovernancePortal` with `spec: {sli: <type>, series: good|bad|total}`,
-so another tool reading the document sees which portal series feeds each side of the ratio.
-"""
+"""Import: OpenSLO v1 YAML streams into `SloDefinition`s; every error names the offending field's path."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
 
-from observability.slo_math import DEFAULT_SLICE_ERROR_THRESHOLD, SliType, SloDefinition
-
-API_VERSION = "openslo/v1"
-METRIC_SOURCE_TYPE = "GovernancePortal"
-ANNOTATION_MIN_EVENTS = "governance.portal/min-events"
-LABEL_ENVIRONMENT = "environment"
-SLICE_WINDOW = "1m"
+from observability.openslo.schema import (
+    ANNOTATION_EXCLUDE_MAINTENANCE,
+    ANNOTATION_MIN_EVENTS,
+    API_VERSION,
+    LABEL_ENVIRONMENT,
+    METRIC_SOURCE_TYPE,
+    OpenSloError,
+    parse_duration,
+)
+from observability.slo_math import SliType, SloDefinition
 
 _NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-_DURATION_RE = re.compile(r"^([1-9][0-9]*)([mhdwMQY])$")
-_DURATION_UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-
-
-class OpenSloError(ValueError):
-    """An invalid OpenSLO document; `field` is the dotted path of the offending field."""
-
-    def __init__(self, field: str, message: str, *, document: int | None = None) -> None:
-        self.field = field
-        self.document = document
-        self.detail = message
-        where = f"document {document}: " if document is not None else ""
-        super().__init__(f"{where}{field}: {message}")
-
-
-# ---------------------------------------------------------------------------------------------
-# Export
-# ---------------------------------------------------------------------------------------------
-
-
-def format_duration(delta: timedelta) -> str:
-    """Shortest OpenSLO duration shorthand in days, hours or minutes (`7d`, `24h` is written `1d`)."""
-    for suffix in ("d", "h", "m"):
-        unit = _DURATION_UNITS[suffix]
-        if delta >= unit and not delta % unit:
-            return f"{delta // unit}{suffix}"
-    raise ValueError(f"duration must be a positive whole number of minutes, got {delta!r}")
-
-
-def _metric(sli: SliType, series: str) -> dict[str, Any]:
-    return {"metricSource": {"type": METRIC_SOURCE_TYPE, "spec": {"sli": sli.value, "series": series}}}
-
-
-def _number(value: Decimal) -> int | float:
-    # YAML has no decimal type; the shortest float repr of a Decimal with <= 15 significant
-    # digits reads back to the same Decimal through str(), which import relies on.
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
-def slo_to_document(slo: SloDefinition) -> dict[str, Any]:
-    if not slo.service:
-        raise OpenSloError("spec.service", "the SLO has no service; OpenSLO documents name the service they belong to")
-    metadata: dict[str, Any] = {"name": slo.name}
-    if slo.display_name:
-        metadata["displayName"] = slo.display_name
-    metadata["labels"] = {LABEL_ENVIRONMENT: slo.environment}
-    metadata["annotations"] = {ANNOTATION_MIN_EVENTS: str(slo.min_events)}
-
-    objective: dict[str, Any] = {}
-    if slo.sli_type is SliType.LATENCY:
-        indicator_spec: dict[str, Any] = {"thresholdMetric": _metric(slo.sli_type, "latency_ms")}
-        objective.update(op="lte", value=slo.threshold_ms)
-    elif slo.sli_type is SliType.DATABASE_ERRORS:
-        indicator_spec = {
-            "ratioMetric": {
-                "counter": False,
-                "bad": _metric(slo.sli_type, "bad"),
-                "total": _metric(slo.sli_type, "total"),
-            }
-        }
-    else:
-        indicator_spec = {
-            "ratioMetric": {
-                "counter": False,
-                "good": _metric(slo.sli_type, "good"),
-                "total": _metric(slo.sli_type, "total"),
-            }
-        }
-    objective["target"] = _number(slo.objective)
-    budgeting = "Occurrences"
-    if slo.sli_type is SliType.AVAILABILITY:
-        slice_threshold = slo.slice_error_threshold or DEFAULT_SLICE_ERROR_THRESHOLD
-        budgeting = "Timeslices"
-        objective.update(timeSliceTarget=_number(1 - slice_threshold), timeSliceWindow=SLICE_WINDOW)
-
-    spec: dict[str, Any] = {}
-    if slo.description:
-        spec["description"] = slo.description
-    spec.update(
-        service=slo.service,
-        indicator={"metadata": {"name": f"{slo.name}-sli"[:63].rstrip("-")}, "spec": indicator_spec},
-        timeWindow=[{"duration": format_duration(slo.window), "isRolling": True}],
-        budgetingMethod=budgeting,
-        objectives=[objective],
-    )
-    return {"apiVersion": API_VERSION, "kind": "SLO", "metadata": metadata, "spec": spec}
-
-
-def dump_slos(slos: Iterable[SloDefinition]) -> str:
-    """A multi-document OpenSLO v1 YAML stream, one `kind: SLO` document per definition."""
-    documents = [slo_to_document(slo) for slo in slos]
-    return yaml.safe_dump_all(documents, sort_keys=False, allow_unicode=True, explicit_start=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# Import
-# ---------------------------------------------------------------------------------------------
 
 
 def _require(mapping: Mapping[str, Any], key: str, path: str) -> Any:
@@ -170,21 +52,6 @@ def _decimal(value: Any, path: str) -> Decimal:
     if not number.is_finite():
         raise OpenSloError(path, f"must be a finite number, got {value!r}")
     return number
-
-
-def parse_duration(value: Any, path: str) -> timedelta:
-    if not isinstance(value, str):
-        raise OpenSloError(path, f"must be a duration shorthand such as 7d or 24h, got {value!r}")
-    match = _DURATION_RE.match(value)
-    if not match:
-        raise OpenSloError(path, f"must be a duration shorthand such as 7d or 24h, got {value!r}")
-    amount, unit = match.groups()
-    if unit not in _DURATION_UNITS:
-        raise OpenSloError(path, f"calendar units (M, Q, Y) have no fixed length and are not supported, got {value!r}")
-    try:
-        return int(amount) * _DURATION_UNITS[unit]
-    except OverflowError:  # beyond timedelta's range (about 2.7 million years)
-        raise OpenSloError(path, f"is far too long, got {value!r}") from None
 
 
 def _metric_sli(metric: Any, path: str) -> SliType:
@@ -247,6 +114,25 @@ def _target(objective: Mapping[str, Any], path: str) -> Decimal:
     return target
 
 
+def _min_events(annotations: Mapping[str, Any]) -> int:
+    raw = annotations.get(ANNOTATION_MIN_EVENTS, "0")
+    if not isinstance(raw, str | int) or isinstance(raw, bool) or not str(raw).isdigit():
+        raise OpenSloError(f"metadata.annotations.{ANNOTATION_MIN_EVENTS}", f"must be a whole number >= 0, got {raw!r}")
+    return int(raw)
+
+
+def _exclude_maintenance(annotations: Mapping[str, Any]) -> bool:
+    """"true" or "false" (annotation values are strings); an unquoted YAML boolean is taken at its word.
+    Absent means off, like any other field a document leaves out; anything else is an error, never a quiet off."""
+    raw = annotations.get(ANNOTATION_EXCLUDE_MAINTENANCE, "false")
+    if isinstance(raw, bool):
+        return raw
+    if raw in ("true", "false"):
+        return raw == "true"
+    raise OpenSloError(f"metadata.annotations.{ANNOTATION_EXCLUDE_MAINTENANCE}",
+                       f'must be "true" or "false", got {raw!r}')
+
+
 def slo_from_document(
     document: Any, *, indicators: Mapping[str, Mapping[str, Any]] | None = None, index: int | None = None
 ) -> SloDefinition:
@@ -278,10 +164,8 @@ def _slo_from_document(document: Any, indicators: Mapping[str, Mapping[str, Any]
     labels = _mapping(_require(metadata, "labels", "metadata"), "metadata.labels")
     environment = _string(_require(labels, LABEL_ENVIRONMENT, "metadata.labels"), "metadata.labels.environment")
     annotations = _mapping(metadata.get("annotations") or {}, "metadata.annotations")
-    min_events_path = f"metadata.annotations.{ANNOTATION_MIN_EVENTS}"
-    raw_min = annotations.get(ANNOTATION_MIN_EVENTS, "0")
-    if not isinstance(raw_min, str | int) or isinstance(raw_min, bool) or not str(raw_min).isdigit():
-        raise OpenSloError(min_events_path, f"must be a whole number >= 0, got {raw_min!r}")
+    min_events = _min_events(annotations)
+    exclude_maintenance = _exclude_maintenance(annotations)
 
     spec = _mapping(_require(doc, "spec", ""), "spec")
     description = spec.get("description") or ""
@@ -363,11 +247,12 @@ def _slo_from_document(document: Any, indicators: Mapping[str, Mapping[str, Any]
             sli_type=sli_type,
             objective=target,
             window=window,
-            min_events=int(raw_min),
+            min_events=min_events,
             environment=environment,
             service=service,
             threshold_ms=threshold_ms,
             slice_error_threshold=slice_threshold,
+            exclude_maintenance=exclude_maintenance,
         )
     except ValueError as error:
         raise OpenSloError("spec", str(error)) from None
