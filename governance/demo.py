@@ -86,7 +86,25 @@ def flags(service: Service, actor: Any) -> list[str]:
     if not kill.history.filter(history_change_reason=why).exists():  # once: it expires on its own afterwards
         flag_services.engage_kill_switch(state=kill, actor=_user("olga"), reason=why, expires_in=timedelta(hours=4))
         done.append("kill switch kill_switch_api engaged in preview (expires in 4 h)")
+    done += sdk_fleet(service)
     return done
+
+
+def sdk_fleet(service: Service) -> list[str]:
+    """Three SDK instances of the service in production, one a revision behind (telemetry screens, /metrics).
+
+    Their heartbeats are as of seeding: after FLAGS_INSTANCE_WINDOW_MINUTES they count as gone, as real
+    instances that stopped reporting would (running `seed_demo` again brings them back)."""
+    from flags import queries as flag_queries
+    from flags import services as flag_services
+
+    production = Environment.objects.get(slug="production")
+    current = flag_queries.current_revision(service=service, environment=production)
+    for name, revision in (("shop-web-1", current), ("shop-web-2", current), ("shop-worker-1", max(current - 1, 0))):
+        flag_services.record_sdk_heartbeat(instance_id=name, service=service, environment=production,
+                                           revision=revision, sdk_version="govctl-sdk demo",
+                                           capabilities=["chaos-http", "chaos-db"])
+    return ["3 SDK instances reporting in production (shop-worker-1 one revision behind)"]
 
 
 def releases(service: Service, actor: Any) -> list[str]:

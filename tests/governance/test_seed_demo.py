@@ -62,6 +62,10 @@ def test_seed_demo__gives_every_screen_data_and_adds_nothing_the_second_time(db,
     second = capsys.readouterr().out
     assert "Demo logins" not in second
     assert counts() == before
+    from flags.models import SdkInstance
+
+    fleet = dict(SdkInstance.objects.values_list("instance_id", "revision"))  # heartbeats refreshed, not added
+    assert len(fleet) == 3 and fleet["shop-worker-1"] == fleet["shop-web-1"] - 1
 
 
 def test_seed_demo_accounts__are_in_the_audit_trail(db):
