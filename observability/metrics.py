@@ -19,6 +19,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -112,6 +113,23 @@ class PortalCollector(Collector):
             seen.add(key)
             age.add_metric([*key, row.status], (now - row.finished_at).total_seconds())
         yield age
+        if apps.is_installed("chaos"):
+            yield self._chaos_runs(now)
+
+    def _chaos_runs(self, now: Any) -> Metric:
+        """The last finished run of each chaos experiment in each environment: its age and status (the verdict)."""
+        run = apps.get_model("chaos", "Run")
+        age = GaugeMetricFamily("governance_chaos_run_last_age_seconds",
+                                "Seconds since the last finished run of a chaos experiment; status is its verdict "
+                                "(completed, deviated, aborted, failed, interrupted).",
+                                labels=["service", "environment", "experiment", "status"])
+        latest = (run.objects.filter(ended_at__isnull=False)
+                  .order_by("experiment_id", "environment_id", "-ended_at", "-id")
+                  .distinct("experiment_id", "environment_id")
+                  .values_list("service__slug", "environment__slug", "experiment__key", "status", "ended_at"))
+        for service, environment, experiment, status, ended_at in latest:
+            age.add_metric([service, environment, experiment, status], (now - ended_at).total_seconds())
+        return age
 
     def _deployments(self) -> Iterator[Metric]:
         if not apps.is_installed("releases"):

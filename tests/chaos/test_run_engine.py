@@ -227,3 +227,17 @@ def test_slo_page__shows_chaos_caused_burn_apart(client, make_user, make_experim
     client.force_login(make_user("root", superuser=True))
     page = client.get(reverse("admin:observability_slo_service", args=[service.pk])).content.decode()
     assert "100 requests recorded while a fault was in force, 7 of them errors" in page
+
+
+def test_metrics__the_last_run_of_each_experiment_with_its_age_and_verdict(make_experiment, preview, maintainer,
+                                                                           client):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    experiment = make_experiment(hypothesis_tolerance=0, pause_after=30)
+    _run(experiment, preview, maintainer)  # aborted: the probe deviates
+    families = {f.name: f for f in text_string_to_metric_families(client.get("/metrics").content.decode())}
+
+    [sample] = families["governance_chaos_run_last_age_seconds"].samples
+    assert sample.labels == {"service": experiment.service.slug, "environment": "preview",
+                             "experiment": experiment.key, "status": "aborted"}
+    assert 0 <= sample.value < 120
