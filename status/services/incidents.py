@@ -17,7 +17,6 @@ from django.utils import timezone
 from governance.models import Environment, Service
 from governance.services import require_reason, system_user
 from status import subscribers
-from status.services import maintenance
 from status.models import (
     CLOSED,
     Component,
@@ -26,6 +25,7 @@ from status.models import (
     Incident,
     IncidentUpdate,
 )
+from status.services import maintenance
 from status.services.components import _locked, _write_status, apply_automatic_status
 
 S = Incident.Status

@@ -17,7 +17,6 @@ from releases import gates
 from releases import services as release_services
 from releases.models import FreezeWindow
 from status import services
-from tests.releases.conftest import register, release  # noqa: F401  (the releases fixtures)
 
 
 def _freeze_input(release, environment):
