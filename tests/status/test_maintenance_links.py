@@ -103,6 +103,8 @@ def test_in_progress_engages_maintenance_mode_and_completion_releases_it(service
     record = state.history.latest()
     assert record.history_user == operator and "maintenance #" in record.history_change_reason
     assert "Database upgrade" in record.history_change_reason
+    event = AuditEvent.objects.filter(model="flags.flagstate", object_id=str(state.pk)).order_by("-at", "-pk").first()
+    assert event is not None and event.actor == operator and "in progress" in event.reason
 
     services.post_update(incident=window, status="completed", body="Done.", actor=operator, reason="all good")
     assert not _maintenance_mode(service, preview)
