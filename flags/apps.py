@@ -9,13 +9,16 @@ class FlagsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from flags import services
+        from flags import maintenance_windows, services
         from flags.api import schema  # noqa: F401  (registers the OpenAPI auth extension)
         from flags.services.common import snapshot_members_changed
         from governance import hooks, schedules
 
         if snapshot_members_changed not in hooks.SNAPSHOT_CHANGED:
             hooks.SNAPSHOT_CHANGED.append(snapshot_members_changed)
+        hooks.MAINTENANCE_MODE.setdefault("available", maintenance_windows.available)
+        hooks.MAINTENANCE_MODE.setdefault("engage", maintenance_windows.engage)
+        hooks.MAINTENANCE_MODE.setdefault("release", maintenance_windows.release)
         if services.on_service_created not in hooks.SERVICE_CREATED:
             hooks.SERVICE_CREATED.append(services.on_service_created)
         names = {s["name"] for s in schedules.SCHEDULES}

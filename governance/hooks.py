@@ -32,6 +32,19 @@ Apps register callables in their AppConfig.ready():
 - MAINTENANCE_WINDOWS: f(*, service_id, start, end) -> list[(start, end)], the maintenance windows of a service
   declared before they began, overlapping [start, end) (status: scheduled maintenance); SLOs with
   `exclude_maintenance` leave those minutes out.
+- MAINTENANCE_FREEZE: f(*, maintenance_id, service, title, note, environments, starts_at, ends_at, now, actor,
+  reason) -> None, run inside the status service's transaction whenever a scheduled maintenance is scheduled,
+  rescheduled or completed (releases: one FreezeWindow per environment of `environments` over [starts_at,
+  ends_at), linked to `maintenance_id`; an empty `environments` ends them: removed if not started, cut at `now`
+  if in progress, kept if over).
+- MAINTENANCE_FREEZES: f(*, maintenance_id) -> list[(text, admin_url)], the freeze windows a maintenance declared
+  (reads only; releases; the status admin shows them).
+- MAINTENANCE_MODE: "available" -> f(*, service, environment) -> bool (the service has `maintenance_mode` there);
+  "engage" -> f(*, service, environment, until, actor, reason) -> int | None (the flag revision it set, None when
+  maintenance mode was already on: left alone); "release" -> f(*, service, environment, revision, actor, reason)
+  -> str ("released", "change-request" where a second person must approve, "left" when someone changed it
+  since `revision`). Flags registers them (its own enter/exit_maintenance services); the status app calls them
+  when a maintenance that asked for maintenance mode starts and completes.
 - TIMELINE_EVENTS: f(*, start, end, service_id) -> list[governance.timeline.Entry], records that are not in the
   audit trail but belong on an incident's timeline (recovery: drills; observability: alerts other apps raised).
 - NOTIFICATION_CHANNELS: f(*, service_id: int | None) -> list[governance.notifications.routing.ChannelSpec], the
@@ -77,3 +90,6 @@ NOTIFICATION_CHANNELS: list[Callable[..., list[Any]]] = []
 NOTIFICATION_DELIVERED: list[Callable[..., None]] = []
 MAINTENANCE_WINDOWS: list[Callable[..., list[Any]]] = []
 TIMELINE_EVENTS: list[Callable[..., list[Any]]] = []
+MAINTENANCE_FREEZE: list[Callable[..., None]] = []
+MAINTENANCE_FREEZES: list[Callable[..., list[tuple[str, str]]]] = []
+MAINTENANCE_MODE: dict[str, Callable[..., Any]] = {}

@@ -260,16 +260,25 @@ class GatePolicyAdmin(AuditedAdmin):
 
 @admin.register(FreezeWindow)
 class FreezeWindowAdmin(AuditedAdmin):
-    list_display = ["title", "service", "environment", "starts_at", "ends_at", "recurrence"]
+    list_display = ["title", "service", "environment", "starts_at", "ends_at", "recurrence", "maintenance"]
     list_filter = ["environment", "service", "recurrence"]
     list_select_related = ["service", "environment", "recurrence"]
-    readonly_fields = ["recurrence"]
+    readonly_fields = ["recurrence", "maintenance"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # An occurrence of a recurring freeze is the rule's: edit the rule (a hand edit would be undone).
-        if obj is not None and obj.recurrence_id is not None:
+        # A maintenance's freeze is the maintenance's: reschedule or complete the maintenance instead.
+        if obj is not None and (obj.recurrence_id is not None or obj.maintenance_id is not None):
             return False
         return super().has_change_permission(request, obj)
+
+    @admin.display(description="declared by maintenance")
+    def maintenance(self, window: FreezeWindow) -> str:
+        if window.maintenance_id is None:
+            return "—"
+        url = reverse("admin:status_incident_change", args=[window.maintenance_id])
+        return format_html('<a href="{}">maintenance #{}</a>{}', url, window.maintenance_id,
+                           f" — {window.maintenance_reason}" if window.maintenance_reason else "")
 
 
 @admin.register(RecurringFreeze)

@@ -12,8 +12,13 @@ class ReleasesConfig(AppConfig):
 
         from governance import hooks, schedules
         from releases import branch_protection, evidence_github, evidence_pack, gates
+        from releases.services import freezes
 
         hooks.EVIDENCE_SECTIONS["releases"] = evidence_pack.section
+        if freezes.sync_maintenance_freeze not in hooks.MAINTENANCE_FREEZE:
+            hooks.MAINTENANCE_FREEZE.append(freezes.sync_maintenance_freeze)
+        if freezes.maintenance_freezes not in hooks.MAINTENANCE_FREEZES:
+            hooks.MAINTENANCE_FREEZES.append(freezes.maintenance_freezes)
 
         for name, fn in gates.BUILT_IN.items():
             hooks.GATE_INPUTS.setdefault(name, fn)

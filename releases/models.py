@@ -203,6 +203,14 @@ class FreezeWindow(Audited):
         related_name="windows",
         help_text="The recurring freeze this window is an occurrence of (empty: a one-off window).",
     )
+    # The status app's scheduled maintenance that declared it (an id, not a foreign key: releases does not
+    # depend on status; governance.hooks.MAINTENANCE_FREEZE keeps it in line with the maintenance).
+    maintenance_id = models.BigIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="The scheduled maintenance this freeze came from (empty: declared here).")
+    maintenance_reason = models.TextField(
+        blank=True, default="", db_default="", editable=False,
+        help_text="Why the maintenance was scheduled (its audit reason), shown with the freeze.")
 
     class Meta:
         ordering = ["-starts_at"]

@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from governance.admin import ReadOnlyAdmin, ServiceFilter
 from governance.admin_tools import AuditedAdmin, ReadOnlyHistoryAdmin, ReasonForm, confirm_with_reason
 from observability.models import SloAlert
-from status import drafts, review, services
+from status import admin_maintenance, drafts, review, services
 from status.models import (
     CLOSED,
     Component,
@@ -131,7 +131,7 @@ class IncidentAdmin(AuditedAdmin):
     list_select_related = ["service", "commander"]
     list_filter = [ServiceFilter, "kind", "status", "impact", "published"]
     add_form = IncidentAddForm
-    actions = ["post_update", "publish", "review_draft"]
+    actions = ["post_update", "publish", "review_draft", "reschedule"]
     readonly_fields = ["kind", "status", "published", "next_update_by", "reminded_at", "started_at", "monitoring_at",
                        "resolved_at", "source_alert_id"]
 
@@ -146,12 +146,46 @@ class IncidentAdmin(AuditedAdmin):
             return [(None, {"fields": ["service", "name", "impact", "components", "component_status", "commander",
                                        "public", "body", "next_update_by", "internal_notes"]}),
                     ("Audit", {"fields": ["reason"]})]
+        links = [("Maintenance", {"fields": ["scheduled_for", "scheduled_until", "freeze_environments_list",
+                                             "linked_freezes", "maintenance_mode"]})] \
+            if obj.kind == Incident.Kind.MAINTENANCE else []
         return [(None, {"fields": ["name", "impact", "public", "commander", "internal_notes"]}),
-                ("State", {"fields": self.readonly_fields}), ("Review", {"fields": ["review_link"]}),
+                ("State", {"fields": self.readonly_fields}), *links, ("Review", {"fields": ["review_link"]}),
                 ("Audit", {"fields": ["reason"]})]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [*self.readonly_fields, "suggested_texts", "review_link"] if obj else []
+        maintenance = ["scheduled_for", "scheduled_until", "freeze_environments_list", "linked_freezes",
+                       "maintenance_mode"]
+        return [*self.readonly_fields, *maintenance, "suggested_texts", "review_link"] if obj else []
+
+    @admin.display(description="freezes promotions into")
+    def freeze_environments_list(self, incident: Incident) -> str:
+        return ", ".join(e.slug for e in incident.freeze_environments.all()) or "nothing"
+
+    @admin.display(description="freeze windows it declared")
+    def linked_freezes(self, incident: Incident) -> str:
+        return admin_maintenance.linked_freezes(incident)
+
+    @admin.display(description="maintenance mode")
+    def maintenance_mode(self, incident: Incident) -> str:
+        return admin_maintenance.maintenance_mode(incident)
+
+    def schedule_maintenance_view(self, request: HttpRequest) -> HttpResponse:
+        return admin_maintenance.schedule_view(self, request)
+
+    @admin.action(description="Reschedule maintenance (its freezes follow)", permissions=["change"])
+    def reschedule(self, request: HttpRequest, queryset: QuerySet[Incident]) -> HttpResponse | None:
+        def apply(incident: Incident, reason: str) -> None:
+            data = request._confirm_form.cleaned_data  # type: ignore[attr-defined]  # set by confirm_with_reason
+            services.reschedule_maintenance(incident=incident, scheduled_for=data["scheduled_for"],
+                                            scheduled_until=data["scheduled_until"], actor=request.user,
+                                            reason=reason)
+
+        return confirm_with_reason(self, request, queryset.filter(kind=Incident.Kind.MAINTENANCE)
+                                   .exclude(status__in=CLOSED), title="Reschedule maintenance", action="reschedule",
+                                   apply=apply, extra_form=admin_maintenance.RescheduleForm,
+                                   warning="The freeze windows each maintenance declared move with it; once it is in "
+                                           "progress only its end can move.")
 
     @admin.display(description="suggested update texts (filled from the portal's data; edit before posting)")
     def suggested_texts(self, incident: Incident) -> str:
@@ -161,7 +195,9 @@ class IncidentAdmin(AuditedAdmin):
                                 ((state, drafts.suggested_update(incident, state)) for state in states)) or "—"
 
     def get_urls(self) -> list[Any]:
-        return [path("draft-from-alert/<int:alert_id>/", self.admin_site.admin_view(self.draft_from_alert_view),
+        return [path("schedule-maintenance/", self.admin_site.admin_view(self.schedule_maintenance_view),
+                     name="status_incident_schedule_maintenance"),
+                path("draft-from-alert/<int:alert_id>/", self.admin_site.admin_view(self.draft_from_alert_view),
                      name="status_incident_draft_from_alert"),
                 path("<int:pk>/review.md", self.admin_site.admin_view(self.review_view),
                      name="status_incident_review"), *super().get_urls()]

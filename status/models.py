@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from governance.audit_base import Audited
-from governance.models import Service
+from governance.models import Environment, Service
 from status import indicator
 
 ENV_VAR_NAME = RegexValidator(r"^[A-Z_][A-Z0-9_]{0,99}$", "An environment variable name: A-Z, 0-9 and _.")
@@ -126,6 +126,17 @@ class Incident(Audited):
     monitoring_at = models.DateTimeField(null=True, blank=True, editable=False)
     resolved_at = models.DateTimeField(null=True, blank=True, editable=False)
     source_alert_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    # Maintenance only (status/services/maintenance.py): what the window does to releases and maintenance mode.
+    freeze_environments = models.ManyToManyField(
+        Environment, blank=True, related_name="+",
+        help_text="Promotions of the service into these environments are frozen during the window.")
+    maintenance_mode_environment = models.ForeignKey(
+        Environment, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Engage the service's maintenance_mode here when the maintenance moves to in progress; "
+                  "completing it releases it.")
+    maintenance_mode_revision = models.BigIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="The flag revision this maintenance set when it engaged maintenance mode (empty: it did not).")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 

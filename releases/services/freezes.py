@@ -135,3 +135,63 @@ def _materialise(rule: RecurringFreeze, *, now: datetime, horizon: timedelta, ac
 def _matches(window: FreezeWindow, rule: RecurringFreeze, target: recurrence.Window) -> bool:
     return (window.ends_at, window.title, window.service_id, window.environment_id) == (
         target.ends_at, rule.title, rule.service_id, rule.environment_id)
+
+
+# --- freezes declared by a scheduled maintenance (status app, governance.hooks.MAINTENANCE_FREEZE) -----------
+
+
+def sync_maintenance_freeze(*, maintenance_id: int, service: Any, title: str, note: str,
+                            environments: list[Any], starts_at: datetime, ends_at: datetime, now: datetime,
+                            actor: Any, reason: str) -> None:
+    """Bring the freezes a maintenance declared in line with it: one per environment over its window.
+
+    Run inside the maintenance's transaction (its row is locked, so two changes of one maintenance queue up).
+    What has already happened stays: a freeze in progress keeps its start, and one that should no longer exist
+    ends at `now` rather than vanishing; one not started yet is moved or removed. Never a dangling freeze.
+    """
+    reason = require_reason(reason)
+    title = f"Maintenance: {title}"[:200]
+    wanted = {env.pk: env for env in environments}
+    windows = list(FreezeWindow.objects.select_for_update().filter(maintenance_id=maintenance_id, ends_at__gt=now)
+                   .order_by("pk"))
+    for window in windows:
+        env = wanted.pop(window.environment_id, None)
+        if env is None or ends_at <= now:
+            _end_maintenance_window(window, now=now, actor=actor, reason=reason)
+            continue
+        start = window.starts_at if window.starts_at <= now else starts_at
+        if (window.starts_at, window.ends_at, window.title, window.maintenance_reason) != (start, ends_at, title, note):
+            window.starts_at, window.ends_at, window.title, window.maintenance_reason = start, ends_at, title, note
+            window.stamp(actor=actor, reason=f"{reason} [maintenance #{maintenance_id}: rescheduled]")
+            window.full_clean()
+            window.save(update_fields=["starts_at", "ends_at", "title", "maintenance_reason"])
+    if ends_at <= now:
+        return
+    for env in wanted.values():
+        window = FreezeWindow(title=title, service=service, environment=env, starts_at=starts_at,
+                              ends_at=ends_at, maintenance_id=maintenance_id, maintenance_reason=note)
+        window.stamp(actor=actor, reason=f"{reason} [maintenance #{maintenance_id}: freeze declared]")
+        window.full_clean()
+        window.save()
+
+
+def _end_maintenance_window(window: FreezeWindow, *, now: datetime, actor: Any, reason: str) -> None:
+    """A freeze that should end: removed if it has not started (and nobody was let through), else cut at now."""
+    label = f"maintenance #{window.maintenance_id}"
+    if window.starts_at > now and not window.overrides.exists():
+        window.stamp(actor=actor, reason=f"{reason} [{label}: freeze removed]")
+        window.delete()
+        return
+    window.starts_at = min(window.starts_at, now - timedelta(microseconds=1))
+    window.ends_at = now
+    window.stamp(actor=actor, reason=f"{reason} [{label}: freeze ended]")
+    window.save(update_fields=["starts_at", "ends_at"])
+
+
+def maintenance_freezes(*, maintenance_id: int) -> list[tuple[str, str]]:
+    """The freezes a maintenance declared, for the status admin: (text, admin link). Reads only."""
+    from django.urls import reverse
+
+    windows = FreezeWindow.objects.select_related("environment").filter(maintenance_id=maintenance_id)
+    return [(f"{w.environment.slug}: {w}", reverse("admin:releases_freezewindow_change", args=[w.pk]))
+            for w in windows.order_by("starts_at", "pk")]

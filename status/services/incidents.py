@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from governance.models import Service
+from governance.models import Environment, Service
 from governance.services import require_reason, system_user
 from status import subscribers
 from status.models import (
@@ -25,6 +25,7 @@ from status.models import (
     Incident,
     IncidentUpdate,
 )
+from status.services import maintenance
 from status.services.components import _locked, _write_status, apply_automatic_status
 
 S = Incident.Status
@@ -81,6 +82,16 @@ def _maintenance_components(incident: Incident, status: str, *, actor: Any, reas
                                    only_if_source=ComponentSource.MAINTENANCE)
 
 
+def _maintenance_links(incident: Incident, status: str, *, now: datetime, actor: Any, reason: str) -> list[str]:
+    """In progress engages maintenance mode (if asked); completion ends the freezes and releases it."""
+    if status == S.IN_PROGRESS:
+        return maintenance.engage_maintenance_mode(incident, now=now, actor=actor, reason=reason)
+    if status == S.COMPLETED:
+        maintenance.sync_freeze(incident, now=now, actor=actor, reason=reason, ending=True)
+        maintenance.release_maintenance_mode(incident, actor=actor, reason=reason)
+    return []
+
+
 def _record_update(incident: Incident, *, status: str, body: str, next_update_by: datetime | None, actor: Any,
                    reason: str, affected: list[dict[str, str]], now: datetime) -> IncidentUpdate:
     body = (body or "").strip()
@@ -129,14 +140,21 @@ def open_incident(*, service: Service, name: str, body: str, actor: Any, reason:
 @transaction.atomic
 def schedule_maintenance(*, service: Service, name: str, body: str, scheduled_for: datetime,
                          scheduled_until: datetime, actor: Any, reason: str, components: Iterable[Component] = (),
-                         public: bool = True) -> Incident:
+                         public: bool = True, freeze_environments: Iterable[Environment] | None = None,
+                         maintenance_mode_environment: Environment | None = None) -> Incident:
+    """Declare a maintenance window; it may freeze promotions and engage maintenance mode (status.services.
+    maintenance: `freeze_environments` left out means every production environment)."""
     reason, now = require_reason(reason), timezone.now()
     if scheduled_until <= scheduled_for:
         raise ValidationError({"scheduled_until": "The window must end after it starts."})
+    freezes = maintenance.resolve_freeze_environments(freeze_environments)
+    maintenance.check_links(service=service, freeze_environments=freezes,
+                            maintenance_mode_environment=maintenance_mode_environment)
     components = list(components)
     incident = Incident(kind=Incident.Kind.MAINTENANCE, service=service, name=name, status=S.SCHEDULED,
                         impact=Incident.Impact.MAINTENANCE, public=public, published=True, started_at=scheduled_for,
-                        scheduled_for=scheduled_for, scheduled_until=scheduled_until, created_at=now, updated_at=now)
+                        scheduled_for=scheduled_for, scheduled_until=scheduled_until, created_at=now, updated_at=now,
+                        maintenance_mode_environment=maintenance_mode_environment)
     incident.stamp(actor=actor, reason=reason)
     incident.full_clean()
     incident.save()
@@ -144,8 +162,43 @@ def schedule_maintenance(*, service: Service, name: str, body: str, scheduled_fo
         if component.service_id != service.pk:
             raise ValidationError({"components": f"{component} belongs to another service."})
     incident.components.set(components)
+    incident.freeze_environments.set(freezes)
+    maintenance.sync_freeze(incident, now=now, actor=actor, reason=reason)
     _record_update(incident, status=S.SCHEDULED, body=body, next_update_by=None, actor=actor, reason=reason,
                    affected=[], now=now)
+    return incident
+
+
+@transaction.atomic
+def reschedule_maintenance(*, incident: Incident, scheduled_for: datetime, scheduled_until: datetime, actor: Any,
+                           reason: str, freeze_environments: Iterable[Environment] | None = None) -> Incident:
+    """Move a maintenance's window (and, before it starts, change what it freezes); its freezes follow.
+
+    Once in progress its start is history: only the end moves. `freeze_environments` None keeps them.
+    """
+    reason, now = require_reason(reason), timezone.now()
+    incident = Incident.objects.select_for_update().select_related("service").get(pk=incident.pk)
+    if incident.kind != Incident.Kind.MAINTENANCE or incident.status in CLOSED:
+        raise ValidationError({"status": f"'{incident}' is not a maintenance that can still be rescheduled."})
+    if incident.status != S.SCHEDULED and (scheduled_for != incident.scheduled_for
+                                           or freeze_environments is not None):
+        raise ValidationError({"scheduled_for": f"'{incident}' has started: only its end can move."})
+    if scheduled_until <= scheduled_for:
+        raise ValidationError({"scheduled_until": "The window must end after it starts."})
+    if freeze_environments is not None:
+        freezes = list(freeze_environments)
+        maintenance.check_links(service=incident.service, freeze_environments=freezes,
+                                maintenance_mode_environment=None)
+        incident.freeze_environments.set(freezes)
+    incident.scheduled_for, incident.scheduled_until, incident.updated_at = scheduled_for, scheduled_until, now
+    fields = ["scheduled_for", "scheduled_until", "updated_at"]
+    if incident.status == S.SCHEDULED:
+        incident.started_at = scheduled_for
+        fields.append("started_at")
+    incident.stamp(actor=actor, reason=reason)
+    incident.full_clean()
+    incident.save(update_fields=fields)
+    maintenance.sync_freeze(incident, now=now, actor=actor, reason=reason)
     return incident
 
 
@@ -165,11 +218,12 @@ def post_update(*, incident: Incident, status: str, body: str, actor: Any, reaso
         next_update_by = None
     _check_next_update(next_update_by, now)
     affected = _apply_component_statuses(incident, dict(component_statuses or {}), actor=actor, reason=reason)
+    fields = ["status", "next_update_by", "reminded_at", "updated_at"]
     if incident.kind == Incident.Kind.MAINTENANCE and status != incident.status:
         _maintenance_components(incident, status, actor=actor, reason=reason)
+        fields += _maintenance_links(incident, status, now=now, actor=actor, reason=reason)
     update = _record_update(incident, status=status, body=body, next_update_by=next_update_by, actor=actor,
                             reason=reason, affected=affected, now=now)
-    fields = ["status", "next_update_by", "reminded_at", "updated_at"]
     if status == S.MONITORING and incident.monitoring_at is None:
         incident.monitoring_at = now
         fields.append("monitoring_at")

@@ -1,4 +1,4 @@
-"""Fixtures of the status app: components of the `service` fixture, the real webhook receiver."""
+"""Fixtures of the status app: components of the `service` fixture, the real webhook receiver, releases."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 from status import services
 from status.models import Component
 from tests.observability.conftest import webhook_receiver, write_points  # noqa: F401  (shared fixtures)
+from tests.releases.conftest import register, release  # noqa: F401  (releases to promote during a maintenance)
 
 
 @pytest.fixture

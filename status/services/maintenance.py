@@ -1,0 +1,102 @@
+"""What a scheduled maintenance does outside the status page: freeze promotions, engage maintenance mode.
+
+A maintenance may declare, when it is scheduled (or rescheduled while not started):
+- `freeze_environments`: promotions of its service into these environments are refused during the window. Left
+  out, it is every production environment: a maintenance is when a surprise deployment hurts most, and a
+  release manager can still override a freeze (recorded) when one must go out. Give none to freeze nothing.
+  The freeze windows belong to releases; `governance.hooks.MAINTENANCE_FREEZE` keeps them in line with the
+  maintenance (scheduled, rescheduled, completed — early or cancelled — in the same transaction).
+- `maintenance_mode_environment`: the service's `maintenance_mode` is engaged there when the maintenance moves
+  to in progress (until the window's end, at least 30 minutes) and released when it completes — only if this
+  maintenance engaged it and nobody changed it since (`governance.hooks.MAINTENANCE_MODE`, flags' services).
+  Refused at scheduling time when the service has no such flag there, not when the window starts.
+Nothing moves a maintenance to in progress on its own (status.tasks has no such job): a person posts the update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+
+from governance import hooks
+from governance.models import Environment, Service
+from status.models import Incident
+
+MIN_MAINTENANCE_MODE = timedelta(minutes=30)
+
+
+def default_freeze_environments() -> list[Environment]:
+    """Left out, a maintenance freezes promotions into every production environment (see the module)."""
+    return list(Environment.objects.filter(is_production=True).order_by("order", "slug"))
+
+
+def resolve_freeze_environments(environments: Iterable[Environment] | None) -> list[Environment]:
+    return default_freeze_environments() if environments is None else list(environments)
+
+
+def check_links(*, service: Service, freeze_environments: list[Environment],
+                maintenance_mode_environment: Environment | None) -> None:
+    """Refuse, before anything is written, what could not be done when the window starts."""
+    if freeze_environments and not hooks.MAINTENANCE_FREEZE:
+        raise ValidationError({"freeze_environments": "Freeze windows are not available (releases app missing)."})
+    if maintenance_mode_environment is None:
+        return
+    available = hooks.MAINTENANCE_MODE.get("available")
+    if available is None or not available(service=service, environment=maintenance_mode_environment):
+        raise ValidationError({"maintenance_mode_environment":
+                               f"{service.slug} has no maintenance_mode flag in {maintenance_mode_environment.slug}: "
+                               "maintenance mode cannot be engaged there."})
+
+
+def consequences(*, service: Service, scheduled_for: datetime, scheduled_until: datetime,
+                 freeze_environments: Iterable[Environment],
+                 maintenance_mode_environment: Environment | None) -> list[str]:
+    """What scheduling will do, in words, for the confirmation page (reads only)."""
+    span = f"{scheduled_for:%Y-%m-%d %H:%M}–{scheduled_until:%Y-%m-%d %H:%M} UTC"
+    slugs = [env.slug for env in freeze_environments]
+    lines = [f"Promotions of {service.slug} to {', '.join(slugs)} will be frozen {span}." if slugs
+             else "No promotions will be frozen."]
+    if maintenance_mode_environment is not None:
+        lines.append(f"Maintenance mode will be engaged in {maintenance_mode_environment.slug} at start "
+                     f"(when the maintenance moves to in progress) and released when it completes.")
+    else:
+        lines.append("Maintenance mode will not be engaged.")
+    return lines
+
+
+def sync_freeze(incident: Incident, *, now: datetime, actor: Any, reason: str, ending: bool = False) -> None:
+    """Ask releases to make the maintenance's freeze windows match it (or end them when `ending`)."""
+    environments = [] if ending else list(incident.freeze_environments.all())
+    note = f"{incident.name} — {reason}"
+    for sync in hooks.MAINTENANCE_FREEZE:
+        assert incident.scheduled_for is not None and incident.scheduled_until is not None  # a maintenance
+        sync(maintenance_id=incident.pk, service=incident.service, title=incident.name, note=note,
+             environments=environments, starts_at=incident.scheduled_for, ends_at=incident.scheduled_until,
+             now=now, actor=actor, reason=reason)
+
+
+def engage_maintenance_mode(incident: Incident, *, now: datetime, actor: Any, reason: str) -> list[str]:
+    """On the move to in progress: engage maintenance mode if asked. Returns the fields it changed."""
+    env = incident.maintenance_mode_environment
+    if env is None or incident.maintenance_mode_revision is not None:
+        return []
+    assert incident.scheduled_until is not None  # a maintenance
+    until = max(incident.scheduled_until, now + MIN_MAINTENANCE_MODE)
+    revision = hooks.MAINTENANCE_MODE["engage"](
+        service=incident.service, environment=env, until=until, actor=actor,
+        reason=f"{reason} [maintenance #{incident.pk} '{incident.name}' in progress]")
+    incident.maintenance_mode_revision = revision
+    return ["maintenance_mode_revision"] if revision is not None else []
+
+
+def release_maintenance_mode(incident: Incident, *, actor: Any, reason: str) -> str:
+    """On completion: release the maintenance mode this maintenance engaged (see flags.maintenance_windows)."""
+    env, revision = incident.maintenance_mode_environment, incident.maintenance_mode_revision
+    if env is None or revision is None:
+        return "not engaged"
+    return str(hooks.MAINTENANCE_MODE["release"](
+        service=incident.service, environment=env, revision=revision, actor=actor,
+        reason=f"{reason} [maintenance #{incident.pk} '{incident.name}' completed]"))

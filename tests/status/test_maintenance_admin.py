@@ -1,0 +1,108 @@
+"""Scheduling maintenance in the admin: the options, the consequences in words before confirming, the links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.test import Client
+from django.utils import timezone
+
+from governance import services as core
+from governance.models import Environment
+from releases.models import FreezeWindow
+from status import services
+from status.models import Incident
+
+URL = "/admin/status/incident/schedule-maintenance/"
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _form(service, component, **extra):
+    start = (timezone.now() + timedelta(days=1)).replace(hour=2, minute=0, second=0, microsecond=0)
+    data = {"service": service.pk, "name": "Database upgrade", "body": "PostgreSQL 17.",
+            "components": [component.pk], "scheduled_for": start.strftime("%Y-%m-%d %H:%M"),
+            "scheduled_until": (start + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"), "public": "on",
+            "reason": "planned upgrade (CHG-42)"}
+    return {**data, **extra}, start
+
+
+def test_schedule_page__production_is_frozen_by_default(operator):
+    html = _client(operator).get(URL).content.decode()
+    production = Environment.objects.get(slug="production")
+    assert f'value="{production.pk}"' in html and "checked" in html.split(f'value="{production.pk}"')[1][:40]
+    assert "do not engage maintenance mode" in html
+
+
+def test_consequences_are_shown_before_anything_is_scheduled(service, api_component, operator, production):
+    data, start = _form(service, api_component, freeze_environments=[production.pk],
+                        maintenance_mode_environment=production.pk)
+    html = _client(operator).post(URL, data).content.decode()
+    span = f"{start:%Y-%m-%d %H:%M}–{start + timedelta(hours=2):%Y-%m-%d %H:%M} UTC"
+    assert f"Promotions of shop to production will be frozen {span}." in html
+    assert "Maintenance mode will be engaged in production at start" in html
+    assert "Confirm: schedule maintenance" in html
+    assert not Incident.objects.exists() and not FreezeWindow.objects.exists()
+
+
+def test_confirming__schedules_with_its_freeze_and_the_change_page_shows_it(service, api_component, operator,
+                                                                             production):
+    client = _client(operator)
+    data, start = _form(service, api_component, freeze_environments=[production.pk],
+                        maintenance_mode_environment=production.pk)
+    preview = client.post(URL, data)
+    previewed = preview.context["previewed"]
+    response = client.post(URL, {**data, "confirm": "yes", "previewed": previewed})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    incident = Incident.objects.get()
+    assert (incident.kind, incident.scheduled_for, incident.maintenance_mode_environment) == (
+        "maintenance", start.replace(tzinfo=UTC), production)
+    [freeze] = FreezeWindow.objects.filter(maintenance_id=incident.pk)
+    assert freeze.history.latest().history_user == operator
+
+    html = client.get(f"/admin/status/incident/{incident.pk}/change/").content.decode()
+    assert f"/admin/releases/freezewindow/{freeze.pk}/change/" in html and "Maintenance: Database upgrade" in html
+    assert "engaged in production when it moves to in progress" in html
+    freeze_html = client.get(f"/admin/releases/freezewindow/{freeze.pk}/change/").content.decode()
+    assert f"/admin/status/incident/{incident.pk}/change/" in freeze_html and "CHG-42" in freeze_html
+
+
+def test_options_changed_on_the_confirmation_page__are_shown_again(service, api_component, operator, production):
+    client = _client(operator)
+    data, _ = _form(service, api_component, freeze_environments=[production.pk])
+    previewed = client.post(URL, data).context["previewed"]
+    response = client.post(URL, {**data, "freeze_environments": [], "confirm": "yes", "previewed": previewed})
+    assert response.status_code == 200 and "No promotions will be frozen." in response.content.decode()
+    assert not Incident.objects.exists()
+
+
+def test_maintenance_mode_without_the_flag__is_a_form_error(service, api_component, operator, system_user):
+    staging = core.save_audited(instance=Environment(slug="staging", name="Staging", order=25),
+                                actor=system_user, reason="test: an environment without flags")
+    data, _ = _form(service, api_component, maintenance_mode_environment=staging.pk)
+    response = _client(operator).post(URL, {**data, "confirm": "yes", "previewed": "x"})
+    assert response.status_code == 200
+    assert "no maintenance_mode flag in staging" in response.content.decode()
+    assert not Incident.objects.exists()
+
+
+def test_auditor__cannot_schedule(auditor):
+    assert _client(auditor).get(URL).status_code == 403
+
+
+def test_reschedule_action__moves_the_window_and_its_freeze(service, operator):
+    start = datetime(2030, 1, 5, 2, 0, tzinfo=UTC)
+    window = services.schedule_maintenance(service=service, name="Database upgrade", body="PG 17.",
+                                           scheduled_for=start, scheduled_until=start + timedelta(hours=2),
+                                           actor=operator, reason="planned")
+    response = _client(operator).post("/admin/status/incident/", {
+        "action": "reschedule", "_selected_action": [window.pk], "confirm": "1",
+        "scheduled_for": "2030-01-12 02:00", "scheduled_until": "2030-01-12 05:00", "reason": "vendor moved it"})
+    assert response.status_code == 302
+    [freeze] = FreezeWindow.objects.filter(maintenance_id=window.pk)
+    assert (freeze.starts_at, freeze.ends_at) == (datetime(2030, 1, 12, 2, 0, tzinfo=UTC),
+                                                  datetime(2030, 1, 12, 5, 0, tzinfo=UTC))
