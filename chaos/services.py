@@ -56,6 +56,14 @@ def announce() -> None:
         changed()
 
 
+def report_drill(*, service: Service, environment: Environment, actor: Any, reason: str,
+                 now: datetime | None = None) -> None:
+    """Tell hooks.DRILL_FAULTS whether the service has faults in force there now (the status page shows it)."""
+    active = Fault.objects.active(now).filter(service=service, environment=environment).exists()
+    for receiver in hooks.DRILL_FAULTS:
+        receiver(service=service, environment=environment, active=active, actor=actor, reason=reason)
+
+
 # --- policy ----------------------------------------------------------------------------------------
 
 def chaos_allowed(environment: Environment) -> bool:
@@ -155,6 +163,7 @@ def create_fault(*, service: Service, environment: Environment, kind: str, param
     fault.stamp(actor=actor, reason=reason)
     fault.save()
     announce()
+    report_drill(service=service, environment=environment, actor=actor, reason=reason, now=now)
     return fault
 
 
@@ -172,6 +181,7 @@ def remove_fault(*, fault: Fault, actor: Any, reason: str) -> Fault:
         raise ValidationError(f"Fault {fault.pk} was already removed ({fault.removal_reason}).")
     _remove(fault, actor=actor, reason=reason, now=timezone.now())
     announce()
+    report_drill(service=fault.service, environment=fault.environment, actor=actor, reason=reason)
     return fault
 
 
@@ -185,6 +195,8 @@ def remove_faults(*, faults: Any, actor: Any, reason: str) -> list[Fault]:
         _remove(fault, actor=actor, reason=reason, now=now)
     if removed:
         announce()
+    for service, environment in {(fault.service, fault.environment) for fault in removed}:
+        report_drill(service=service, environment=environment, actor=actor, reason=reason)
     return removed
 
 
@@ -366,5 +378,12 @@ def watchdog(*, actor: Any, now: datetime | None = None) -> dict[str, int]:
     orphans = Fault.objects.active(now).filter(run__status__in=[s.value for s in RunStatus
                                                                  if s not in (RunStatus.RUNNING, RunStatus.PENDING)])
     removed = remove_faults(faults=orphans, actor=actor, reason="chaos watchdog: the fault's run has ended")
+    # Faults that only ran out (TTL) were never removed: report their targets, now without faults in force.
+    expired = (Fault.objects.filter(removed_at__isnull=True, expires_at__lte=now,
+                                    expires_at__gt=now - timedelta(minutes=10))
+               .select_related("service", "environment"))
+    for service, environment in {(fault.service, fault.environment) for fault in expired}:
+        report_drill(service=service, environment=environment, actor=actor,
+                     reason="chaos watchdog: the drill's faults ran out (TTL)", now=now)
     tag_sli_points(faults=Fault.objects.filter(created_at__gte=now - timedelta(hours=2)))
     return {"interrupted": interrupted, "orphans_removed": len(removed)}

@@ -45,6 +45,10 @@ Apps register callables in their AppConfig.ready():
   -> str ("released", "change-request" where a second person must approve, "left" when someone changed it
   since `revision`). Flags registers them (its own enter/exit_maintenance services); the status app calls them
   when a maintenance that asked for maintenance mode starts and completes.
+- DRILL_FAULTS: f(*, service, environment, active, actor, reason) -> None, run inside chaos's writing transaction
+  when a service's chaos faults in an environment go from none in force to some (active=True) or back (False,
+  also for faults that only expired: the chaos watchdog reports those); may be called again with the same
+  value (receivers are idempotent). The status app shows a production drill on the service's components.
 - TIMELINE_EVENTS: f(*, start, end, service_id) -> list[governance.timeline.Entry], records that are not in the
   audit trail but belong on an incident's timeline (recovery: drills; observability: alerts other apps raised).
 - NOTIFICATION_CHANNELS: f(*, service_id: int | None) -> list[governance.notifications.routing.ChannelSpec], the
@@ -93,3 +97,4 @@ TIMELINE_EVENTS: list[Callable[..., list[Any]]] = []
 MAINTENANCE_FREEZE: list[Callable[..., None]] = []
 MAINTENANCE_FREEZES: list[Callable[..., list[tuple[str, str]]]] = []
 MAINTENANCE_MODE: dict[str, Callable[..., Any]] = {}
+DRILL_FAULTS: list[Callable[..., None]] = []

@@ -18,6 +18,8 @@ class StatusConfig(AppConfig):
             hooks.MAINTENANCE_CHANGED.append(services.on_maintenance_changed)
         if uptime.declared_maintenance not in hooks.MAINTENANCE_WINDOWS:
             hooks.MAINTENANCE_WINDOWS.append(uptime.declared_maintenance)
+        if services.on_drill_faults not in hooks.DRILL_FAULTS:
+            hooks.DRILL_FAULTS.append(services.on_drill_faults)
         if services.on_alert_opened not in hooks.ALERT_OPENED:
             hooks.ALERT_OPENED.append(services.on_alert_opened)
         if UPTIME_SCHEDULE not in {entry["name"] for entry in SCHEDULES}:

@@ -33,7 +33,7 @@ class ComponentSource(models.TextChoices):
     MANUAL = "manual", "manual (wins over every automatic source)"
     SLO = "slo", "SLO burn-rate alert"
     MAINTENANCE = "maintenance", "maintenance mode or window"
-    DRILL = "drill", "DR drill"
+    DRILL = "drill", "drill (chaos faults in production)"
 
 
 class ComponentGroup(Audited):

@@ -8,6 +8,7 @@ from status.services.components import (
     apply_automatic_status,
     dismiss_proposal,
     on_alert_opened,
+    on_drill_faults,
     on_maintenance_changed,
     release_manual_status,
     save_component,
@@ -33,7 +34,7 @@ from status.services.incidents import (
 
 __all__ = [
     "INCIDENT_FLOW", "MAINTENANCE_FLOW", "MAX_NEXT_UPDATE", "PAGE_PROPOSAL", "accept_proposal",
-    "apply_automatic_status", "assign_commander", "dismiss_proposal", "on_alert_opened", "on_maintenance_changed",
+    "apply_automatic_status", "assign_commander", "dismiss_proposal", "on_alert_opened", "on_drill_faults", "on_maintenance_changed",
     "open_incident", "overdue_incidents", "post_update", "publish_incident", "release_manual_status",
     "remind_overdue", "reschedule_maintenance", "save_component", "save_group", "save_incident", "save_webhook_subscriber",
     "schedule_maintenance", "set_component_status", "set_webhook_components",

@@ -146,6 +146,23 @@ def on_maintenance_changed(*, service: Service, environment: Environment, engage
                                    only_if_source=ComponentSource.MAINTENANCE)
 
 
+def on_drill_faults(*, service: Service, environment: Environment, active: bool, actor: Any, reason: str) -> None:
+    """Chaos faults in force in production degrade the service's operational components (source "drill"), and
+    their end restores them. A drill never hides a worse status, maintenance or a person's decision: only
+    operational components take it, and only the drill's own status is lifted."""
+    if not environment.is_production:
+        return
+    why = f"chaos drill {'in force' if active else 'over'} in {environment.slug}: {reason}"
+    for component in Component.objects.filter(service=service):
+        if active and component.status == ComponentStatus.OPERATIONAL:
+            apply_automatic_status(component=component, status=ComponentStatus.DEGRADED,
+                                   source=ComponentSource.DRILL, actor=actor, reason=why)
+        elif not active:
+            apply_automatic_status(component=component, status=ComponentStatus.OPERATIONAL,
+                                   source=ComponentSource.NONE, actor=actor, reason=why,
+                                   only_if_source=ComponentSource.DRILL)
+
+
 def on_alert_opened(*, alert_id: int, service_id: int | None, action: str, summary: str) -> None:
     """A paging burn-rate alert proposes a status for the service's public components; a person decides."""
     if action != "page" or service_id is None:
