@@ -19,6 +19,7 @@ class FlagsConfig(AppConfig):
         hooks.MAINTENANCE_MODE.setdefault("available", maintenance_windows.available)
         hooks.MAINTENANCE_MODE.setdefault("engage", maintenance_windows.engage)
         hooks.MAINTENANCE_MODE.setdefault("release", maintenance_windows.release)
+        hooks.MAINTENANCE_MODE.setdefault("describe", maintenance_windows.describe)
         if services.on_service_created not in hooks.SERVICE_CREATED:
             hooks.SERVICE_CREATED.append(services.on_service_created)
         names = {s["name"] for s in schedules.SCHEDULES}

@@ -66,3 +66,25 @@ def release(*, service: Service, environment: Environment, revision: int, actor:
         return "left"
     outcome = services.exit_maintenance(service=service, environment=environment, actor=actor, reason=reason)
     return "released" if outcome.applied else "change-request"
+
+
+def describe(*, service: Service, environment: Environment, revision: int | None) -> str:
+    """Maintenance mode as it stands, for the maintenance's admin page and the completion message. Reads only."""
+    from flags.models import ChangeRequest
+
+    state = _state(service, environment)
+    if state is None:
+        return f"{service.slug} has no maintenance_mode flag in {environment.slug}"
+    values = expiry.effective(state, now=timezone.now())
+    text = f"maintenance mode is {'ON' if values['enabled'] else 'off'} in {environment.slug}"
+    if values["enabled"] and values["expires_at"] is not None:
+        text += f" until {values['expires_at']:%Y-%m-%d %H:%M} UTC"
+    if revision is not None:
+        text += (" (as this maintenance set it)" if state.revision == revision
+                 else " (changed since this maintenance set it: no longer this maintenance's)")
+    pending = (ChangeRequest.objects.filter(state=state, status=ChangeRequest.Status.PENDING)
+               .order_by("created_at").first())
+    if pending is not None:
+        text += f"; change request #{pending.pk} ({pending.get_operation_display()}) waits for a second person"
+    return text
+

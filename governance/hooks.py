@@ -43,7 +43,9 @@ Apps register callables in their AppConfig.ready():
   "engage" -> f(*, service, environment, until, actor, reason) -> int | None (the flag revision it set, None when
   maintenance mode was already on: left alone); "release" -> f(*, service, environment, revision, actor, reason)
   -> str ("released", "change-request" where a second person must approve, "left" when someone changed it
-  since `revision`). Flags registers them (its own enter/exit_maintenance services); the status app calls them
+  since `revision`); "describe" -> f(*, service, environment, revision) -> str (maintenance mode as it stands:
+  on/off, until when, whether still as the maintenance set it, a change request waiting; reads only). Flags
+  registers them (its own enter/exit_maintenance services); the status app calls them
   when a maintenance that asked for maintenance mode starts and completes.
 - DRILL_FAULTS: f(*, service, environment, active, actor, reason) -> None, run inside chaos's writing transaction
   when a service's chaos faults in an environment go from none in force to some (active=True) or back (False,

@@ -274,6 +274,10 @@ class IncidentAdmin(AuditedAdmin):
             data = request._confirm_form.cleaned_data  # type: ignore[attr-defined]  # set by confirm_with_reason
             services.post_update(incident=incident, status=data["status"], body=data["body"],
                                  next_update_by=data.get("next_update_by"), actor=request.user, reason=reason)
+            if incident.kind == Incident.Kind.MAINTENANCE and incident.maintenance_mode_environment is not None:
+                # what starting or completing did to maintenance mode (a release may wait for a second person)
+                incident.refresh_from_db()
+                self.message_user(request, f"{incident.name}: {admin_maintenance.maintenance_mode(incident)}")
 
         return confirm_with_reason(self, request, queryset.exclude(status__in=CLOSED - {"resolved"}),
                                    title="Post an update", action="post_update", apply=apply, extra_form=UpdateForm)

@@ -114,6 +114,11 @@ def maintenance_mode(incident: Incident) -> str:
     env = incident.maintenance_mode_environment
     if incident.kind != Incident.Kind.MAINTENANCE or env is None:
         return "not engaged by this maintenance"
+    describe = hooks.MAINTENANCE_MODE.get("describe")
+    now = describe(service=incident.service, environment=env, revision=incident.maintenance_mode_revision) \
+        if describe is not None else ""
     if incident.maintenance_mode_revision is not None:
-        return f"engaged in {env.slug} by this maintenance (flag revision {incident.maintenance_mode_revision})"
-    return f"engaged in {env.slug} when it moves to in progress (unless already on)"
+        return f"engaged in {env.slug} by this maintenance (flag revision {incident.maintenance_mode_revision}); now: {now}"
+    if incident.status in (Incident.Status.SCHEDULED,):
+        return f"engaged in {env.slug} when it moves to in progress (unless already on); now: {now}"
+    return f"not engaged by this maintenance (already on when it started, or it never started); now: {now}"

@@ -106,3 +106,26 @@ def test_reschedule_action__moves_the_window_and_its_freeze(service, operator):
     [freeze] = FreezeWindow.objects.filter(maintenance_id=window.pk)
     assert (freeze.starts_at, freeze.ends_at) == (datetime(2030, 1, 12, 2, 0, tzinfo=UTC),
                                                   datetime(2030, 1, 12, 5, 0, tzinfo=UTC))
+
+
+def test_completing_in_the_admin__says_what_became_of_maintenance_mode(service, api_component, operator,
+                                                                       production):
+    start = timezone.now()
+    window = services.schedule_maintenance(service=service, name="Failover", body="Failover.", scheduled_for=start,
+                                           scheduled_until=start + timedelta(hours=1), components=[api_component],
+                                           maintenance_mode_environment=production, actor=operator, reason="planned")
+    client = _client(operator)
+
+    def post(status):
+        return client.post("/admin/status/incident/", {
+            "action": "post_update", "_selected_action": [window.pk], "confirm": "1", "status": status,
+            "body": f"{status}.", "reason": "r"}, follow=True)
+
+    started = post("in_progress").content.decode()
+    assert "maintenance mode is ON in production" in started and "as this maintenance set it" in started
+    completed = post("completed").content.decode()
+    # In production switching it off needs a second person: the page says so instead of implying it is off.
+    assert "maintenance mode is ON in production" in completed
+    assert "waits for a second person" in completed
+    page = client.get(f"/admin/status/incident/{window.pk}/change/").content.decode()
+    assert "waits for a second person" in page
