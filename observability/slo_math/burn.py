@@ -1,5 +1,4 @@
-"""Multi-window multi-burn-rate alerts: the window pairs and their factors, burn rates, and the firing rule.
-"""
+"""Multi-window multi-burn-rate alerts: the window pairs and their factors, burn rates, and the firing rule."""
 
 from __future__ import annotations
 

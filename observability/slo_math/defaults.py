@@ -1,5 +1,4 @@
-"""The SLOs seeded for every service in every environment, and the rules that size them.
-"""
+"""The SLOs seeded for every service in every environment, and the rules that size them."""
 
 from __future__ import annotations
 

@@ -13,16 +13,7 @@ import psycopg
 
 from recovery.engine import pgtools
 from recovery.engine.cluster import ThrowawayCluster
-from recovery.engine.evidence import (
-    FAIL,
-    PASS,
-    SKIPPED,
-    PhaseClock,
-    Verdict,
-    format_seconds,
-    iso,
-    utc_now,
-)
+from recovery.engine.evidence import FAIL, PASS, SKIPPED, PhaseClock, Verdict, format_seconds, iso, utc_now
 from recovery.engine.pitr.replay import RecoveredCluster, RecoveryOutcome
 from recovery.engine.pitr.report import PitrDrillEvidence, render_pitr_report
 

@@ -18,10 +18,7 @@ import psycopg
 
 from recovery.engine import pgtools
 from recovery.engine.cluster import PostgresServer, make_workdir
-from recovery.engine.evidence import (
-    format_seconds,
-    iso,
-)
+from recovery.engine.evidence import format_seconds, iso
 
 TARGET_NOT_REACHED = "recovery ended before configured recovery target was reached"
 _FATAL_RE = re.compile(r"(?:FATAL|PANIC):\s+(.*)")

@@ -1,16 +1,10 @@
-"""What a PITR drill found (`PitrDrillEvidence`) and the Markdown page people read about it.
-"""
+"""What a PITR drill found (`PitrDrillEvidence`) and the Markdown page people read about it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from recovery.engine.evidence import (
-    Phase,
-    Verdict,
-    format_seconds,
-    verdict_rows,
-)
+from recovery.engine.evidence import Phase, Verdict, format_seconds, verdict_rows
 
 
 @dataclass

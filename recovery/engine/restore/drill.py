@@ -13,19 +13,8 @@ from pathlib import Path
 
 from recovery.engine import pgtools
 from recovery.engine.backup import load_backup, pg_tool_version
-from recovery.engine.evidence import (
-    FAIL,
-    PASS,
-    SKIPPED,
-    PhaseClock,
-    Verdict,
-    format_seconds,
-    iso,
-    utc_now,
-)
-from recovery.engine.manifest import (
-    Manifest,
-)
+from recovery.engine.evidence import FAIL, PASS, SKIPPED, PhaseClock, Verdict, format_seconds, iso, utc_now
+from recovery.engine.manifest import Manifest
 from recovery.engine.restore.plan import DEFAULT_OBJECTIVES, LAYERS, SmokeQuery, _as_smoke, _Deadline, _shadow_name
 from recovery.engine.restore.report import ObjectiveCheck, RestoreDrillEvidence, render_restore_report
 from recovery.engine.restore.shadow import _drop_database, _restore, database_exists

@@ -13,9 +13,7 @@ import time
 from dataclasses import dataclass
 
 from recovery.engine import pgtools
-from recovery.engine.evidence import (
-    format_seconds,
-)
+from recovery.engine.evidence import format_seconds
 
 # Recovery time objectives in seconds: critical services back within 15 minutes, everything within 4 hours.
 DEFAULT_OBJECTIVES: dict[str, float] = {"critical": 15 * 60, "full": 4 * 3600}

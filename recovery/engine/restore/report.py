@@ -8,12 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from recovery.engine.evidence import (
-    Phase,
-    Verdict,
-    format_seconds,
-    verdict_rows,
-)
+from recovery.engine.evidence import Phase, Verdict, format_seconds, verdict_rows
 
 
 @dataclass

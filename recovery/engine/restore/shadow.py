@@ -12,11 +12,7 @@ import psycopg
 from psycopg import sql
 
 from recovery.engine import pgtools
-from recovery.engine.evidence import (
-    FAIL,
-    PASS,
-    Verdict,
-)
+from recovery.engine.evidence import FAIL, PASS, Verdict
 from recovery.engine.restore.plan import _Deadline
 
 

@@ -12,12 +12,7 @@ import psycopg
 
 from governance import sql_rules
 from recovery.engine import pgtools
-from recovery.engine.evidence import (
-    FAIL,
-    PASS,
-    SKIPPED,
-    Verdict,
-)
+from recovery.engine.evidence import FAIL, PASS, SKIPPED, Verdict
 from recovery.engine.manifest import (
     Manifest,
     TableChecksum,
