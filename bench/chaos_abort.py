@@ -155,7 +155,7 @@ def main() -> int:
                                                                "definition": experiment(probe.url, 60),
                                                                "reason": "bench"})
         assert created.status_code == 201, created.text
-        from govctl.sdk.client import FlagClient
+        from govctl.sdk import FlagClient
 
         sdk = FlagClient(url=portal.url, stream_url=stream.url, token=token, service="shop", environment="preview",
                          poll_interval=30, lkg_path=lkg / "sdk-lkg.json", heartbeat=False)

@@ -1,49 +1,35 @@
-"""FlagClient: the portal's snapshot followed by stream or poll, evaluated locally (see govctl.sdk)."""
+"""FlagClient: the portal's snapshot followed by stream or poll, evaluated locally (see govctl.sdk).
+
+This module keeps the client's configuration, its lifecycle (start, stop, the background thread, fork
+safety) and the evaluation entry points. Fetching and keeping the snapshot lives in
+``govctl.sdk.snapshots``, following the stream in ``govctl.sdk.stream``; FlagClient inherits both.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from govctl import __version__
-from govctl.flags import degraded, streaming
-from govctl.flags.evaluation import Result, SnapshotError, State
+from govctl.flags import degraded
+from govctl.flags.evaluation import Result, State
 from govctl.flags.faults import NO_FAULTS, Fault, FaultCache
-from govctl.flags.snapshot import (
-    Keys,
-    apply_delta,
-    canonical_json,
-    etag_of,
-    parse_keys,
-    signature_problem,
-    write_atomic,
-)
-from govctl.sdk.readers import (
-    DEFAULT_POLL_INTERVAL,
-    HEARTBEAT_PATH,
-    SNAPSHOT_PATH,
-    SnapshotRejected,
-    _default_lkg_path,
-    _FlagReader,
-    _Loaded,
-)
-
-ChangeListener = Callable[[Any, Any, "frozenset[str]"], None]  # (old revision, new revision, changed flag keys)
+from govctl.flags.snapshot import Keys, parse_keys
+from govctl.sdk.readers import DEFAULT_POLL_INTERVAL, _default_lkg_path, _Loaded
+from govctl.sdk.snapshots import ChangeListener
+from govctl.sdk.stream import _StreamFollower
 
 log = logging.getLogger("govctl.sdk")
 
 
-class FlagClient(_FlagReader):
+class FlagClient(_StreamFollower):
     """Feature flags for one service in one environment, evaluated locally."""
 
     def __init__(
@@ -195,227 +181,12 @@ class FlagClient(_FlagReader):
             if self._next_delay() <= 0.001:
                 self._safe_refresh()
 
-    def _safe_refresh(self) -> None:
-        try:
-            self.refresh()
-        except Exception:  # the thread must outlive any surprise; evaluation keeps serving
-            log.exception("flag snapshot refresh failed unexpectedly")
-
-    def _follow_stream(self) -> None:
-        """One stream connection, until it ends; then poll, and schedule the next attempt."""
-        opened = False
-        try:
-            opened = self._stream_once()
-        except Exception as exc:  # network errors, NotAStream, a rejected snapshot, surprises
-            self.last_stream_error = f"{exc.__class__.__name__}: {exc}"
-            log.info("flag stream unavailable, polling meanwhile: %s", self.last_stream_error)
-        self.streaming = False
-        if self._stop.is_set():
-            return
-        self._stream_failures = 0 if opened else self._stream_failures + 1
-        if opened or self._stream_failures >= self.stream_max_failures:
-            self._safe_refresh()  # back on polling at once: catch up with what the stream may have missed
-        if self._stream_failures >= self.stream_max_failures:
-            self._stream_failures = 0
-            self._stream_retry_at = time.monotonic() + self.poll_interval
-        else:
-            self._stream_retry_at = time.monotonic() + streaming.backoff(max(1, self._stream_failures))
-
-    def _stream_once(self) -> bool:
-        """Read the stream and apply its events; True when it opened (so a drop is not a failed attempt)."""
-        if self._stream_http is None:
-            self._stream_http = httpx.Client(
-                base_url=self.stream_url,
-                headers={"Authorization": f"Bearer {self.token}", "User-Agent": f"govctl-sdk/{__version__}",
-                         "Accept": "text/event-stream", "Cache-Control": "no-cache"},
-                timeout=httpx.Timeout(self.timeout, read=self.stream_read_timeout),
-                transport=self._transport,
-            )
-        loaded = self._loaded
-        headers = {}
-        if loaded is not None and loaded.source == "portal" and loaded.etag:
-            headers["Last-Event-ID"] = loaded.etag.strip('"')
-        opened = False
-        with self._stream_http.stream("GET", streaming.STREAM_PATH, headers=headers,
-                                      params={"service": self.service, "environment": self.environment}) as response:
-            streaming.check_stream(response)
-            for event in streaming.read_events(response.iter_lines()):
-                if self._stop.is_set():
-                    break
-                if event.kind == "snapshot":
-                    content = event.data.encode("utf-8")
-                    state = self._accept(content)
-                    self._set_loaded(_Loaded(state, "portal", time.monotonic(), f'"{event.id}"' if event.id else None))
-                    self._save_lkg(content)
-                elif event.kind == "delta":
-                    if not self._apply_delta(event):
-                        self.refresh()  # not our base, or it does not verify: take the whole snapshot
-                elif event.kind in ("unchanged", "comment"):
-                    current = self._loaded
-                    if current is None or current.source != "portal":
-                        continue  # nothing of the portal's to confirm yet
-                    self._loaded = dataclasses.replace(current, confirmed_at=time.monotonic())
-                else:
-                    continue
-                if not opened:
-                    opened, self.streaming, self._stream_failures = True, True, 0
-                    self.last_error = None
-                self._maybe_heartbeat()
-        return opened
-
-    def _apply_delta(self, event: streaming.Event) -> bool:
-        """Apply a delta event to the held snapshot; False when it does not apply to it or does not verify."""
-        loaded = self._loaded
-        try:
-            delta = json.loads(event.data)
-            if loaded is None or loaded.source != "portal" or not loaded.etag or not event.id \
-                    or delta.get("base") != loaded.etag.strip('"'):
-                return False
-            content = canonical_json(apply_delta(loaded.state.raw, delta))
-        except (ValueError, TypeError, KeyError, AttributeError):
-            return False
-        if etag_of(content) != event.id:
-            return False
-        try:
-            state = self._accept(content)
-        except SnapshotRejected as exc:
-            log.warning("flag stream delta rejected: %s", exc)
-            return False
-        self._set_loaded(_Loaded(state, "portal", time.monotonic(), f'"{event.id}"'))
-        self._save_lkg(content)
-        return True
-
-    def set_signing_keys(self, keys: Keys | None) -> None:
-        """Verify from now on with ``keys`` (a key rotation's overlap: the old and the new key, then the new one).
-        The snapshot held stays: it verified when it arrived."""
-        self.signing_secret = keys
-
-    def on_change(self, listener: ChangeListener) -> None:
-        """Call ``listener(old_revision, new_revision, changed_keys)`` whenever a new snapshot is applied
-        (from the thread that applied it; keep it short)."""
-        self._listeners.append(listener)
-
-    def _set_loaded(self, loaded: _Loaded) -> None:
-        old = self._loaded
-        self._loaded = loaded
-        if old is not None and old.state.raw is loaded.state.raw:
-            return
-        old_features = {} if old is None else {f["name"]: f for f in old.state.raw.get("features", [])}
-        new_features = {f["name"]: f for f in loaded.state.raw.get("features", [])}
-        changed = frozenset(k for k in old_features.keys() | new_features.keys()
-                            if old_features.get(k) != new_features.get(k))
-        if old is not None and not changed and old.state.revision == loaded.state.revision:
-            return
-        self._last_heartbeat = float("-inf")  # report the applied revision now (propagation receipts)
-        for listener in list(self._listeners):
-            try:
-                listener(None if old is None else old.state.revision, loaded.state.revision, changed)
-            except Exception:
-                log.exception("flag change listener failed")
-
     def _next_delay(self) -> float:
         loaded = self._loaded
         if loaded is None or loaded.source != "portal" or self.last_error:
             return min(self.poll_interval, 30.0)  # retry sooner while we have nothing fresh
         # a forked child inherits the parent's snapshot and polls when that copy falls due
         return max(0.0, self.poll_interval - (time.monotonic() - loaded.confirmed_at))
-
-    # -- fetching ----------------------------------------------------------------------------
-
-    def _client(self) -> httpx.Client:
-        if self._http is None:
-            self._http = httpx.Client(
-                base_url=self.url,
-                headers={"Authorization": f"Bearer {self.token}", "User-Agent": f"govctl-sdk/{__version__}"},
-                timeout=self.timeout,
-                transport=self._transport,
-            )
-        return self._http
-
-    def refresh(self) -> bool:
-        """Poll the portal once. True when the snapshot was confirmed (200 or 304)."""
-        self._last_attempt = time.monotonic()
-        loaded = self._loaded
-        headers = {}
-        if loaded is not None and loaded.etag and loaded.source == "portal":
-            headers["If-None-Match"] = loaded.etag
-        try:
-            response = self._client().get(
-                SNAPSHOT_PATH, params={"service": self.service, "environment": self.environment}, headers=headers
-            )
-            if response.status_code == 304 and loaded is not None and loaded.source == "portal":
-                self._loaded = dataclasses.replace(loaded, confirmed_at=time.monotonic())
-            elif response.status_code == 200:
-                state = self._accept(response.content)
-                self._set_loaded(_Loaded(state, "portal", time.monotonic(), response.headers.get("ETag")))
-                self._save_lkg(response.content)
-            else:
-                raise SnapshotRejected(f"the portal answered {response.status_code}")
-        except (httpx.HTTPError, SnapshotRejected) as exc:
-            self.last_error = f"{exc.__class__.__name__}: {exc}"
-            log.warning("flag snapshot not refreshed: %s", self.last_error)
-            if self._loaded is None:
-                self._load_lkg()
-            return False
-        self.last_error = None
-        self._maybe_heartbeat()
-        return True
-
-    def _accept(self, content: bytes) -> State:
-        try:
-            body = json.loads(content)
-        except ValueError as exc:
-            raise SnapshotRejected(f"snapshot is not JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise SnapshotRejected("snapshot is not a JSON object")
-        if self.signing_secret is not None:
-            problem = signature_problem(body, self.signing_secret)
-            if problem:
-                raise SnapshotRejected(problem)
-        try:
-            return State(body)
-        except SnapshotError as exc:
-            raise SnapshotRejected(str(exc)) from None
-
-    def _save_lkg(self, content: bytes) -> None:
-        try:
-            write_atomic(self.lkg_path, content)
-        except OSError as exc:
-            log.warning("cannot write last-known-good flags file %s: %s", self.lkg_path, exc)
-
-    def _load_lkg(self) -> None:
-        if self._lkg_tried:
-            return
-        self._lkg_tried = True
-        try:
-            content = self.lkg_path.read_bytes()
-        except OSError:
-            return
-        try:
-            state = self._accept(content)
-        except SnapshotRejected as exc:
-            log.warning("ignoring last-known-good flags file %s: %s", self.lkg_path, exc)
-            return
-        self._loaded = _Loaded(state, "lkg", time.monotonic(), None)
-
-    def _maybe_heartbeat(self) -> None:
-        now = time.monotonic()
-        if not self.heartbeat_enabled or now - self._last_heartbeat < self.poll_interval:
-            return
-        self._last_heartbeat = now
-        loaded = self._loaded
-        payload = {
-            "instance_id": self.instance_id,
-            "service": self.service,
-            "environment": self.environment,
-            "revision": None if loaded is None else loaded.state.revision,
-            "sdk_version": __version__,
-            "capabilities": sorted(self.capabilities),
-        }
-        try:
-            self._client().post(HEARTBEAT_PATH, json=payload)
-        except httpx.HTTPError as exc:
-            log.info("flag heartbeat not sent: %s", exc)
 
     # -- evaluation --------------------------------------------------------------------------
 

@@ -1,230 +1,21 @@
-"""Point-in-time recovery: replay a base backup plus archived WAL up to a target time, and drill it."""
+"""The PITR drill end to end: a throwaway primary with archiving, a workload around a target instant,
+recovery of the base backup to that instant, and the verdicts on what came back.
+"""
 
 from __future__ import annotations
 
-import re
-import shutil
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import TracebackType
 
 import psycopg
 
 from recovery.engine import pgtools
-from recovery.engine.cluster import PostgresServer, ThrowawayCluster, make_workdir
-from recovery.engine.evidence import (
-    FAIL,
-    PASS,
-    SKIPPED,
-    Phase,
-    PhaseClock,
-    Verdict,
-    format_seconds,
-    iso,
-    utc_now,
-    verdict_rows,
-)
-
-TARGET_NOT_REACHED = "recovery ended before configured recovery target was reached"
-_FATAL_RE = re.compile(r"(?:FATAL|PANIC):\s+(.*)")
-_LAST_TXN_RE = re.compile(r"last completed transaction was at log time (.+)")
-
-
-@dataclass
-class RecoveryOutcome:
-    """How a recovery to a target time ended."""
-
-    reached_target: bool
-    target_time: str
-    seconds: float
-    last_replayed_at: str | None
-    error: str
-    log_tail: str
-
-
-class RecoveredCluster:
-    """A copy of a base backup, started in archive recovery towards a target time on a free port.
-
-    Archiving is off in the copy, so it can never write into the production archive. The directory
-    is deleted on exit. Use `recover()` and then query it through `dsn()` / `connect()`.
-    """
-
-    def __init__(
-        self,
-        *,
-        base_backup: Path,
-        archive_dir: Path,
-        target_time: datetime,
-        base_dir: Path | None = None,
-        keep: bool = False,
-    ) -> None:
-        if target_time.tzinfo is None:
-            raise ValueError("target_time must be timezone-aware")
-        self.base_backup = Path(base_backup)
-        self.archive_dir = Path(archive_dir)
-        self.target_time = target_time
-        self.base_dir = base_dir
-        self.keep = keep
-        self.root: Path | None = None
-        self.server: PostgresServer | None = None
-
-    def __enter__(self) -> RecoveredCluster:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    @property
-    def port(self) -> int:
-        assert self.server is not None
-        return self.server.port
-
-    def dsn(self, dbname: str = "postgres") -> str:
-        assert self.server is not None
-        return self.server.dsn(dbname)
-
-    def connect(self, dbname: str = "postgres") -> psycopg.Connection:
-        assert self.server is not None
-        return self.server.connect(dbname)
-
-    def _prepare(self) -> PostgresServer:
-        if not (self.base_backup / "PG_VERSION").is_file():
-            raise pgtools.EngineError(f"{self.base_backup} is not a base backup (no PG_VERSION)")
-        self.root = make_workdir("gov_rec_pitr_", self.base_dir)
-        data_dir = self.root / "data"
-        # Copy, so that the base backup stays pristine for the next drill or the real recovery.
-        shutil.copytree(self.base_backup, data_dir, symlinks=True)
-        for stale in ("postmaster.pid", "postmaster.opts", "standby.signal"):
-            (data_dir / stale).unlink(missing_ok=True)
-        (data_dir / "recovery.signal").touch()
-        server = PostgresServer(self.root, data_dir, pgtools.free_port())
-        server.write_settings(
-            {
-                "port": str(server.port),
-                "listen_addresses": "127.0.0.1",
-                "unix_socket_directories": str(self.root),
-                "archive_mode": "off",
-                "archive_command": "",
-                "fsync": "off",
-                "restore_command": f"cp {self.archive_dir}/%f %p",
-                "recovery_target_time": iso(self.target_time),
-                "recovery_target_timeline": "latest",
-                # The default action, pause, would leave the drill waiting forever at the target.
-                "recovery_target_action": "promote",
-                "hot_standby": "on",
-            }
-        )
-        pgtools.give_to_server_user(self.root)
-        data_dir.chmod(0o700)
-        return server
-
-    def recover(self, *, timeout_seconds: float = 600) -> RecoveryOutcome:
-        """Replay to the target; returns once promoted, or failed, or timed out (never hangs)."""
-        started = time.monotonic()
-        deadline = started + timeout_seconds
-        self.server = server = self._prepare()
-        server.start(timeout=max(1.0, min(60.0, timeout_seconds)), wait=False)
-        error = ""
-        reached = False
-        last_replayed: str | None = None
-        while True:
-            log = server.log_text()
-            if TARGET_NOT_REACHED in log:
-                error = f"{TARGET_NOT_REACHED}: target {iso(self.target_time)} is beyond the archived WAL"
-                if reach := _LAST_TXN_RE.search(log):
-                    error += f" (the archive reaches the commit at {reach.group(1).strip()})"
-                break
-            if fatal := _startup_fatal(log):
-                error = fatal
-                break
-            state = _recovery_state(server)
-            if state is not None:
-                in_recovery, replayed = state
-                if not in_recovery:
-                    reached = True
-                    last_replayed = replayed
-                    break
-            elif not server.is_running() and "database system is shut down" in log:
-                error = "server stopped during recovery: " + log.strip().splitlines()[-1][-500:]
-                break
-            if time.monotonic() >= deadline:
-                error = f"recovery did not finish within {format_seconds(timeout_seconds)}"
-                break
-            time.sleep(0.1)
-        if not reached:
-            # A server stuck in recovery must not outlive the drill.
-            server.stop(mode="immediate")
-        return RecoveryOutcome(
-            reached_target=reached,
-            target_time=iso(self.target_time),
-            seconds=round(time.monotonic() - started, 4),
-            last_replayed_at=last_replayed,
-            error=error,
-            log_tail="\n".join(server.log_text().splitlines()[-40:]),
-        )
-
-    def close(self) -> None:
-        if self.server is not None:
-            self.server.stop(mode="immediate")
-        if self.root is not None and not self.keep:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _startup_fatal(log: str) -> str:
-    """The first FATAL/PANIC that ends recovery; connection-level FATALs (e.g. "starting up") are not."""
-    for line in log.splitlines():
-        match = _FATAL_RE.search(line)
-        if not match:
-            continue
-        message = match.group(1).strip()
-        if "the database system is starting up" in message or "the database system is not yet accepting" in message:
-            continue
-        return message
-    return ""
-
-
-def _recovery_state(server: PostgresServer) -> tuple[bool, str | None] | None:
-    try:
-        with psycopg.connect(server.dsn(), autocommit=True, connect_timeout=2) as conn:
-            row = conn.execute("SELECT pg_is_in_recovery(), pg_last_xact_replay_timestamp()").fetchone()
-    except psycopg.Error:
-        return None
-    assert row is not None
-    return bool(row[0]), iso(row[1]) if row[1] is not None else None
-
-
-@dataclass
-class PitrDrillEvidence:
-    drill_id: str
-    passed: bool
-    started_at: str
-    finished_at: str
-    total_seconds: float
-    target_time: str
-    base_backup_at: str
-    last_replayed_at: str | None
-    achieved_rpo_seconds: float | None
-    rows_before_target: int
-    rows_after_target: int
-    recovered_before_target: int | None
-    recovered_after_target: int | None
-    archived_segments: int
-    verdicts: list[Verdict]
-    phases: list[Phase]
-    recovery_error: str
-    recovery_log_tail: str
-    cleaned_up: bool
-    options: dict[str, object]
-    report_markdown: str = ""
-
-    def verdict(self, layer: str) -> Verdict:
-        return next(v for v in self.verdicts if v.layer == layer)
-
+from recovery.engine.cluster import ThrowawayCluster
+from recovery.engine.evidence import FAIL, PASS, SKIPPED, PhaseClock, Verdict, format_seconds, iso, utc_now
+from recovery.engine.pitr.replay import RecoveredCluster, RecoveryOutcome
+from recovery.engine.pitr.report import PitrDrillEvidence, render_pitr_report
 
 PITR_LAYERS = ("base_backup", "wal_archive", "recovery", "rows_before_target", "rows_after_target", "rpo")
 
@@ -419,39 +210,6 @@ def run_pitr_drill(
     )
     evidence.report_markdown = render_pitr_report(evidence)
     return evidence
-
-
-def render_pitr_report(ev: PitrDrillEvidence) -> str:
-    outcome = "PASSED" if ev.passed else "FAILED"
-    rpo = f"{ev.achieved_rpo_seconds:.6f} s" if ev.achieved_rpo_seconds is not None else "unknown"
-    lines = [
-        f"# Point-in-time recovery drill {outcome}",
-        "",
-        f"- Drill `{ev.drill_id}` ran from {ev.started_at} to {ev.finished_at} ({format_seconds(ev.total_seconds)}).",
-        f"- Base backup finished at {ev.base_backup_at or 'n/a'}; {ev.archived_segments} WAL segment(s) archived.",
-        f"- Recovery target: {ev.target_time or 'n/a'}; last replayed commit: {ev.last_replayed_at or 'n/a'}.",
-        f"- Achieved RPO: {rpo}.",
-        f"- Rows written before the target: {ev.rows_before_target}, recovered: {_n(ev.recovered_before_target)}; "
-        f"after the target: {ev.rows_after_target}, recovered: {_n(ev.recovered_after_target)} (must be 0).",
-        f"- Throwaway clusters and directories removed: {'yes' if ev.cleaned_up else '**no**'}.",
-        "",
-        "## Verdicts",
-        "",
-        *verdict_rows(ev.verdicts),
-        "",
-        "## Phases",
-        "",
-        "| phase | started | took |",
-        "|---|---|---|",
-        *[f"| {p.name} | {p.started_at} | {format_seconds(p.seconds)} |" for p in ev.phases],
-    ]
-    if ev.recovery_error:
-        lines += ["", "## Recovery log (tail)", "", "```", ev.recovery_log_tail, "```"]
-    return "\n".join(lines) + "\n"
-
-
-def _n(value: int | None) -> str:
-    return "n/a" if value is None else str(value)
 
 
 def default_beyond_archive_target() -> datetime:
