@@ -146,16 +146,16 @@ class IncidentAdmin(AuditedAdmin):
             return [(None, {"fields": ["service", "name", "impact", "components", "component_status", "commander",
                                        "public", "body", "next_update_by", "internal_notes"]}),
                     ("Audit", {"fields": ["reason"]})]
-        links = [("Maintenance", {"fields": ["scheduled_for", "scheduled_until", "freeze_environments_list",
-                                             "linked_freezes", "maintenance_mode"]})] \
+        links = [("Maintenance", {"fields": ["scheduled_for", "scheduled_until", "auto_transition",
+                                             "freeze_environments_list", "linked_freezes", "maintenance_mode"]})] \
             if obj.kind == Incident.Kind.MAINTENANCE else []
         return [(None, {"fields": ["name", "impact", "public", "commander", "internal_notes"]}),
                 ("State", {"fields": self.readonly_fields}), *links, ("Review", {"fields": ["review_link"]}),
                 ("Audit", {"fields": ["reason"]})]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        maintenance = ["scheduled_for", "scheduled_until", "freeze_environments_list", "linked_freezes",
-                       "maintenance_mode"]
+        maintenance = ["scheduled_for", "scheduled_until", "auto_transition", "freeze_environments_list",
+                       "linked_freezes", "maintenance_mode"]
         return [*self.readonly_fields, *maintenance, "suggested_texts", "review_link"] if obj else []
 
     @admin.display(description="freezes promotions into")

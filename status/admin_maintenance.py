@@ -40,6 +40,10 @@ class ScheduleMaintenanceForm(ReasonForm):
         queryset=Environment.objects.all(), required=False, empty_label="do not engage maintenance mode",
         help_text="Engage the service's maintenance_mode here when the maintenance moves to in progress; "
                   "completing it releases it.")
+    auto_transition = forms.BooleanField(
+        required=False, label="Start and complete automatically",
+        help_text="Move to in progress at the start and to completed at the end by itself (a standard update "
+                  "each time); otherwise a person posts each step.")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,7 +84,8 @@ def schedule_view(modeladmin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
         consequences = maintenance.consequences(
             service=data["service"], scheduled_for=data["scheduled_for"], scheduled_until=data["scheduled_until"],
             freeze_environments=data["freeze_environments"],
-            maintenance_mode_environment=data.get("maintenance_mode_environment"))
+            maintenance_mode_environment=data.get("maintenance_mode_environment"),
+            auto_transition=data.get("auto_transition", False))
         # Confirmed only what was shown: a field changed on the confirmation page shows the consequences again.
         if request.POST.get("confirm") == "yes" and request.POST.get("previewed") == "\n".join(consequences):
             try:
@@ -89,7 +94,7 @@ def schedule_view(modeladmin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
                     scheduled_for=data["scheduled_for"], scheduled_until=data["scheduled_until"],
                     public=data["public"], freeze_environments=data["freeze_environments"],
                     maintenance_mode_environment=data.get("maintenance_mode_environment"),
-                    actor=request.user, reason=data["reason"])
+                    auto_transition=data.get("auto_transition", False), actor=request.user, reason=data["reason"])
             except ValidationError as exc:
                 modeladmin.message_user(request, f"Not scheduled: {'; '.join(exc.messages)}", messages.ERROR)
             else:

@@ -2,6 +2,7 @@ from django.apps import AppConfig
 
 REMINDER_SCHEDULE = "status: remind commanders of overdue incident updates"
 UPTIME_SCHEDULE = "status: roll up yesterday's uptime (bars past the SLI retention)"
+MAINTENANCE_SCHEDULE = "status: start and complete maintenances that transition automatically"
 
 
 class StatusConfig(AppConfig):
@@ -25,6 +26,9 @@ class StatusConfig(AppConfig):
         if UPTIME_SCHEDULE not in {entry["name"] for entry in SCHEDULES}:
             SCHEDULES.append({"name": UPTIME_SCHEDULE, "func": "status.tasks.roll_up_uptime", "schedule_type": "C",
                               "cron": "20 0 * * *"})
+        if MAINTENANCE_SCHEDULE not in {entry["name"] for entry in SCHEDULES}:
+            SCHEDULES.append({"name": MAINTENANCE_SCHEDULE, "func": "status.tasks.advance_maintenance",
+                              "schedule_type": "I", "minutes": 1})
         if REMINDER_SCHEDULE not in {entry["name"] for entry in SCHEDULES}:
             SCHEDULES.append({"name": REMINDER_SCHEDULE, "func": "status.tasks.remind_overdue_incidents",
                               "schedule_type": "I", "minutes": 1})

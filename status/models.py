@@ -134,6 +134,10 @@ class Incident(Audited):
         Environment, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
         help_text="Engage the service's maintenance_mode here when the maintenance moves to in progress; "
                   "completing it releases it.")
+    auto_transition = models.BooleanField(
+        default=False, db_default=False,
+        help_text="Move to in progress at the start and to completed at the end by itself (status.tasks."
+                  "advance_maintenance, every minute), with a standard update; a person can still post any step.")
     maintenance_mode_revision = models.BigIntegerField(
         null=True, blank=True, editable=False,
         help_text="The flag revision this maintenance set when it engaged maintenance mode (empty: it did not).")

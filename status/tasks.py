@@ -9,6 +9,16 @@ def remind_overdue_incidents() -> int:
     return len(services.remind_overdue())
 
 
+def advance_maintenance() -> str:
+    """Every minute: start and complete the maintenances that asked for it (auto_transition)."""
+    from django.utils import timezone
+
+    from governance.services import system_user
+    from status.services import maintenance
+
+    return ", ".join(maintenance.advance_due(now=timezone.now(), actor=system_user())) or "nothing due"
+
+
 def email_subscribers(update_id: int) -> int:
     from status import subscribers
 

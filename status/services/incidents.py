@@ -141,7 +141,8 @@ def open_incident(*, service: Service, name: str, body: str, actor: Any, reason:
 def schedule_maintenance(*, service: Service, name: str, body: str, scheduled_for: datetime,
                          scheduled_until: datetime, actor: Any, reason: str, components: Iterable[Component] = (),
                          public: bool = True, freeze_environments: Iterable[Environment] | None = None,
-                         maintenance_mode_environment: Environment | None = None) -> Incident:
+                         maintenance_mode_environment: Environment | None = None,
+                         auto_transition: bool = False) -> Incident:
     """Declare a maintenance window; it may freeze promotions and engage maintenance mode (status.services.
     maintenance: `freeze_environments` left out means every production environment)."""
     reason, now = require_reason(reason), timezone.now()
@@ -154,7 +155,8 @@ def schedule_maintenance(*, service: Service, name: str, body: str, scheduled_fo
     incident = Incident(kind=Incident.Kind.MAINTENANCE, service=service, name=name, status=S.SCHEDULED,
                         impact=Incident.Impact.MAINTENANCE, public=public, published=True, started_at=scheduled_for,
                         scheduled_for=scheduled_for, scheduled_until=scheduled_until, created_at=now, updated_at=now,
-                        maintenance_mode_environment=maintenance_mode_environment)
+                        maintenance_mode_environment=maintenance_mode_environment,
+                        auto_transition=auto_transition)
     incident.stamp(actor=actor, reason=reason)
     incident.full_clean()
     incident.save()

@@ -10,20 +10,25 @@ A maintenance may declare, when it is scheduled (or rescheduled while not starte
   to in progress (until the window's end, at least 30 minutes) and released when it completes — only if this
   maintenance engaged it and nobody changed it since (`governance.hooks.MAINTENANCE_MODE`, flags' services).
   Refused at scheduling time when the service has no such flag there, not when the window starts.
-Nothing moves a maintenance to in progress on its own (status.tasks has no such job): a person posts the update.
+- `auto_transition`: `advance_due` (status.tasks.advance_maintenance, every minute) posts the start and the end
+  by itself, as the system user, with the standard updates below; otherwise a person posts every step.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from governance import hooks
 from governance.models import Environment, Service
 from status.models import Incident
+
+log = logging.getLogger("status")
 
 MIN_MAINTENANCE_MODE = timedelta(minutes=30)
 
@@ -53,7 +58,7 @@ def check_links(*, service: Service, freeze_environments: list[Environment],
 
 def consequences(*, service: Service, scheduled_for: datetime, scheduled_until: datetime,
                  freeze_environments: Iterable[Environment],
-                 maintenance_mode_environment: Environment | None) -> list[str]:
+                 maintenance_mode_environment: Environment | None, auto_transition: bool = False) -> list[str]:
     """What scheduling will do, in words, for the confirmation page (reads only)."""
     span = f"{scheduled_for:%Y-%m-%d %H:%M}–{scheduled_until:%Y-%m-%d %H:%M} UTC"
     slugs = [env.slug for env in freeze_environments]
@@ -64,6 +69,11 @@ def consequences(*, service: Service, scheduled_for: datetime, scheduled_until: 
                      f"(when the maintenance moves to in progress) and released when it completes.")
     else:
         lines.append("Maintenance mode will not be engaged.")
+    if auto_transition:
+        lines.append(f"It will move to in progress at {scheduled_for:%Y-%m-%d %H:%M} UTC and to completed at "
+                     f"{scheduled_until:%Y-%m-%d %H:%M} UTC by itself, telling subscribers each time.")
+    else:
+        lines.append("A person posts each step (in progress, completed); nothing moves it by itself.")
     return lines
 
 
@@ -100,3 +110,37 @@ def release_maintenance_mode(incident: Incident, *, actor: Any, reason: str) -> 
     return str(hooks.MAINTENANCE_MODE["release"](
         service=incident.service, environment=env, revision=revision, actor=actor,
         reason=f"{reason} [maintenance #{incident.pk} '{incident.name}' completed]"))
+
+
+AUTO_STARTED = "Scheduled maintenance is currently in progress. We will provide updates as necessary."
+AUTO_COMPLETED = "The scheduled maintenance has been completed."
+
+
+def advance_due(*, now: datetime, actor: Any) -> list[str]:
+    """Maintenances with `auto_transition`: start those whose window began, complete those whose window ended.
+
+    Each step goes through `post_update` (its own transaction, audit, links, subscribers); one that fails is
+    logged and the rest go on (the next minute tries it again). Returns what was done, for the task's result."""
+    from status.services.incidents import post_update
+
+    done: list[str] = []
+    S = Incident.Status
+    due = (Incident.objects.filter(kind=Incident.Kind.MAINTENANCE, auto_transition=True)
+           .filter(Q(status=S.SCHEDULED, scheduled_for__lte=now)
+                   | Q(status__in=[S.SCHEDULED, S.IN_PROGRESS, S.VERIFYING], scheduled_until__lte=now))
+           .select_related("service").order_by("scheduled_for", "pk"))
+    for incident in due:
+        assert incident.scheduled_for is not None and incident.scheduled_until is not None  # a maintenance
+        ended = incident.scheduled_until <= now
+        step, body = (S.COMPLETED, AUTO_COMPLETED) if ended else (S.IN_PROGRESS, AUTO_STARTED)
+        when = incident.scheduled_until if ended else incident.scheduled_for
+        try:
+            post_update(incident=incident, status=step, body=body, actor=actor,
+                        reason=f"automatic {'end' if ended else 'start'} of the maintenance window "
+                               f"({when:%Y-%m-%d %H:%M} UTC)")
+        except ValidationError as exc:
+            log.warning("maintenance #%s '%s': automatic %s refused: %s", incident.pk, incident.name, step,
+                        "; ".join(exc.messages))
+            continue
+        done.append(f"#{incident.pk} {incident.name}: {step}")
+    return done

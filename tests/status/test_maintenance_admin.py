@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 
 from django.test import Client
 from django.utils import timezone
@@ -46,7 +48,19 @@ def test_consequences_are_shown_before_anything_is_scheduled(service, api_compon
     assert f"Promotions of shop to production will be frozen {span}." in html
     assert "Maintenance mode will be engaged in production at start" in html
     assert "Confirm: schedule maintenance" in html
+    assert "A person posts each step" in html  # no automatic transitions unless asked
     assert not Incident.objects.exists() and not FreezeWindow.objects.exists()
+
+
+def test_automatic_transitions__announced_before_confirming_and_kept(service, api_component, operator):
+    data, start = _form(service, api_component, auto_transition="on")
+    client = _client(operator)
+    html = client.post(URL, data).content.decode()
+    assert f"It will move to in progress at {start:%Y-%m-%d %H:%M} UTC and to completed at" in html
+    previewed = re.search(r'name="previewed" value="([^"]*)"', html)
+    assert previewed is not None
+    client.post(URL, {**data, "confirm": "yes", "previewed": unescape(previewed[1])})
+    assert Incident.objects.get(name="Database upgrade").auto_transition is True
 
 
 def test_confirming__schedules_with_its_freeze_and_the_change_page_shows_it(service, api_component, operator,
