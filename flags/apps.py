@@ -20,6 +20,8 @@ class FlagsConfig(AppConfig):
         hooks.MAINTENANCE_MODE.setdefault("engage", maintenance_windows.engage)
         hooks.MAINTENANCE_MODE.setdefault("release", maintenance_windows.release)
         hooks.MAINTENANCE_MODE.setdefault("describe", maintenance_windows.describe)
+        hooks.MAINTENANCE_MODE.setdefault("extend", maintenance_windows.extend)
+        hooks.MAINTENANCE_MODE.setdefault("max_duration", maintenance_windows.max_duration)
         if services.on_service_created not in hooks.SERVICE_CREATED:
             hooks.SERVICE_CREATED.append(services.on_service_created)
         names = {s["name"] for s in schedules.SCHEDULES}

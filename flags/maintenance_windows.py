@@ -55,6 +55,28 @@ def engage(*, service: Service, environment: Environment, until: datetime, actor
 
 
 @transaction.atomic
+def extend(*, service: Service, environment: Environment, revision: int, until: datetime, actor: Any,
+           reason: str) -> int | None:
+    """Move the expiry of the maintenance mode this maintenance set to `until` (its window's new end); the new
+    revision, or None when someone changed it since (theirs now: left alone)."""
+    state = _state(service, environment)
+    if state is None:
+        return None
+    now = timezone.now()
+    locked = FlagState.objects.select_for_update().get(pk=state.pk)
+    if locked.revision != revision or not expiry.effective(locked, now=now)["enabled"]:
+        return None
+    outcome = services.enter_maintenance(service=service, environment=environment, actor=actor, reason=reason,
+                                         expires_in=max(until - now, MIN_EXPIRY), expected_revision=revision)
+    return outcome.state.revision
+
+
+def max_duration() -> timedelta:
+    """The longest a maintenance mode toggle may last (flags.expiry owns the limit)."""
+    return expiry.MAX_DURATION
+
+
+@transaction.atomic
 def release(*, service: Service, environment: Environment, revision: int, actor: Any, reason: str) -> str:
     """Turn off the maintenance mode this maintenance set, if nobody changed it since: released /
     change-request / left."""

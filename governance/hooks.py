@@ -44,7 +44,9 @@ Apps register callables in their AppConfig.ready():
   maintenance mode was already on: left alone); "release" -> f(*, service, environment, revision, actor, reason)
   -> str ("released", "change-request" where a second person must approve, "left" when someone changed it
   since `revision`); "describe" -> f(*, service, environment, revision) -> str (maintenance mode as it stands:
-  on/off, until when, whether still as the maintenance set it, a change request waiting; reads only). Flags
+  on/off, until when, whether still as the maintenance set it, a change request waiting; reads only); "extend"
+  -> f(*, service, environment, revision, until, actor, reason) -> int | None (a running maintenance's new end:
+  the new revision, None when someone changed it since); "max_duration" -> f() -> timedelta. Flags
   registers them (its own enter/exit_maintenance services); the status app calls them
   when a maintenance that asked for maintenance mode starts and completes.
 - DRILL_FAULTS: f(*, service, environment, active, actor, reason) -> None, run inside chaos's writing transaction

@@ -61,7 +61,8 @@ class ScheduleMaintenanceForm(ReasonForm):
         if service and not self.errors:
             try:
                 maintenance.check_links(service=service, freeze_environments=list(data["freeze_environments"]),
-                                        maintenance_mode_environment=data.get("maintenance_mode_environment"))
+                                        maintenance_mode_environment=data.get("maintenance_mode_environment"),
+                                        length=end - start if start and end else None)
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     self.add_error(field if field in self.fields else None, errors)
@@ -87,7 +88,9 @@ def schedule_view(modeladmin: admin.ModelAdmin, request: HttpRequest) -> HttpRes
             maintenance_mode_environment=data.get("maintenance_mode_environment"),
             auto_transition=data.get("auto_transition", False))
         # Confirmed only what was shown: a field changed on the confirmation page shows the consequences again.
-        if request.POST.get("confirm") == "yes" and request.POST.get("previewed") == "\n".join(consequences):
+        # Browsers send a form value's line breaks as CRLF (HTML's form encoding): compare line by line.
+        shown = (request.POST.get("previewed") or "").replace("\r\n", "\n").replace("\r", "\n")
+        if request.POST.get("confirm") == "yes" and shown == "\n".join(consequences):
             try:
                 incident = services.schedule_maintenance(
                     service=data["service"], name=data["name"], body=data["body"], components=data["components"],

@@ -24,13 +24,13 @@ from fractions import Fraction
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, F, Q, Sum, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Sum, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from governance.models import Environment, Service
 from observability.models import SliPoint, Slo
-from status.models import Component, Incident, UptimeDay
+from status.models import Component, Incident, IncidentUpdate, UptimeDay
 
 DAYS = 90
 DEFAULT_OBJECTIVE = Decimal("0.999")
@@ -212,9 +212,24 @@ def roll_up(*, now: datetime | None = None, days: int = 3) -> int:
 
 def declared_maintenance(*, service_id: int, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
     """governance.hooks.MAINTENANCE_WINDOWS: the service's scheduled maintenance windows overlapping [start, end)
-    that were declared before they began (a window entered afterwards never excuses an outage)."""
+    that were declared before they began (a window entered afterwards never excuses an outage).
+
+    A maintenance cancelled (completed without ever being in progress) excuses nothing, and one completed early
+    ends at its completion, not at its scheduled end. (Moving a window into the past is refused by
+    `reschedule_maintenance`.)"""
+    S = Incident.Status
+    ran = Exists(IncidentUpdate.objects.filter(incident=OuterRef("pk"), status__in=[S.IN_PROGRESS, S.VERIFYING]))
     rows = (Incident.objects.filter(service_id=service_id, kind=Incident.Kind.MAINTENANCE, published=True,
                                     scheduled_for__lt=end, scheduled_until__gt=start,
                                     created_at__lte=F("scheduled_for"))
-            .values_list("scheduled_for", "scheduled_until"))
-    return [(s, e) for s, e in rows if s is not None and e is not None]
+            .exclude(Q(status=S.COMPLETED) & ~Q(ran))
+            .values_list("scheduled_for", "scheduled_until", "resolved_at"))
+    windows = []
+    for s, e, resolved in rows:
+        if s is None or e is None:
+            continue
+        if resolved is not None:
+            e = max(s, min(e, resolved))
+        if e > s:
+            windows.append((s, e))
+    return windows

@@ -150,7 +150,8 @@ def schedule_maintenance(*, service: Service, name: str, body: str, scheduled_fo
         raise ValidationError({"scheduled_until": "The window must end after it starts."})
     freezes = maintenance.resolve_freeze_environments(freeze_environments)
     maintenance.check_links(service=service, freeze_environments=freezes,
-                            maintenance_mode_environment=maintenance_mode_environment)
+                            maintenance_mode_environment=maintenance_mode_environment,
+                            length=scheduled_until - scheduled_for)
     components = list(components)
     incident = Incident(kind=Incident.Kind.MAINTENANCE, service=service, name=name, status=S.SCHEDULED,
                         impact=Incident.Impact.MAINTENANCE, public=public, published=True, started_at=scheduled_for,
@@ -187,6 +188,16 @@ def reschedule_maintenance(*, incident: Incident, scheduled_for: datetime, sched
         raise ValidationError({"scheduled_for": f"'{incident}' has started: only its end can move."})
     if scheduled_until <= scheduled_for:
         raise ValidationError({"scheduled_until": "The window must end after it starts."})
+    if incident.status == S.SCHEDULED and scheduled_for != incident.scheduled_for \
+            and scheduled_for < now - timedelta(minutes=1):
+        # A window moved into the past would count as "declared beforehand" and leave an outage that already
+        # happened out of the SLOs that exclude maintenance.
+        raise ValidationError({"scheduled_for": "A maintenance cannot be moved into the past: declare a new one, "
+                                                "or post what happened on an incident."})
+    if incident.maintenance_mode_environment is not None:
+        maintenance.check_links(service=incident.service, freeze_environments=[],
+                                maintenance_mode_environment=incident.maintenance_mode_environment,
+                                length=scheduled_until - scheduled_for)
     if freeze_environments is not None:
         freezes = list(freeze_environments)
         maintenance.check_links(service=incident.service, freeze_environments=freezes,
@@ -197,6 +208,8 @@ def reschedule_maintenance(*, incident: Incident, scheduled_for: datetime, sched
     if incident.status == S.SCHEDULED:
         incident.started_at = scheduled_for
         fields.append("started_at")
+    if incident.status != S.SCHEDULED:
+        fields += maintenance.extend_maintenance_mode(incident, actor=actor, reason=reason)
     incident.stamp(actor=actor, reason=reason)
     incident.full_clean()
     incident.save(update_fields=fields)

@@ -22,7 +22,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from governance import hooks
 from governance.models import Environment, Service
@@ -43,7 +45,7 @@ def resolve_freeze_environments(environments: Iterable[Environment] | None) -> l
 
 
 def check_links(*, service: Service, freeze_environments: list[Environment],
-                maintenance_mode_environment: Environment | None) -> None:
+                maintenance_mode_environment: Environment | None, length: timedelta | None = None) -> None:
     """Refuse, before anything is written, what could not be done when the window starts."""
     if freeze_environments and not hooks.MAINTENANCE_FREEZE:
         raise ValidationError({"freeze_environments": "Freeze windows are not available (releases app missing)."})
@@ -54,6 +56,10 @@ def check_links(*, service: Service, freeze_environments: list[Environment],
         raise ValidationError({"maintenance_mode_environment":
                                f"{service.slug} has no maintenance_mode flag in {maintenance_mode_environment.slug}: "
                                "maintenance mode cannot be engaged there."})
+    longest = hooks.MAINTENANCE_MODE["max_duration"]() if "max_duration" in hooks.MAINTENANCE_MODE else None
+    if length is not None and longest is not None and length > longest:
+        raise ValidationError({"scheduled_until": f"Maintenance mode lasts at most {longest.days} days: shorten the "
+                                                  "window or engage maintenance mode by hand."})
 
 
 def consequences(*, service: Service, scheduled_for: datetime, scheduled_until: datetime,
@@ -102,6 +108,21 @@ def engage_maintenance_mode(incident: Incident, *, now: datetime, actor: Any, re
     return ["maintenance_mode_revision"] if revision is not None else []
 
 
+def extend_maintenance_mode(incident: Incident, *, actor: Any, reason: str) -> list[str]:
+    """A running maintenance's end moved: the maintenance mode it engaged ends with it (fields changed)."""
+    env, revision = incident.maintenance_mode_environment, incident.maintenance_mode_revision
+    if env is None or revision is None or incident.scheduled_until is None or "extend" not in hooks.MAINTENANCE_MODE:
+        return []
+    new = hooks.MAINTENANCE_MODE["extend"](
+        service=incident.service, environment=env, revision=revision,
+        until=max(incident.scheduled_until, timezone.now() + MIN_MAINTENANCE_MODE), actor=actor,
+        reason=f"{reason} [maintenance #{incident.pk} '{incident.name}' rescheduled]")
+    if new is None:
+        return []
+    incident.maintenance_mode_revision = new
+    return ["maintenance_mode_revision"]
+
+
 def release_maintenance_mode(incident: Incident, *, actor: Any, reason: str) -> str:
     """On completion: release the maintenance mode this maintenance engaged (see flags.maintenance_windows)."""
     env, revision = incident.maintenance_mode_environment, incident.maintenance_mode_revision
@@ -135,12 +156,21 @@ def advance_due(*, now: datetime, actor: Any) -> list[str]:
         step, body = (S.COMPLETED, AUTO_COMPLETED) if ended else (S.IN_PROGRESS, AUTO_STARTED)
         when = incident.scheduled_until if ended else incident.scheduled_for
         try:
-            post_update(incident=incident, status=step, body=body, actor=actor,
-                        reason=f"automatic {'end' if ended else 'start'} of the maintenance window "
-                               f"({when:%Y-%m-%d %H:%M} UTC)")
+            with transaction.atomic():
+                # Locked and read again: a person (or an overlapping run) who posted first wins; never twice.
+                locked = Incident.objects.select_for_update().select_related("service").get(pk=incident.pk)
+                if locked.status != incident.status or locked.scheduled_until != incident.scheduled_until \
+                        or locked.scheduled_for != incident.scheduled_for:
+                    continue
+                post_update(incident=locked, status=step, body=body, actor=actor,
+                            reason=f"automatic {'end' if ended else 'start'} of the maintenance window "
+                                   f"({when:%Y-%m-%d %H:%M} UTC)")
         except ValidationError as exc:
             log.warning("maintenance #%s '%s': automatic %s refused: %s", incident.pk, incident.name, step,
                         "; ".join(exc.messages))
+            continue
+        except Exception:  # one maintenance's failure never stops the others; the next minute tries again
+            log.exception("maintenance #%s '%s': automatic %s failed", incident.pk, incident.name, step)
             continue
         done.append(f"#{incident.pk} {incident.name}: {step}")
     return done

@@ -59,7 +59,10 @@ def test_automatic_transitions__announced_before_confirming_and_kept(service, ap
     assert f"It will move to in progress at {start:%Y-%m-%d %H:%M} UTC and to completed at" in html
     previewed = re.search(r'name="previewed" value="([^"]*)"', html)
     assert previewed is not None
-    client.post(URL, {**data, "confirm": "yes", "previewed": unescape(previewed[1])})
+    # as a browser sends a hidden field's line breaks: CRLF (HTML form encoding)
+    crlf = unescape(previewed[1]).replace("\n", "\r\n")
+    assert "\r\n" in crlf
+    client.post(URL, {**data, "confirm": "yes", "previewed": crlf})
     assert Incident.objects.get(name="Database upgrade").auto_transition is True
 
 

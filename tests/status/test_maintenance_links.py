@@ -152,3 +152,31 @@ def test_no_maintenance_mode_flag__is_refused_when_scheduling(service, operator,
                   maintenance_mode_environment=staging)
     assert "no maintenance_mode flag in staging" in str(refused.value.message_dict["maintenance_mode_environment"])
     assert not FreezeWindow.objects.exists()
+
+
+def test_running_late__rescheduling_the_end_moves_maintenance_mode_with_it(service, preview, operator):
+    window = _schedule(service, operator, start=timezone.now(), hours=1, maintenance_mode_environment=preview)
+    services.post_update(incident=window, status="in_progress", body="Started.", actor=operator, reason="go")
+    later = window.scheduled_until + timedelta(hours=2)
+
+    services.reschedule_maintenance(incident=window, scheduled_for=window.scheduled_for, scheduled_until=later,
+                                    actor=operator, reason="the migration overruns")
+
+    state = flag_services.state_for(service=service, environment=preview, key="maintenance_mode")
+    assert state.expires_at >= later
+    services.post_update(incident=window, status="completed", body="Done.", actor=operator, reason="done")
+    assert not _maintenance_mode(service, preview)  # still this maintenance's: released at completion
+
+
+def test_moving_a_window_into_the_past__refused(service, operator):
+    window = _schedule(service, operator, start=timezone.now() + timedelta(days=7))
+    past = timezone.now() - timedelta(hours=2)
+    with pytest.raises(ValidationError, match="into the past"):
+        services.reschedule_maintenance(incident=window, scheduled_for=past, scheduled_until=past + timedelta(hours=1),
+                                        actor=operator, reason="hide this morning's outage")
+
+
+def test_maintenance_mode_longer_than_the_toggle_limit__refused_when_scheduling(service, preview, operator):
+    with pytest.raises(ValidationError, match="at most 30 days"):
+        _schedule(service, operator, start=timezone.now() + timedelta(days=1), hours=31 * 24,
+                  maintenance_mode_environment=preview)
