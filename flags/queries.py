@@ -71,9 +71,13 @@ class Applied:
         return f"applied on {self.current}/{self.seen} instances" if self.seen else "no SDK instance seen"
 
 
-def current_revision(*, service: Service, environment: Environment) -> int:
-    return FlagState.objects.filter(flag__service=service, environment=environment).aggregate(
+def current_revision(*, service: Service, environment: Environment, now: datetime | None = None) -> int:
+    """The revision the snapshot serves: its flag states' highest, plus what other members add (chaos faults)."""
+    from flags.snapshots import extra_members
+
+    states = FlagState.objects.filter(flag__service=service, environment=environment).aggregate(
         r=Max("revision"))["r"] or 0
+    return states + extra_members(service, environment, now=now or timezone.now())[1]
 
 
 def applied(*, service: Service, environment: Environment, now: datetime | None = None) -> Applied:

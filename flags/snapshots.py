@@ -68,6 +68,18 @@ def referenced_segment_ids(features: list[dict[str, Any]]) -> set[int]:
     return ids
 
 
+def extra_members(service: Service, environment: Environment, *, now: datetime) -> tuple[dict[str, Any], int]:
+    """Other apps' members of the snapshot (hooks.SNAPSHOT_MEMBERS: chaos's `faults`) and what they add to its
+    revision: the one place the served revision's extra part is computed (the build, flags.queries)."""
+    extra: dict[str, Any] = {}
+    revision = 0
+    for contribute in hooks.SNAPSHOT_MEMBERS:
+        members, bump = contribute(service=service, environment=environment, now=now)
+        extra.update(members)
+        revision += bump
+    return extra, revision
+
+
 def build(service: Service, environment: Environment, *, now: datetime | None = None) -> dict[str, Any]:
     """The unsigned body and the future expiries (so caches know when to look again)."""
     now = now or timezone.now()
@@ -88,11 +100,9 @@ def build(service: Service, environment: Environment, *, now: datetime | None = 
     wanted = referenced_segment_ids(features)
     segments = [segment_dict(s) for s in Segment.objects.filter(pk__in=wanted).order_by("pk")] if wanted else []
     revision = max((s.revision for s in states), default=0)  # archived flags' states count: archiving bumps them
-    extra: dict[str, Any] = {"faults": []}  # chaos faults in force (docs/CHAOS.md), filled by the chaos app
-    for contribute in hooks.SNAPSHOT_MEMBERS:
-        members, bump = contribute(service=service, environment=environment, now=now)
-        extra.update(members)
-        revision += bump
+    members, bump = extra_members(service, environment, now=now)
+    revision += bump
+    extra: dict[str, Any] = {"faults": [], **members}
     body = {
         "version": 2,
         "service": service.slug,

@@ -3,7 +3,8 @@
 Two kinds of series:
 - read at scrape time from the database by one custom collector (SLOs, status, drills, deployments, SDK
   instances, the task queue), so every web process answers the same; other apps' rows are read through
-  `apps.get_model` (no imports of their internals). With the database down these are left out and
+  `apps.get_model` (no imports of their internals), except the served flag revision, whose one home is
+  `flags.queries.current_revision` (chaos faults add to it). With the database down these are left out and
   `governance_metrics_database_up` is 0: the scrape itself still answers.
 - counted in the processes that serve (flag answers by endpoint and source, flags/served.py). With
   `PROMETHEUS_MULTIPROC_DIR` set, prometheus_client sums every process's files (gunicorn workers, the stream);
@@ -24,7 +25,7 @@ from typing import Any
 from django.apps import apps
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Min
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
@@ -145,10 +146,21 @@ class PortalCollector(Collector):
     def _sdk_instances(self) -> Iterator[Metric]:
         if not apps.is_installed("flags"):
             return
+        from flags.queries import current_revision  # the revision the snapshot serves (chaos faults add to it)
+
         instance = apps.get_model("flags", "SdkInstance")
         state = apps.get_model("flags", "FlagState")
-        current = {(row["flag__service__slug"], row["environment__slug"]): row["r"] for row in
-                   state.objects.values("flag__service__slug", "environment__slug").annotate(r=Max("revision"))}
+        service_model, environment_model = apps.get_model("governance", "Service"), apps.get_model(
+            "governance", "Environment")
+        services = {s.pk: s for s in service_model.objects.all()}
+        environments = {e.pk: e for e in environment_model.objects.all()}
+        now = timezone.now()
+        current = {}
+        for service_id, environment_id in (state.objects.values_list("flag__service_id", "environment_id")
+                                           .distinct().order_by()):
+            service, environment = services[service_id], environments[environment_id]
+            current[(service.slug, environment.slug)] = current_revision(service=service, environment=environment,
+                                                                         now=now)
         revision = GaugeMetricFamily("governance_flag_revision",
                                      "The current flag revision of a service in an environment.",
                                      labels=["service", "environment"])
@@ -158,7 +170,7 @@ class PortalCollector(Collector):
             "governance_flag_sdk_instances",
             f"SDK instances seen in the last {settings.FLAGS_INSTANCE_WINDOW_MINUTES} minutes by the revision they "
             "serve; current=\"false\" lags behind the portal.", labels=["service", "environment", "revision", "current"])
-        since = timezone.now() - timedelta(minutes=settings.FLAGS_INSTANCE_WINDOW_MINUTES)
+        since = now - timedelta(minutes=settings.FLAGS_INSTANCE_WINDOW_MINUTES)
         for row in (instance.objects.filter(last_seen__gte=since)
                     .values("service__slug", "environment__slug", "revision").annotate(n=Count("id"))
                     .order_by("service__slug", "environment__slug", "revision")):
@@ -181,13 +193,24 @@ class PortalCollector(Collector):
                                    "Age of the oldest queued task (0 when the queue is empty; ORM broker only).")
         broker = get_broker()
         if isinstance(broker, ReliableRedis):
+            import redis
+
+            up = GaugeMetricFamily("governance_queue_broker_up", "1 when this scrape could read the Redis broker.")
             leased = GaugeMetricFamily("governance_queue_leased", "Tasks a worker holds and has not acknowledged.")
             dead = GaugeMetricFamily("governance_queue_dead_letters",
                                      "Tasks moved aside after max_attempts deliveries without acknowledgement.")
-            depth.add_metric([], broker.queue_size())
-            leased.add_metric([], broker.lock_size())
-            dead.add_metric([], broker.dead_size())
-            yield from (depth, oldest, leased, dead)
+            try:
+                figures = (broker.queue_size(), broker.lock_size(), broker.dead_size())
+            except redis.RedisError as exc:  # the rest of the scrape still answers
+                logger.warning("metrics: the Redis broker is unreachable (%s)", exc)
+                up.add_metric([], 0)
+                yield up
+                return
+            up.add_metric([], 1)
+            depth.add_metric([], figures[0])
+            leased.add_metric([], figures[1])
+            dead.add_metric([], figures[2])
+            yield from (up, depth, oldest, leased, dead)
             return
         figures = OrmQ.objects.aggregate(n=Count("id"), first=Min("lock"))
         depth.add_metric([], figures["n"])
@@ -218,13 +241,26 @@ def _allowed(request: HttpRequest) -> bool:
     if header.startswith("Bearer ") and "\x00" not in header:
         from governance.services import authenticate_secret
 
-        return authenticate_secret(header.removeprefix("Bearer ").strip()) is not None
+        try:
+            return authenticate_secret(header.removeprefix("Bearer ").strip()) is not None
+        except (OperationalError, InterfaceError):
+            raise TokenUncheckable from None
     return False
+
+
+class TokenUncheckable(Exception):
+    """A token cannot be checked with the database down (scrapes from METRICS_ALLOWED_NETWORKS still answer)."""
 
 
 @require_safe
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    if not _allowed(request):
+    try:
+        allowed = _allowed(request)
+    except TokenUncheckable:
+        return HttpResponse("The database is unreachable, so the token cannot be checked: scrape from an allowed "
+                            "network (METRICS_ALLOWED_NETWORKS) to get the counters while it is down.\n",
+                            status=503, content_type="text/plain", headers={"Retry-After": "30"})
+    if not allowed:
         return HttpResponse("Scrape from an allowed network (METRICS_ALLOWED_NETWORKS) or send a valid API token.\n",
                             status=403, content_type="text/plain")
     registry = CollectorRegistry(auto_describe=False)

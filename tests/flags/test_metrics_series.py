@@ -63,3 +63,24 @@ def test_sdk_instances__by_revision_with_the_laggards_marked(client, make_flag, 
     assert new > old and revision[key] == new
     assert instances[(("current", "true"), *key[:1], ("revision", str(new)), *key[1:])] == 1
     assert instances[(("current", "false"), *key[:1], ("revision", str(old)), *key[1:])] == 1  # web-2 lags; not web-9
+
+
+def test_revision__is_the_one_the_snapshot_serves_chaos_faults_included(client, make_flag, service, preview,
+                                                                        system_user, state_of):
+    from chaos import services as chaos_services
+    from flags import snapshots
+
+    flag = make_flag("checkout-v2")
+    before_fault = state_of(flag, "preview").revision
+    flag_services.record_sdk_heartbeat(instance_id="web-1", service=service, environment=preview,
+                                       revision=before_fault)
+    chaos_services.create_fault(service=service, environment=preview, kind="http_latency", ttl_seconds=300,
+                                actor=system_user, reason="drill")  # the snapshot's revision moves with it
+    served = snapshots.build(service, preview)["body"]["revision"]
+
+    revision = _samples(client, "governance_flag_revision")
+    instances = _samples(client, "governance_flag_sdk_instances")
+
+    key = (("environment", preview.slug), ("service", service.slug))
+    assert served > before_fault and revision[key] == served
+    assert instances[(("current", "false"), *key[:1], ("revision", str(before_fault)), *key[1:])] == 1

@@ -106,3 +106,19 @@ def test_metrics__read_the_redis_queue_its_leases_and_dead_letters(broker, monke
              for name in ("governance_queue_depth", "governance_queue_leased", "governance_queue_dead_letters")}
     assert value == {"governance_queue_depth": 2, "governance_queue_leased": 1, "governance_queue_dead_letters": 0}
     assert families["governance_queue_oldest_task_age_seconds"].samples == []  # not known on Redis: not claimed
+
+
+def test_metrics__redis_unreachable__says_so_and_the_rest_of_the_scrape_answers(monkeypatch, client, db):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    monkeypatch.setattr(Conf, "BROKER_CLASS", "governance.redis_broker.ReliableRedis")
+    monkeypatch.setattr(Conf, "REDIS", "redis://127.0.0.1:1/0")  # nothing listens there
+    monkeypatch.setattr(Conf, "DJANGO_REDIS", None)
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    families = {f.name: f for f in text_string_to_metric_families(response.content.decode())}
+    assert families["governance_queue_broker_up"].samples[0].value == 0
+    assert "governance_queue_depth" not in families  # not claimed when it could not be read
+    assert families["governance_metrics_database_up"].samples[0].value == 1
