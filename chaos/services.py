@@ -58,8 +58,15 @@ def announce() -> None:
 
 def report_drill(*, service: Service, environment: Environment, actor: Any, reason: str,
                  now: datetime | None = None) -> None:
-    """Tell hooks.DRILL_FAULTS whether the service has faults in force there now (the status page shows it)."""
-    active = Fault.objects.active(now).filter(service=service, environment=environment).exists()
+    """Tell hooks.DRILL_FAULTS whether the service has faults in force now (the status page shows it): in
+    `environment`, or for a production environment in any production environment (status components belong to
+    the service, not to one environment)."""
+    faults = Fault.objects.active(now).filter(service=service)
+    if environment.is_production:
+        faults = faults.filter(environment__is_production=True)
+    else:
+        faults = faults.filter(environment=environment)
+    active = faults.exists()
     for receiver in hooks.DRILL_FAULTS:
         receiver(service=service, environment=environment, active=active, actor=actor, reason=reason)
 
@@ -378,12 +385,12 @@ def watchdog(*, actor: Any, now: datetime | None = None) -> dict[str, int]:
     orphans = Fault.objects.active(now).filter(run__status__in=[s.value for s in RunStatus
                                                                  if s not in (RunStatus.RUNNING, RunStatus.PENDING)])
     removed = remove_faults(faults=orphans, actor=actor, reason="chaos watchdog: the fault's run has ended")
-    # Faults that only ran out (TTL) were never removed: report their targets, now without faults in force.
-    expired = (Fault.objects.filter(removed_at__isnull=True, expires_at__lte=now,
-                                    expires_at__gt=now - timedelta(minutes=10))
-               .select_related("service", "environment"))
-    for service, environment in {(fault.service, fault.environment) for fault in expired}:
-        report_drill(service=service, environment=environment, actor=actor,
-                     reason="chaos watchdog: the drill's faults ran out (TTL)", now=now)
+    # Faults that only ran out (TTL) were never removed: report the production targets that have any, however
+    # long ago (a worker down for hours must not leave a drill shown); receivers are idempotent and cheap.
+    expired = (Fault.objects.filter(removed_at__isnull=True, expires_at__lte=now, environment__is_production=True)
+               .values_list("service_id", "environment_id").distinct().order_by())
+    for service_id, environment_id in expired:
+        report_drill(service=Service.objects.get(pk=service_id), environment=Environment.objects.get(pk=environment_id),
+                     actor=actor, reason="chaos watchdog: the drill's faults ran out (TTL)", now=now)
     tag_sli_points(faults=Fault.objects.filter(created_at__gte=now - timedelta(hours=2)))
     return {"interrupted": interrupted, "orphans_removed": len(removed)}

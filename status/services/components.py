@@ -153,7 +153,10 @@ def on_drill_faults(*, service: Service, environment: Environment, active: bool,
     if not environment.is_production:
         return
     why = f"chaos drill {'in force' if active else 'over'} in {environment.slug}: {reason}"
-    for component in Component.objects.filter(service=service):
+    components = Component.objects.filter(service=service)
+    if not active:  # only what a drill set can be lifted: usually nothing (the watchdog asks every minute)
+        components = components.filter(source=ComponentSource.DRILL)
+    for component in components:
         if active and component.status == ComponentStatus.OPERATIONAL:
             apply_automatic_status(component=component, status=ComponentStatus.DEGRADED,
                                    source=ComponentSource.DRILL, actor=actor, reason=why)

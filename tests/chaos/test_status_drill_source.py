@@ -90,3 +90,10 @@ def test_second_fault_keeps_the_drill_shown_until_the_last_one_goes(service, pro
 def test_drill_outside_production__leaves_the_status_page_alone(service, preview, maintainer, components):
     _fault(service, preview, maintainer)
     assert set(_statuses(components).values()) == {("operational", "")}
+
+
+def test_watchdog_long_after__still_restores_a_drill_that_ran_out(service, production, maintainer, components,
+                                                                  approved_run, system_user):
+    fault = _fault(service, production, maintainer, run=approved_run, ttl=60)
+    services.watchdog(actor=system_user, now=fault.expires_at + timedelta(hours=6))  # the worker was down for hours
+    assert _statuses(components)["API"] == ("operational", "")
