@@ -123,8 +123,15 @@ def maintenance_mode(incident: Incident) -> str:
     if incident.kind != Incident.Kind.MAINTENANCE or env is None:
         return "not engaged by this maintenance"
     describe = hooks.MAINTENANCE_MODE.get("describe")
-    now = describe(service=incident.service, environment=env, revision=incident.maintenance_mode_revision) \
-        if describe is not None else ""
+    outcome = incident.maintenance_mode_outcome
+    # After completion the flag has moved on (released, or a change request raised): not "changed by someone".
+    revision = None if outcome else incident.maintenance_mode_revision
+    now = describe(service=incident.service, environment=env, revision=revision) if describe is not None else ""
+    if outcome:
+        done = {"released": "released at completion",
+                "change-request": "switching it off at completion needs a second person (change request)",
+                "left": "left alone at completion: someone changed it during the window"}.get(outcome, outcome)
+        return f"engaged in {env.slug} by this maintenance; {done}; now: {now}"
     if incident.maintenance_mode_revision is not None:
         return f"engaged in {env.slug} by this maintenance (flag revision {incident.maintenance_mode_revision}); now: {now}"
     if incident.status in (Incident.Status.SCHEDULED,):

@@ -138,6 +138,10 @@ class Incident(Audited):
         default=False, db_default=False,
         help_text="Move to in progress at the start and to completed at the end by itself (status.tasks."
                   "advance_maintenance, every minute), with a standard update; a person can still post any step.")
+    maintenance_mode_outcome = models.CharField(
+        max_length=20, blank=True, default="", db_default="", editable=False,
+        help_text="What completion did to the maintenance mode it engaged: released, change-request (a second "
+                  "person must approve switching it off), left (someone changed it since), or empty.")
     maintenance_mode_revision = models.BigIntegerField(
         null=True, blank=True, editable=False,
         help_text="The flag revision this maintenance set when it engaged maintenance mode (empty: it did not).")

@@ -88,7 +88,10 @@ def _maintenance_links(incident: Incident, status: str, *, now: datetime, actor:
         return maintenance.engage_maintenance_mode(incident, now=now, actor=actor, reason=reason)
     if status == S.COMPLETED:
         maintenance.sync_freeze(incident, now=now, actor=actor, reason=reason, ending=True)
-        maintenance.release_maintenance_mode(incident, actor=actor, reason=reason)
+        outcome = maintenance.release_maintenance_mode(incident, actor=actor, reason=reason)
+        if outcome != "not engaged":
+            incident.maintenance_mode_outcome = outcome
+            return ["maintenance_mode_outcome"]
     return []
 
 

@@ -146,3 +146,17 @@ def test_completing_in_the_admin__says_what_became_of_maintenance_mode(service, 
     assert "waits for a second person" in completed
     page = client.get(f"/admin/status/incident/{window.pk}/change/").content.decode()
     assert "waits for a second person" in page
+
+
+def test_completing_where_no_second_person_is_needed__says_released(service, api_component, operator, preview):
+    start = timezone.now()
+    window = services.schedule_maintenance(service=service, name="Failover", body="Failover.", scheduled_for=start,
+                                           scheduled_until=start + timedelta(hours=1), components=[api_component],
+                                           maintenance_mode_environment=preview, actor=operator, reason="planned")
+    services.post_update(incident=window, status="in_progress", body="Go.", actor=operator, reason="go")
+    services.post_update(incident=window, status="completed", body="Done.", actor=operator, reason="done")
+
+    page = _client(operator).get(f"/admin/status/incident/{window.pk}/change/").content.decode()
+
+    assert "released at completion" in page and "maintenance mode is off in preview" in page
+    assert "changed since" not in page  # its own release is not someone else's change
