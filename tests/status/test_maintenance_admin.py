@@ -33,17 +33,17 @@ def _form(service, component, **extra):
     return {**data, **extra}, start
 
 
-def test_schedule_page__production_is_frozen_by_default(operator):
-    html = _client(operator).get(URL).content.decode()
+def test_schedule_page__production_is_frozen_by_default(administrator):
+    html = _client(administrator).get(URL).content.decode()
     production = Environment.objects.get(slug="production")
     assert f'value="{production.pk}"' in html and "checked" in html.split(f'value="{production.pk}"')[1][:40]
     assert "do not engage maintenance mode" in html
 
 
-def test_consequences_are_shown_before_anything_is_scheduled(service, api_component, operator, production):
+def test_consequences_are_shown_before_anything_is_scheduled(service, api_component, administrator, production):
     data, start = _form(service, api_component, freeze_environments=[production.pk],
                         maintenance_mode_environment=production.pk)
-    html = _client(operator).post(URL, data).content.decode()
+    html = _client(administrator).post(URL, data).content.decode()
     span = f"{start:%Y-%m-%d %H:%M}–{start + timedelta(hours=2):%Y-%m-%d %H:%M} UTC"
     assert f"Promotions of shop to production will be frozen {span}." in html
     assert "Maintenance mode will be engaged in production at start" in html
@@ -66,9 +66,9 @@ def test_automatic_transitions__announced_before_confirming_and_kept(service, ap
     assert Incident.objects.get(name="Database upgrade").auto_transition is True
 
 
-def test_confirming__schedules_with_its_freeze_and_the_change_page_shows_it(service, api_component, operator,
+def test_confirming__schedules_with_its_freeze_and_the_change_page_shows_it(service, api_component, administrator,
                                                                              production):
-    client = _client(operator)
+    client = _client(administrator)
     data, start = _form(service, api_component, freeze_environments=[production.pk],
                         maintenance_mode_environment=production.pk)
     preview = client.post(URL, data)
@@ -79,7 +79,7 @@ def test_confirming__schedules_with_its_freeze_and_the_change_page_shows_it(serv
     assert (incident.kind, incident.scheduled_for, incident.maintenance_mode_environment) == (
         "maintenance", start.replace(tzinfo=UTC), production)
     [freeze] = FreezeWindow.objects.filter(maintenance_id=incident.pk)
-    assert freeze.history.latest().history_user == operator
+    assert freeze.history.latest().history_user == administrator
 
     html = client.get(f"/admin/status/incident/{incident.pk}/change/").content.decode()
     assert f"/admin/releases/freezewindow/{freeze.pk}/change/" in html and "Maintenance: Database upgrade" in html
@@ -160,3 +160,19 @@ def test_completing_where_no_second_person_is_needed__says_released(service, api
 
     assert "released at completion" in page and "maintenance mode is off in preview" in page
     assert "changed since" not in page  # its own release is not someone else's change
+
+
+def test_what_a_maintenance_does_needs_the_grant_a_person_would_need(service, api_component, operator,
+                                                                      release_manager, production):
+    # An operator may switch maintenance mode but not freeze releases: production is not ticked for them.
+    page = _client(operator).get(URL).content.decode()
+    assert "You may not freeze promotions" in page
+    data, _ = _form(service, api_component, freeze_environments=[production.pk])
+    refused = _client(operator).post(URL, data).content.decode()
+    assert "You may not freeze promotions" in refused and "will be frozen" not in refused
+    # A release manager may freeze but not switch maintenance mode.
+    data, _ = _form(service, api_component, maintenance_mode_environment=production.pk)
+    refused = _client(release_manager).post(URL, data).content.decode()
+    assert "You may not switch maintenance mode" in refused and "will be engaged" not in refused
+    assert not Incident.objects.exists() and not FreezeWindow.objects.exists()
+
