@@ -155,7 +155,7 @@ class PortalCollector(Collector):
         services = {s.pk: s for s in service_model.objects.all()}
         environments = {e.pk: e for e in environment_model.objects.all()}
         now = timezone.now()
-        current = {}
+        current: dict[tuple[str, str], int] = {}
         for service_id, environment_id in (state.objects.values_list("flag__service_id", "environment_id")
                                            .distinct().order_by()):
             service, environment = services[service_id], environments[environment_id]
@@ -164,8 +164,8 @@ class PortalCollector(Collector):
         revision = GaugeMetricFamily("governance_flag_revision",
                                      "The current flag revision of a service in an environment.",
                                      labels=["service", "environment"])
-        for (service, environment), value in sorted(current.items()):
-            revision.add_metric([service, environment], value or 0)
+        for (service_slug, environment_slug), value in sorted(current.items()):
+            revision.add_metric([service_slug, environment_slug], value or 0)
         instances = GaugeMetricFamily(
             "governance_flag_sdk_instances",
             f"SDK instances seen in the last {settings.FLAGS_INSTANCE_WINDOW_MINUTES} minutes by the revision they "
