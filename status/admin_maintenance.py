@@ -45,15 +45,10 @@ class ScheduleMaintenanceForm(ReasonForm):
         help_text="Move to in progress at the start and to completed at the end by itself (a standard update "
                   "each time); otherwise a person posts each step.")
 
-    # What a maintenance does beyond the status page needs the grant a person would need to do it by hand: a
-    # status editor without it cannot freeze releases or switch maintenance mode through a maintenance.
-    FREEZE_PERMISSION = "releases.add_freezewindow"
-    MAINTENANCE_MODE_PERMISSION = "flags.change_flagstate"
-
     def __init__(self, *args: Any, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
-        if user is None or user.has_perm(self.FREEZE_PERMISSION):
+        if user is None or user.has_perm(maintenance.FREEZE_PERMISSION):
             self.fields["freeze_environments"].initial = [e.pk for e in maintenance.default_freeze_environments()]
         else:
             self.fields["freeze_environments"].help_text += (" You may not freeze promotions (a release manager "
@@ -65,12 +60,12 @@ class ScheduleMaintenanceForm(ReasonForm):
         if start and end and end <= start:
             self.add_error("scheduled_until", "The window must end after it starts.")
         if self.user is not None:
-            if data.get("freeze_environments") and not self.user.has_perm(self.FREEZE_PERMISSION):
-                self.add_error("freeze_environments", "You may not freeze promotions (it needs the permission to add "
-                                                      "freeze windows: a release manager); untick them.")
-            if data.get("maintenance_mode_environment") and not self.user.has_perm(self.MAINTENANCE_MODE_PERMISSION):
-                self.add_error("maintenance_mode_environment", "You may not switch maintenance mode (it needs the "
-                                                               "permission to change flag states: an operator).")
+            try:
+                maintenance.check_grants(self.user, freeze_environments=data.get("freeze_environments"),
+                                         maintenance_mode_environment=data.get("maintenance_mode_environment"))
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field, errors)
         service = data.get("service")
         for component in data.get("components") or []:
             if service and component.service_id != service.pk:

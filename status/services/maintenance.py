@@ -62,6 +62,26 @@ def check_links(*, service: Service, freeze_environments: list[Environment],
                                                   "window or engage maintenance mode by hand."})
 
 
+# What a maintenance does beyond the status page needs the grant a person would need to do it by hand: a status
+# editor without it cannot freeze releases or switch maintenance mode through a maintenance.
+FREEZE_PERMISSION = "releases.add_freezewindow"
+MAINTENANCE_MODE_PERMISSION = "flags.change_flagstate"
+
+
+def check_grants(user: Any, *, freeze_environments: Iterable[Environment] | None,
+                 maintenance_mode_environment: Environment | None) -> None:
+    """ValidationError naming each link the person may not make (reads only)."""
+    errors: dict[str, str] = {}
+    if freeze_environments and not user.has_perm(FREEZE_PERMISSION):
+        errors["freeze_environments"] = ("You may not freeze promotions (it needs the permission to add freeze "
+                                         "windows: a release manager); untick them.")
+    if maintenance_mode_environment is not None and not user.has_perm(MAINTENANCE_MODE_PERMISSION):
+        errors["maintenance_mode_environment"] = ("You may not switch maintenance mode (it needs the permission to "
+                                                  "change flag states: an operator).")
+    if errors:
+        raise ValidationError(errors)
+
+
 def consequences(*, service: Service, scheduled_for: datetime, scheduled_until: datetime,
                  freeze_environments: Iterable[Environment],
                  maintenance_mode_environment: Environment | None, auto_transition: bool = False) -> list[str]:

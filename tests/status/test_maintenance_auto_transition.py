@@ -9,21 +9,16 @@ from datetime import timedelta
 from django.utils import timezone
 from django_q.models import Schedule
 
-from flags import snapshots
 from governance.services import system_user
 from status import services, tasks
 from status.services import maintenance
+from tests.status.test_maintenance_links import _maintenance_mode
 
 
 def _schedule(service, actor, start, *, auto=True, **options):
     return services.schedule_maintenance(service=service, name="Queue failover", body="Failover of the queue.",
                                          scheduled_for=start, scheduled_until=start + timedelta(hours=1),
                                          auto_transition=auto, actor=actor, reason="planned (CHG-7)", **options)
-
-
-def _maintenance_mode(service, environment) -> bool:
-    body = snapshots.build(service, environment)["body"]
-    return {f["name"]: f["enabled"] for f in body["features"]}["maintenance_mode"]
 
 
 def test_window_start_and_end__posted_by_the_system_with_maintenance_mode(service, preview, operator,
